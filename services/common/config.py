@@ -1,0 +1,115 @@
+"""Settings from `JUKE_*` environment variables, read once by each composition root.
+
+Every setting has a documented default (see docs/configuration.md); nothing is read at import.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+SERVICE_NAMES = ("identity", "governance", "embedder", "ranker")
+DEFAULT_PORTS = {"identity": 50051, "governance": 50052, "embedder": 50053, "ranker": 50054}
+
+
+class SettingsError(ValueError):
+    """A JUKE_* variable holds a value that cannot be used."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    shared_data_dir: Path
+    database_url: str | None            # None: `juke up` runs embedded PostgreSQL
+    temporal_address: str | None        # None: `juke up` runs the Temporal dev server
+    temporal_namespace: str
+    host: str
+    pg_port: int
+    temporal_port: int
+    temporal_ui_port: int
+    gateway_port: int
+    service_ports: dict[str, int] = field(default_factory=dict)
+    service_targets: dict[str, str] = field(default_factory=dict)
+    db_pool_size: int = 10
+    grpc_workers: int = 16
+    log_level: str = "INFO"
+    telemetry_console: bool = False
+    musicbrainz_genres_csv: Path | None = None
+    environment: str = "development"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(env.get("JUKE_HOME", str(Path.cwd() / ".juke"))).resolve()
+        host = env.get("JUKE_HOST", "127.0.0.1")
+        ports = {
+            name: _int(env, f"JUKE_{name.upper()}_PORT", DEFAULT_PORTS[name])
+            for name in SERVICE_NAMES
+        }
+        targets = {
+            name: env.get(f"JUKE_{name.upper()}_TARGET", f"{host}:{ports[name]}")
+            for name in SERVICE_NAMES
+        }
+        shared = Path(env.get("JUKE_SHARED_DATA_DIR", str(REPO_ROOT.parent / "shared" / "data")))
+        genres = env.get("JUKE_MUSICBRAINZ_GENRES_CSV")
+        return cls(
+            home=home,
+            shared_data_dir=shared,
+            database_url=env.get("JUKE_DATABASE_URL") or None,
+            temporal_address=env.get("JUKE_TEMPORAL_ADDRESS") or None,
+            temporal_namespace=env.get("JUKE_TEMPORAL_NAMESPACE", "default"),
+            host=host,
+            pg_port=_int(env, "JUKE_PG_PORT", 55432),
+            temporal_port=_int(env, "JUKE_TEMPORAL_PORT", 7233),
+            temporal_ui_port=_int(env, "JUKE_TEMPORAL_UI_PORT", 8233),
+            gateway_port=_int(env, "JUKE_GATEWAY_PORT", 8080),
+            service_ports=ports,
+            service_targets=targets,
+            db_pool_size=_int(env, "JUKE_DB_POOL_SIZE", 10),
+            grpc_workers=_int(env, "JUKE_GRPC_WORKERS", 16),
+            log_level=env.get("JUKE_LOG_LEVEL", "INFO").upper(),
+            telemetry_console=_bool(env, "JUKE_TELEMETRY_CONSOLE", False),
+            musicbrainz_genres_csv=Path(genres) if genres else shared / "musicbrainz" / "genre.csv",
+            environment=env.get("JUKE_ENVIRONMENT", "development"),
+        )
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise SettingsError(
+                "JUKE_DATABASE_URL is not set: start the mesh with `juke up` "
+                "or point JUKE_DATABASE_URL at a PostgreSQL with pgvector"
+            )
+        return self.database_url
+
+    @property
+    def embedded_database_url(self) -> str:
+        return f"postgresql://postgres@{self.host}:{self.pg_port}/juke"
+
+    @property
+    def effective_temporal_address(self) -> str:
+        return self.temporal_address or f"{self.host}:{self.temporal_port}"

@@ -1,0 +1,57 @@
+"""Database engine and transactional sessions (SQLAlchemy 2 + psycopg 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Pin the psycopg 3 driver for plain `postgresql://` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def build_engine(url: str, *, pool_size: int = 10, application_name: str = "juke") -> Engine:
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"application_name": application_name},
+    )
+
+
+class Database:
+    """Owns the engine and hands out sessions that commit on success, roll back on error."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._sessions() as session:
+            yield session
+
+    def check(self, schema: str) -> None:
+        """Raise unless the database answers and the service's schema is migrated."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            found = conn.execute(
+                text("SELECT 1 FROM information_schema.tables WHERE table_schema = :s "
+                     "AND table_name = 'alembic_version'"),
+                {"s": schema},
+            ).first()
+            if found is None:
+                raise RuntimeError(f"schema {schema!r} is not migrated (run `juke migrate`)")

@@ -1,0 +1,118 @@
+"""One way to run a gRPC service: health + reflection + error mapping + graceful shutdown."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent import futures
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common.errors import JukeError
+
+log = logging.getLogger(__name__)
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):
+    """Turn domain errors into their gRPC status; log and hide anything unexpected."""
+
+    def intercept_service(self, continuation: Callable[..., Any], handler_call_details: Any) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method
+        inner = handler.unary_unary
+
+        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                return inner(request, context)
+            except JukeError as err:
+                context.abort(err.code, err.message)
+            except Exception:
+                log.exception("unhandled error in %s", method)
+                context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}")
+
+        return grpc.unary_unary_rpc_method_handler(
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class ServiceServer:
+    """A gRPC server that reports SERVING only once its readiness check passes."""
+
+    def __init__(
+        self,
+        name: str,
+        address: str,
+        *,
+        service_names: Iterable[str],
+        register: Callable[[grpc.Server], None],
+        ready_check: Callable[[], None],
+        workers: int = 16,
+        interceptors: Iterable[grpc.ServerInterceptor] = (),
+    ) -> None:
+        self.name = name
+        self.address = address
+        self._ready_check = ready_check
+        self._service_names = list(service_names)
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name),
+            interceptors=[ErrorInterceptor(), *interceptors],
+        )
+        self._health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        register(self._server)
+        reflection.enable_server_reflection(
+            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
+        )
+        self.port = self._server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"{name}: cannot bind {address}")
+        self._stopped = threading.Event()
+
+    def _set_status(self, status: int) -> None:
+        for service in ["", *self._service_names]:
+            self._health.set(service, status)
+
+    def _wait_until_ready(self, interval: float = 0.5) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._ready_check()
+            except Exception as err:  # the database may still be starting
+                log.warning("%s not ready: %s", self.name, err)
+                self._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
+                self._stopped.wait(interval)
+                continue
+            self._set_status(health_pb2.HealthCheckResponse.SERVING)
+            log.info("%s SERVING on %s", self.name, self.address)
+            return
+
+    def start(self) -> None:
+        self._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
+        self._server.start()
+        threading.Thread(target=self._wait_until_ready, daemon=True).start()
+
+    def stop(self, grace: float = 5.0) -> None:
+        self._stopped.set()
+        self._health.enter_graceful_shutdown()
+        self._server.stop(grace).wait()
+
+    def serve_forever(self, grace: float = 5.0) -> None:
+        """Block until SIGTERM/SIGINT, then drain in-flight calls for up to `grace` seconds."""
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        self.start()
+        while not stop.wait(1.0):
+            pass
+        started = time.monotonic()
+        self.stop(grace)
+        log.info("%s stopped in %.2fs", self.name, time.monotonic() - started)
