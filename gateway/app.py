@@ -1,0 +1,38 @@
+"""The FastAPI application; OpenAPI document at /openapi.json, interactive docs at /docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway.clients import Clients
+from gateway.errors import install_error_handlers
+from gateway.routes import catalog
+from services.common.config import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.clients = Clients.connect(settings)
+        try:
+            yield
+        finally:
+            await app.state.clients.close()
+
+    app = FastAPI(
+        title="Juke recommendation core",
+        version="1.0.0",
+        description="Catalog identity, governance and recommendations over REST.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(catalog.router)
+    return app

@@ -1,0 +1,63 @@
+"""Every error leaves the gateway as JSON: {"error": {"code": ..., "message": ...}}."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from services.common.errors import http_status_for
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error detected in the gateway itself (before any gRPC call)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "INVALID_ARGUMENT", message)
+
+
+def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, err: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(err.code, err.message), status_code=err.status)
+
+    @app.exception_handler(grpc.aio.AioRpcError)
+    async def _rpc_error(_: Request, err: grpc.aio.AioRpcError) -> JSONResponse:
+        status = http_status_for(err.code())
+        if status >= 500:
+            log.warning("upstream error %s: %s", err.code().name, err.details())
+        return JSONResponse(error_body(err.code().name, err.details() or ""), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg"),
+             "input": e.get("input")}
+            for e in err.errors()
+        ]
+        first = problems[0] if problems else {"location": "", "message": "invalid request"}
+        message = f"{first['location']}: {first['message']}"
+        return JSONResponse(
+            error_body("INVALID_ARGUMENT", message, details=problems),
+            status_code=400,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, err: HTTPException) -> JSONResponse:
+        code = "NOT_FOUND" if err.status_code == 404 else f"HTTP_{err.status_code}"
+        return JSONResponse(error_body(code, str(err.detail)), status_code=err.status_code)

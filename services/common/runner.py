@@ -1,0 +1,41 @@
+"""Composition helper shared by every service's __main__: settings -> engine -> server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+
+from services.common.config import Settings
+from services.common.db import Database, build_engine
+from services.common.grpc_server import ServiceServer
+from services.common.telemetry import setup_logging, setup_tracing
+
+
+def run_service(
+    name: str,
+    service_names: list[str],
+    register: Callable[[grpc.Server, Database, Settings], None],
+    settings: Settings | None = None,
+) -> None:
+    """Read settings once, build the database and server, serve until SIGTERM."""
+    settings = settings or Settings.from_env()
+    setup_logging(settings.log_level)
+    setup_tracing(f"juke-{name}", console=settings.telemetry_console)
+    engine = build_engine(
+        settings.require_database_url(), pool_size=settings.db_pool_size,
+        application_name=f"juke-{name}",
+    )
+    db = Database(engine)
+    server = ServiceServer(
+        name,
+        f"{settings.host}:{settings.service_ports[name]}",
+        service_names=service_names,
+        register=lambda srv: register(srv, db, settings),
+        ready_check=lambda: db.check(name),
+        workers=settings.grpc_workers,
+    )
+    try:
+        server.serve_forever()
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""Identity service: the canonical catalog and ID resolution."""

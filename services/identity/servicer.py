@@ -1,0 +1,153 @@
+"""gRPC adapter of the identity service: proto in, proto out, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import grpc
+from juke.common.v1 import common_pb2
+from juke.identity.v1 import identity_pb2, identity_pb2_grpc
+
+from services.common.proto_convert import (
+    tag_source_from_proto,
+    tag_source_to_proto,
+    timestamp,
+    type_from_proto,
+    type_to_proto,
+)
+from services.identity.repository import ResourceView, Summary
+from services.identity.service import IdentityService, ResourceInput, TagInput, UpsertOutcome
+
+
+def summary_pb(s: Summary) -> common_pb2.ResourceSummary:
+    return common_pb2.ResourceSummary(
+        type=type_to_proto(s.type), juke_id=str(s.juke_id), name=s.name, uri=s.uri,
+        mbid=str(s.mbid) if s.mbid else "",
+    )
+
+
+def resource_pb(v: ResourceView) -> identity_pb2.Resource:
+    s = v.summary
+    return identity_pb2.Resource(
+        type=type_to_proto(s.type),
+        juke_id=str(s.juke_id),
+        mbid=str(s.mbid) if s.mbid else "",
+        name=s.name,
+        uri=s.uri,
+        disambiguation=v.disambiguation,
+        external_ids=[common_pb2.ExternalId(source=a, external_id=b) for a, b in v.external_ids],
+        tags=[common_pb2.Tag(name=t.name, source=tag_source_to_proto(t.source), weight=t.weight)
+              for t in v.tags],
+        artists=[summary_pb(a) for a in v.artists],
+        album=summary_pb(v.album) if v.album else None,
+        work_mbids=[str(w) for w in v.work_mbids],
+        genres=[summary_pb(g) for g in v.genres],
+        duration_ms=v.duration_ms,
+        track_number=v.track_number,
+        release_date=v.release_date,
+        created_at=timestamp(v.created_at),
+        updated_at=timestamp(v.updated_at),
+    )
+
+
+def _tags(tags: Iterable[Any]) -> list[TagInput]:
+    return [TagInput(t.name, tag_source_from_proto(t.source), t.weight) for t in tags]
+
+
+def _external(ids: Iterable[common_pb2.ExternalId]) -> list[tuple[str, str]]:
+    return [(e.source, e.external_id) for e in ids]
+
+
+def _results(outcomes: list[UpsertOutcome]) -> list[identity_pb2.UpsertResult]:
+    return [
+        identity_pb2.UpsertResult(juke_id=str(o.summary.juke_id), created=o.created,
+                                  uri=o.summary.uri)
+        for o in outcomes
+    ]
+
+
+class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
+    def __init__(self, service: IdentityService) -> None:
+        self._service = service
+
+    def GetResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        view = self._service.get(request.ref, type_from_proto(request.type))
+        return identity_pb2.GetResourceResponse(resource=resource_pb(view))
+
+    def BatchResolve(self, request: Any, context: grpc.ServicerContext) -> Any:
+        refs = [(r.ref, type_from_proto(r.type)) for r in request.refs]
+        results = [
+            identity_pb2.ResolveResult(
+                ref=r.ref, found=r.summary is not None,
+                resource=summary_pb(r.summary) if r.summary else None,
+                matched_by=r.matched_by, error=r.error,
+            )
+            for r in self._service.batch_resolve(refs)
+        ]
+        return identity_pb2.BatchResolveResponse(results=results)
+
+    def SearchResources(self, request: Any, context: grpc.ServicerContext) -> Any:
+        types = [t for t in (type_from_proto(v) for v in request.types) if t]
+        hits = self._service.search(request.query, types, request.limit)
+        return identity_pb2.SearchResourcesResponse(
+            hits=[identity_pb2.SearchHit(resource=summary_pb(h.summary), score=h.score,
+                                         context=h.context) for h in hits]
+        )
+
+    def UpsertArtists(self, request: Any, context: grpc.ServicerContext) -> Any:
+        inputs = [
+            ResourceInput(type="artist", name=a.name, mbid=a.mbid, sort_name=a.sort_name,
+                          disambiguation=a.disambiguation, external_ids=_external(a.external_ids),
+                          tags=_tags(a.tags), genre_refs=list(a.genre_refs))
+            for a in request.artists
+        ]
+        return identity_pb2.UpsertArtistsResponse(results=_results(self._service.upsert(inputs)))
+
+    def UpsertAlbums(self, request: Any, context: grpc.ServicerContext) -> Any:
+        inputs = [
+            ResourceInput(type="album", name=a.name, mbid=a.mbid,
+                          artist_refs=list(a.artist_refs), release_date=a.release_date,
+                          disambiguation=a.disambiguation, external_ids=_external(a.external_ids),
+                          tags=_tags(a.tags), genre_refs=list(a.genre_refs))
+            for a in request.albums
+        ]
+        return identity_pb2.UpsertAlbumsResponse(results=_results(self._service.upsert(inputs)))
+
+    def UpsertTracks(self, request: Any, context: grpc.ServicerContext) -> Any:
+        inputs = [
+            ResourceInput(type="track", name=t.name, mbid=t.mbid, album_ref=t.album_ref,
+                          artist_refs=list(t.artist_refs), duration_ms=t.duration_ms,
+                          track_number=t.track_number, work_mbids=list(t.work_mbids),
+                          disambiguation=t.disambiguation, external_ids=_external(t.external_ids),
+                          tags=_tags(t.tags), genre_refs=list(t.genre_refs))
+            for t in request.tracks
+        ]
+        return identity_pb2.UpsertTracksResponse(results=_results(self._service.upsert(inputs)))
+
+    def UpsertGenres(self, request: Any, context: grpc.ServicerContext) -> Any:
+        inputs = [
+            ResourceInput(type="genre", name=g.name, mbid=g.mbid,
+                          disambiguation=g.disambiguation, external_ids=_external(g.external_ids))
+            for g in request.genres
+        ]
+        return identity_pb2.UpsertGenresResponse(results=_results(self._service.upsert(inputs)))
+
+    def AddTags(self, request: Any, context: grpc.ServicerContext) -> Any:
+        items = [(i.ref, type_from_proto(i.type), _tags(i.tags)) for i in request.items]
+        return identity_pb2.AddTagsResponse(tags_written=self._service.add_tags(items))
+
+    def ListResources(self, request: Any, context: grpc.ServicerContext) -> Any:
+        rtype = type_from_proto(request.type) or ""
+        views, token = self._service.list(rtype, request.page.page_token, request.page.page_size)
+        return identity_pb2.ListResourcesResponse(
+            resources=[resource_pb(v) for v in views],
+            page=common_pb2.PageResponse(next_page_token=token),
+        )
+
+    def GetCatalogStats(self, request: Any, context: grpc.ServicerContext) -> Any:
+        s = self._service.stats()
+        return identity_pb2.GetCatalogStatsResponse(
+            artists=s.artists, albums=s.albums, tracks=s.tracks, genres=s.genres,
+            external_ids=s.external_ids, tags=s.tags,
+        )

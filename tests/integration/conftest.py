@@ -1,0 +1,42 @@
+"""In-process gRPC servers over the session's real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import grpc
+import pytest
+
+from services.common.db import Database, build_engine
+from services.common.grpc_server import ServiceServer
+from tests.conftest import free_port
+
+
+@pytest.fixture(scope="session")
+def database(migrated_url: str) -> Iterator[Database]:
+    engine = build_engine(migrated_url, pool_size=5, application_name="juke-tests")
+    yield Database(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def start_server(database: Database) -> Iterator[Callable[..., grpc.Channel]]:
+    """Start a ServiceServer with `register(server, db)`; returns a channel to it."""
+    started: list[tuple[ServiceServer, grpc.Channel]] = []
+
+    def start(name: str, service_names: list[str], register: Callable) -> grpc.Channel:
+        server = ServiceServer(
+            name, f"127.0.0.1:{free_port()}", service_names=service_names,
+            register=lambda srv: register(srv, database), ready_check=lambda: database.check(name),
+            workers=4,
+        )
+        server.start()
+        channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+        grpc.channel_ready_future(channel).result(timeout=10)
+        started.append((server, channel))
+        return channel
+
+    yield start
+    for server, channel in started:
+        channel.close()
+        server.stop(grace=1)
