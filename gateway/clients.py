@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
-from juke.identity.v1 import identity_pb2_grpc
 
+from juke.identity.v1 import identity_pb2_grpc
 from services.common.config import Settings
 
 

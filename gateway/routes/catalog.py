@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from juke.identity.v1 import identity_pb2
 
 from gateway.errors import bad_request
 from gateway.schemas import (
@@ -18,6 +17,7 @@ from gateway.schemas import (
     SearchHit,
     SearchResponse,
 )
+from juke.identity.v1 import identity_pb2
 from services.common.proto_convert import type_to_proto
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])

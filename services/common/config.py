@@ -59,7 +59,7 @@ class Settings:
     grpc_workers: int = 16
     log_level: str = "INFO"
     telemetry_console: bool = False
-    musicbrainz_genres_csv: Path | None = None
+    musicbrainz_genres_csv: Path = Path("genre.csv")
     environment: str = "development"
 
     @classmethod

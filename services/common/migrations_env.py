@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 
 
-def run(target_metadata: object = None) -> None:
+def run(target_metadata: MetaData | None = None) -> None:
     config = context.config
     schema = config.attributes["schema"]
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         # One migrator per schema at a time, even when several processes start together.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from juke.common.v1 import common_pb2
 
 _TYPE_TO_PROTO = {

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-from juke.identity.v1 import identity_pb2, identity_pb2_grpc
 
+from juke.identity.v1 import identity_pb2, identity_pb2_grpc
 from services.common.config import Settings
 from services.common.db import Database
 from services.common.runner import run_service

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -149,7 +150,7 @@ class ResourceTag(_Timestamps, Base):
     weight: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
 
 
-def _external_id_model(resource: str, target: type[_Resource]) -> type[Base]:
+def _external_id_model(resource: str, target: Any) -> type[Base]:
     """catalog_<resource>_external_id: (source, external_id) -> <resource>_juke_id."""
     fk_column = f"{resource}_juke_id"
     attrs = {
@@ -159,7 +160,7 @@ def _external_id_model(resource: str, target: type[_Resource]) -> type[Base]:
         "resource_juke_id": mapped_column(
             fk_column,
             UUID(as_uuid=True),
-            ForeignKey(f"{target.__tablename__}.juke_id", ondelete="CASCADE"),
+            ForeignKey(f"{target.__table__.name}.juke_id", ondelete="CASCADE"),
             nullable=False,
             index=True,
         ),

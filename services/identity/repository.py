@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import case, delete, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -74,7 +74,7 @@ def _summary(rtype: str, row: Any) -> Summary:
     return Summary(type=rtype, juke_id=row.juke_id, name=row.name, mbid=row.mbid)
 
 
-def _summary_columns(rtype: str) -> Select[Any]:
+def _summary_columns(rtype: str) -> Any:
     model = RESOURCE_MODELS[rtype]
     return select(model.juke_id, model.name, model.mbid)
 
@@ -333,7 +333,7 @@ def get_row(session: Session, rtype: str, juke_id: uuid.UUID) -> Any:
 
 
 def create_row(session: Session, rtype: str, **values: Any) -> Any:
-    row = RESOURCE_MODELS[rtype](juke_id=uuid7(), **values)
+    row: Any = RESOURCE_MODELS[rtype](juke_id=uuid7(), **values)  # type: ignore[call-arg]
     session.add(row)
     session.flush()
     return row

@@ -129,7 +129,9 @@ class IdentityService:
         with self._db.read() as session:
             return repo.search(session, key, wanted, limit)
 
-    def list(self, rtype: str, page_token: str, page_size: int) -> tuple[list[ResourceView], str]:
+    def list_page(
+        self, rtype: str, page_token: str, page_size: int
+    ) -> tuple[list[ResourceView], str]:
         rtype = normalize_type(rtype)
         size = page_size or 100
         if not 1 <= size <= MAX_PAGE_SIZE:
@@ -230,7 +232,7 @@ def _resolve_all(
         by_value[rtype] = repo.find_external_values(
             session, rtype, [str(r.uuid) for r in mine if r.uuid is not None and not r.mbid_only]
         )
-    results = []
+    results: list[tuple[Summary | None, str, str]] = []
     for ref in refs:
         types = _types_of(ref)
         stages: list[tuple[str, list[Summary]]] = []

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import grpc
+
 from juke.common.v1 import common_pb2
 from juke.identity.v1 import identity_pb2, identity_pb2_grpc
-
 from services.common.proto_convert import (
     tag_source_from_proto,
     tag_source_to_proto,
@@ -139,7 +139,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     def ListResources(self, request: Any, context: grpc.ServicerContext) -> Any:
         rtype = type_from_proto(request.type) or ""
-        views, token = self._service.list(rtype, request.page.page_token, request.page.page_size)
+        page = request.page
+        views, token = self._service.list_page(rtype, page.page_token, page.page_size)
         return identity_pb2.ListResourcesResponse(
             resources=[resource_pb(v) for v in views],
             page=common_pb2.PageResponse(next_page_token=token),

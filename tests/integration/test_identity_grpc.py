@@ -94,7 +94,7 @@ def test_same_recording_resolves_from_every_id_form(stub) -> None:
         f"juke:track:spotify:{ids['spotify']}": "external_id",
         f"juke:track:musicbrainz:{ids['track_mbid']}": "mbid",
     }
-    for ref, matched_by in forms.items():
+    for ref in forms:
         res = stub.GetResource(pb.GetResourceRequest(ref=ref, type=TRACK)).resource
         assert res.juke_id == ids["track"], ref
     batch = stub.BatchResolve(pb.BatchResolveRequest(

@@ -1,0 +1,33 @@
+"""What `juke demo` does once the mesh is healthy: load real data and show how to use it."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from juke.common.v1 import common_pb2
+from juke.identity.v1 import identity_pb2 as pb
+from services.cli.catalog import identity_stub, run_musicbrainz_import
+from services.common.config import Settings
+
+DEMO_RECORDING_MBID = "77ef7468-e8f8-4447-9c7e-52b11272c6cc"  # Trentemøller, Small Piano Piece
+
+
+def run_demo_steps(settings: Settings, out: TextIO) -> None:
+    run_musicbrainz_import(settings, out)
+    _show_resolution(settings, out)
+
+
+def _show_resolution(settings: Settings, out: TextIO) -> None:
+    channel, stub = identity_stub(settings)
+    with channel:
+        track = stub.GetResource(pb.GetResourceRequest(
+            ref=f"musicbrainz:{DEMO_RECORDING_MBID}", type=common_pb2.RESOURCE_TYPE_TRACK,
+        )).resource
+    base = f"http://{settings.host}:{settings.gateway_port}"
+    print(f"\nOne recording, every ID form ({track.name} by "
+          f"{', '.join(a.name for a in track.artists)}):", file=out)
+    for ref in (track.juke_id, track.mbid, track.uri, f"juke:track:musicbrainz:{track.mbid}"):
+        print(f"  curl -s {base}/api/v1/catalog/track/{ref}", file=out)
+    print(f"  curl -s '{base}/api/v1/catalog/search?q=trentemoller'", file=out)
+    print(f"  curl -s -X POST {base}/api/v1/catalog/resolve -H 'content-type: application/json' "
+          f"-d '{{\"refs\": [\"{track.uri}\", \"musicbrainz:{track.mbid}\"]}}'", file=out)
