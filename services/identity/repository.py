@@ -80,61 +80,82 @@ def _summary_columns(rtype: str) -> Any:
 
 
 # --- lookups -------------------------------------------------------------------------------
+# Each lookup takes the candidate types and runs ONE union query across their tables, so a
+# batch costs one round trip per resolution stage however many types are involved.
+
+Hits = dict[Any, list[Summary]]
 
 
-def find_by_juke_ids(
-    session: Session, rtype: str, ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Summary]:
+def _collect(session: Session, selects: list[Any]) -> Hits:
+    out: Hits = defaultdict(list)
+    if not selects:
+        return out
+    stmt: Any = union_all(*selects) if len(selects) > 1 else selects[0]
+    for row in session.execute(stmt):
+        out[row.key].append(_summary(row.rtype, row))
+    return out
+
+
+def _columns(rtype: str, key: Any) -> Any:
+    model = RESOURCE_MODELS[rtype]
+    return select(literal(rtype).label("rtype"), key.label("key"), model.juke_id, model.name,
+                  model.mbid)
+
+
+def find_by_juke_ids(session: Session, types: Iterable[str], ids: Iterable[uuid.UUID]) -> Hits:
     wanted = list(set(ids))
     if not wanted:
         return {}
-    model = RESOURCE_MODELS[rtype]
-    rows = session.execute(_summary_columns(rtype).where(model.juke_id.in_(wanted)))
-    return {row.juke_id: _summary(rtype, row) for row in rows}
+    return _collect(session, [
+        _columns(t, RESOURCE_MODELS[t].juke_id).where(RESOURCE_MODELS[t].juke_id.in_(wanted))
+        for t in types
+    ])
 
 
-def find_by_mbids(
-    session: Session, rtype: str, mbids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Summary]:
+def find_by_mbids(session: Session, types: Iterable[str], mbids: Iterable[uuid.UUID]) -> Hits:
     wanted = list(set(mbids))
     if not wanted:
         return {}
+    return _collect(session, [
+        _columns(t, RESOURCE_MODELS[t].mbid).where(RESOURCE_MODELS[t].mbid.in_(wanted))
+        for t in types
+    ])
+
+
+def _external_select(rtype: str, key: Any) -> Any:
     model = RESOURCE_MODELS[rtype]
-    rows = session.execute(_summary_columns(rtype).where(model.mbid.in_(wanted)))
-    return {row.mbid: _summary(rtype, row) for row in rows}
+    ext: Any = EXTERNAL_ID_MODELS[rtype]
+    return _columns(rtype, key(ext)).join(ext, ext.resource_juke_id == model.juke_id), ext
 
 
 def find_by_external_ids(
-    session: Session, rtype: str, pairs: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], Summary]:
+    session: Session, types: Iterable[str], pairs: Iterable[tuple[str, str]]
+) -> Hits:
+    """Keyed by "source:external_id"."""
     wanted = list(set(pairs))
     if not wanted:
         return {}
-    model = RESOURCE_MODELS[rtype]
-    ext: Any = EXTERNAL_ID_MODELS[rtype]
-    stmt = (
-        select(ext.source, ext.external_id, model.juke_id, model.name, model.mbid)
-        .join(model, model.juke_id == ext.resource_juke_id)
-        .where(tuple_(ext.source, ext.external_id).in_(wanted))
-    )
-    return {(r.source, r.external_id): _summary(rtype, r) for r in session.execute(stmt)}
+    selects = []
+    for t in types:
+        stmt, ext = _external_select(t, lambda e: e.source + ":" + e.external_id)
+        selects.append(stmt.where(tuple_(ext.source, ext.external_id).in_(wanted)))
+    return _collect(session, selects)
 
 
-def find_external_values(
-    session: Session, rtype: str, values: Iterable[str]
-) -> dict[str, Summary]:
+def find_external_values(session: Session, types: Iterable[str], values: Iterable[str]) -> Hits:
     """Adapter ids whose external_id equals one of `values`, from any source."""
     wanted = list(set(values))
     if not wanted:
         return {}
-    model = RESOURCE_MODELS[rtype]
-    ext: Any = EXTERNAL_ID_MODELS[rtype]
-    stmt = (
-        select(ext.external_id, model.juke_id, model.name, model.mbid)
-        .join(model, model.juke_id == ext.resource_juke_id)
-        .where(ext.external_id.in_(wanted))
-    )
-    return {r.external_id: _summary(rtype, r) for r in session.execute(stmt)}
+    selects = []
+    for t in types:
+        stmt, ext = _external_select(t, lambda e: e.external_id)
+        selects.append(stmt.where(ext.external_id.in_(wanted)))
+    return _collect(session, selects)
+
+
+def summaries_by_id(session: Session, rtype: str, ids: Iterable[uuid.UUID]) -> dict[Any, Summary]:
+    return {key: hits[0] for key, hits in find_by_juke_ids(session, [rtype], ids).items()}
 
 
 # --- full views ----------------------------------------------------------------------------
@@ -221,7 +242,7 @@ def load_views(session: Session, rtype: str, rows: Sequence[Any]) -> list[Resour
         artists = _artists_for(session, TrackArtist, TrackArtist.track_juke_id, ids)
         works = _works_for(session, ids)
         album_ids = {r.album_juke_id for r in rows if r.album_juke_id}
-        albums = find_by_juke_ids(session, "album", album_ids)
+        albums = summaries_by_id(session, "album", album_ids)
     views = []
     for row in rows:
         views.append(

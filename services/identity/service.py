@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -204,57 +203,45 @@ def _types_of(p: ParsedRef) -> tuple[str, ...]:
     return (p.type,) if p.type else RESOURCE_TYPES
 
 
-def _pick(ref: ParsedRef, hits: list[Summary], stage: str) -> tuple[Summary | None, str, str]:
+def _pick(ref: ParsedRef, hits: list[Summary], stage: str) -> Resolved:
     if len(hits) == 1:
         return hits[0], stage, ""
     kinds = ", ".join(sorted(h.type for h in hits))
     return None, "", f"reference {ref.text!r} is ambiguous ({kinds}); give its type"
 
 
-def _resolve_all(
-    session: Session, refs: Sequence[ParsedRef]
-) -> list[tuple[Summary | None, str, str]]:
-    """Resolve in bulk with precedence juke_id > mbid > adapter ids."""
-    by_juke: dict[str, dict[uuid.UUID, Summary]] = {}
-    by_mbid: dict[str, dict[uuid.UUID, Summary]] = {}
-    by_ext: dict[str, dict[tuple[str, str], Summary]] = {}
-    by_value: dict[str, dict[str, Summary]] = {}
-    for rtype in RESOURCE_TYPES:
-        mine = [r for r in refs if rtype in _types_of(r)]
-        uuids = [r.uuid for r in mine if r.uuid is not None]
-        by_juke[rtype] = repo.find_by_juke_ids(
-            session, rtype, [r.uuid for r in mine if r.uuid is not None and not r.mbid_only]
-        )
-        by_mbid[rtype] = repo.find_by_mbids(session, rtype, uuids)
-        by_ext[rtype] = repo.find_by_external_ids(
-            session, rtype, [r.external for r in mine if r.external is not None]
-        )
-        by_value[rtype] = repo.find_external_values(
-            session, rtype, [str(r.uuid) for r in mine if r.uuid is not None and not r.mbid_only]
-        )
-    results: list[tuple[Summary | None, str, str]] = []
-    for ref in refs:
-        types = _types_of(ref)
-        stages: list[tuple[str, list[Summary]]] = []
-        if ref.uuid is not None:
-            if not ref.mbid_only:
-                stages.append(("juke_id", [by_juke[t][ref.uuid] for t in types
-                                           if ref.uuid in by_juke[t]]))
-            stages.append(("mbid", [by_mbid[t][ref.uuid] for t in types if ref.uuid in by_mbid[t]]))
-            if not ref.mbid_only:
-                value = str(ref.uuid)
-                stages.append(("external_id", [by_value[t][value] for t in types
-                                               if value in by_value[t]]))
-        if ref.external is not None:
-            stages.append(("external_id", [by_ext[t][ref.external] for t in types
-                                           if ref.external in by_ext[t]]))
-        found = next(((stage, hits) for stage, hits in stages if hits), None)
-        if found is None:
-            kind = ref.type or "resource"
-            results.append((None, "", f"no {kind} matches {ref.text!r}"))
-        else:
-            results.append(_pick(ref, found[1], found[0]))
-    return results
+Resolved = tuple[Summary | None, str, str]
+# Precedence juke_id > mbid > adapter ids: each stage only sees refs still unresolved.
+_STAGES: tuple[tuple[str, Callable[[ParsedRef], Any], Callable[..., repo.Hits]], ...] = (
+    ("juke_id", lambda r: r.uuid if r.uuid and not r.mbid_only else None,
+     repo.find_by_juke_ids),
+    ("mbid", lambda r: r.uuid, repo.find_by_mbids),
+    ("external_id", lambda r: f"{r.external[0]}:{r.external[1]}" if r.external else None,
+     lambda s, types, keys: repo.find_by_external_ids(
+         s, types, [tuple(k.split(":", 1)) for k in keys])),
+    ("external_id", lambda r: str(r.uuid) if r.uuid and not r.mbid_only else None,
+     repo.find_external_values),
+)
+
+
+def _resolve_all(session: Session, refs: Sequence[ParsedRef]) -> list[Resolved]:
+    """Resolve in bulk, one query per stage that still has unresolved refs."""
+    results: list[Resolved | None] = [None] * len(refs)
+    for stage, key_of, lookup in _STAGES:
+        pending = [(i, key_of(r)) for i, r in enumerate(refs) if results[i] is None]
+        pending = [(i, k) for i, k in pending if k is not None]
+        if not pending:
+            continue
+        types = sorted({t for i, _ in pending for t in _types_of(refs[i])})
+        hits = lookup(session, types, [k for _, k in pending])
+        for i, key in pending:
+            found = [h for h in hits.get(key, []) if h.type in _types_of(refs[i])]
+            if found:
+                results[i] = _pick(refs[i], found, stage)
+    return [
+        r if r is not None else (None, "", f"no {ref.type or 'resource'} matches {ref.text!r}")
+        for ref, r in zip(refs, results, strict=True)
+    ]
 
 
 def _require(session: Session, field_name: str, ref: str, type_hint: str | None) -> Summary:
@@ -307,17 +294,17 @@ def _validate(index: int, item: ResourceInput) -> None:
 def _existing_target(session: Session, where: str, item: ResourceInput) -> Summary | None:
     """The resource this input denotes: same MBID or same adapter id; conflicts refused."""
     mbid = parse_uuid(item.mbid) if item.mbid else None
-    by_mbid = repo.find_by_mbids(session, item.type, [mbid]).get(mbid) if mbid else None
+    by_mbid = repo.find_by_mbids(session, [item.type], [mbid]).get(mbid) if mbid else None
+    target, matched = (by_mbid[0] if by_mbid else None), f"MBID {mbid}"
     pairs = [(s.strip().lower(), e.strip()) for s, e in item.external_ids]
-    by_ext = repo.find_by_external_ids(session, item.type, pairs)
-    target, matched = by_mbid, f"MBID {mbid}"
-    for (source, external_id), owner in sorted(by_ext.items()):
+    for key, owners in sorted(repo.find_by_external_ids(session, [item.type], pairs).items()):
+        owner = owners[0]
         if target is not None and owner.juke_id != target.juke_id:
             raise AlreadyExists(
-                f"{where}: external id {source}:{external_id} is already bound to "
+                f"{where}: external id {key} is already bound to "
                 f"{owner.uri} ({owner.name!r}), not {target.uri}"
             )
-        target, matched = owner, f"external id {source}:{external_id}"
+        target, matched = owner, f"external id {key}"
     if target is not None and mbid is not None and target.mbid not in (None, mbid):
         raise AlreadyExists(
             f"{where}: {matched} is already bound to {target.uri} ({target.name!r}) "
