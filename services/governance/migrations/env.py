@@ -1,3 +1,4 @@
 from services.common.migrations_env import run
+from services.governance.models import Base
 
-run()
+run(Base.metadata)

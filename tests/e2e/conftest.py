@@ -1,0 +1,51 @@
+"""The whole mesh, started with the installed `juke up --detach` on private ports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+JUKE = str(Path(sys.executable).parent / "juke")
+
+
+@dataclass
+class Mesh:
+    env: dict[str, str]
+    gateway: str
+
+    def juke(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([JUKE, *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def target(self, service: str) -> str:
+        return f"127.0.0.1:{self.env[f'JUKE_{service.upper()}_PORT']}"
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.gateway, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("JUKE_DATABASE_URL", "JUKE_TEMPORAL_ADDRESS")}
+    env["JUKE_HOME"] = str(tmp_path_factory.mktemp("mesh") / "juke")
+    for name in ("PG", "TEMPORAL", "TEMPORAL_UI", "GATEWAY", "IDENTITY", "GOVERNANCE",
+                 "EMBEDDER", "RANKER"):
+        env[f"JUKE_{name}_PORT"] = str(free_port())
+    mesh = Mesh(env=env, gateway=f"http://127.0.0.1:{env['JUKE_GATEWAY_PORT']}")
+    up = mesh.juke("up", "--detach")
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        yield mesh
+    finally:
+        down = mesh.juke("down", timeout=120)
+        assert down.returncode == 0, down.stdout + down.stderr
