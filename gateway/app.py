@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from gateway.clients import Clients
 from gateway.errors import install_error_handlers
-from gateway.routes import catalog
+from gateway.routes import catalog, governance
 from services.common.config import Settings
 
 
@@ -35,4 +35,5 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(catalog.router)
+    app.include_router(governance.router)
     return app

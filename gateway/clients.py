@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from juke.governance.v1 import governance_pb2_grpc
 from juke.identity.v1 import identity_pb2_grpc
 from services.common.config import Settings
 
@@ -14,11 +15,18 @@ from services.common.config import Settings
 class Clients:
     channels: list[grpc.aio.Channel]
     identity: identity_pb2_grpc.IdentityServiceStub
+    governance: governance_pb2_grpc.GovernanceServiceStub
 
     @classmethod
     def connect(cls, settings: Settings) -> Clients:
-        identity = grpc.aio.insecure_channel(settings.service_targets["identity"])
-        return cls(channels=[identity], identity=identity_pb2_grpc.IdentityServiceStub(identity))
+        targets = settings.service_targets
+        identity = grpc.aio.insecure_channel(targets["identity"])
+        governance = grpc.aio.insecure_channel(targets["governance"])
+        return cls(
+            channels=[identity, governance],
+            identity=identity_pb2_grpc.IdentityServiceStub(identity),
+            governance=governance_pb2_grpc.GovernanceServiceStub(governance),
+        )
 
     async def close(self) -> None:
         for channel in self.channels:

@@ -53,3 +53,34 @@ def migrated_url(postgres_url: str) -> str:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def hyperrogue_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real Debian package (hyperrogue-music 12.0q-1, sha256-pinned) cut to three tracks.
+
+    Downloaded once with apt-get into JUKE_TEST_CORPUS_DIR (default ~/.cache/juke/corpus);
+    the subset keeps the package's DEP-5 copyright file, three music files and one sound
+    effect, so ingest sees real evidence and the music/sfx split, quickly.
+    """
+    import shutil
+
+    from services.cli.corpus.fetch import FetchError, fetch
+
+    cache = Path(os.environ.get("JUKE_TEST_CORPUS_DIR",
+                                Path.home() / ".cache" / "juke" / "corpus"))
+    try:
+        full = fetch(cache, "hyperrogue-music")
+    except FetchError as err:
+        pytest.skip(f"the Debian package hyperrogue-music cannot be obtained here: {err}")
+    subset = tmp_path_factory.mktemp("hyperrogue") / "hyperrogue-music"
+    keep = ["usr/share/doc/hyperrogue-music/copyright",
+            "usr/share/hyperrogue/music/hr3-hell.ogg",
+            "usr/share/hyperrogue/music/hr3-crossroads.ogg",
+            "usr/share/hyperrogue/music/hr-domina-mountain.ogg"]
+    sounds = sorted(full.glob("usr/share/hyperrogue/sounds/*"))
+    keep += [str(p.relative_to(full)) for p in sounds[:1]]
+    for rel in keep:
+        (subset / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(full / rel, subset / rel)
+    return subset

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import TextIO
 
+import grpc
+
 from juke.common.v1 import common_pb2
+from juke.governance.v1 import governance_pb2 as gpb
 from juke.identity.v1 import identity_pb2 as pb
 from services.cli.catalog import identity_stub, run_musicbrainz_import
+from services.cli.corpus.commands import governance_stub, ingest_targets, print_summary
+from services.cli.corpus.datasets import hetrec_dataset
+from services.cli.corpus.fetch import PACKAGES, FetchError
 from services.common.config import Settings
 
 DEMO_RECORDING_MBID = "77ef7468-e8f8-4447-9c7e-52b11272c6cc"  # Trentemøller, Small Piano Piece
@@ -15,6 +21,7 @@ DEMO_RECORDING_MBID = "77ef7468-e8f8-4447-9c7e-52b11272c6cc"  # Trentemøller, S
 def run_demo_steps(settings: Settings, out: TextIO) -> None:
     run_musicbrainz_import(settings, out)
     _show_resolution(settings, out)
+    _load_licensed_corpus(settings, out)
 
 
 def _show_resolution(settings: Settings, out: TextIO) -> None:
@@ -31,3 +38,27 @@ def _show_resolution(settings: Settings, out: TextIO) -> None:
     print(f"  curl -s '{base}/api/v1/catalog/search?q=trentemoller'", file=out)
     print(f"  curl -s -X POST {base}/api/v1/catalog/resolve -H 'content-type: application/json' "
           f"-d '{{\"refs\": [\"{track.uri}\", \"musicbrainz:{track.mbid}\"]}}'", file=out)
+
+
+def _load_licensed_corpus(settings: Settings, out: TextIO) -> None:
+    print(f"\nLicensed corpus ({', '.join(PACKAGES)}; apt-get download, sha256-pinned):",
+          file=out)
+    try:
+        reports = ingest_targets(settings, list(PACKAGES))
+    except FetchError as err:
+        print(f"  corpus not loaded: {err}", file=out)
+        return
+    for r in reports:
+        print(f"  {r.source}: {r.tracks} music files: {r.production} production-eligible, "
+              f"{r.research_only} research-only, {r.excluded} excluded "
+              f"({r.skipped_audio} sound effects skipped)", file=out)
+    channel, stub = governance_stub(settings)
+    with channel:
+        try:
+            stub.RegisterDataset(gpb.RegisterDatasetRequest(
+                dataset=hetrec_dataset(settings.shared_data_dir / "lastfm-hetrec-2011")))
+        except (FileNotFoundError, grpc.RpcError) as err:
+            print(f"  HetRec data set not registered: {err}", file=out)
+    print_summary(settings, out)
+    base = f"http://{settings.host}:{settings.gateway_port}"
+    print(f"  curl -s '{base}/api/v1/corpus?env=production&page_size=5'", file=out)

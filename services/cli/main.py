@@ -21,6 +21,7 @@ from services.common.config import SettingsError
 COMMAND_MODULES: list[str] = [
     "services.cli.lifecycle",   # up, down, status, migrate, demo
     "services.cli.catalog",     # catalog import, catalog show
+    "services.cli.corpus.commands",  # corpus, datasets, training-sets
 ]
 
 

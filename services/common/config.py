@@ -61,6 +61,8 @@ class Settings:
     telemetry_console: bool = False
     musicbrainz_genres_csv: Path = Path("genre.csv")
     environment: str = "development"
+    license_registry: Path | None = None
+    corpus_dir: Path = Path(".juke/corpus")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +98,9 @@ class Settings:
             telemetry_console=_bool(env, "JUKE_TELEMETRY_CONSOLE", False),
             musicbrainz_genres_csv=Path(genres) if genres else shared / "musicbrainz" / "genre.csv",
             environment=env.get("JUKE_ENVIRONMENT", "development"),
+            license_registry=Path(env["JUKE_LICENSE_REGISTRY"])
+            if env.get("JUKE_LICENSE_REGISTRY") else None,
+            corpus_dir=Path(env.get("JUKE_CORPUS_DIR", str(home / "corpus"))),
         )
 
     def require_database_url(self) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -107,10 +107,10 @@ def upsert_entry(session: Session, values: dict[str, Any]) -> tuple[uuid.UUID, b
     stmt = insert(ManifestEntry).values(id=uuid7(), **values)
     updatable = {k: stmt.excluded[k] for k in values if k not in ("source", "track_path",
                                                                     "checksum")}
-    upsert = stmt.on_conflict_do_update(
+    upsert: Any = stmt.on_conflict_do_update(
         index_elements=["source", "track_path", "checksum"],
         set_={**updatable, "updated_at": func.now()},
-    ).returning(ManifestEntry.id, text("(xmax = 0) AS created"))
+    ).returning(ManifestEntry.id, literal_column("(xmax = 0)").label("created"))
     row = session.execute(upsert).one()
     return row.id, bool(row.created)
 
@@ -210,9 +210,9 @@ def status_counts(session: Session, source: str = "") -> StatusCounts:
 
 def upsert_dataset(session: Session, values: dict[str, Any]) -> tuple[uuid.UUID, bool]:
     stmt = insert(Dataset).values(id=uuid7(), **values)
-    upsert = stmt.on_conflict_do_update(
+    upsert: Any = stmt.on_conflict_do_update(
         index_elements=["name"], set_={k: stmt.excluded[k] for k in values if k != "name"},
-    ).returning(Dataset.id, text("(xmax = 0) AS created"))
+    ).returning(Dataset.id, literal_column("(xmax = 0)").label("created"))
     row = session.execute(upsert).one()
     return row.id, bool(row.created)
 
