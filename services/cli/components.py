@@ -169,6 +169,18 @@ def _service(settings: Settings, name: str, python: str) -> Component:
     )
 
 
+def _worker(settings: Settings, service: str, python: str) -> Component:
+    port = settings.worker_ports[service]
+    address = f"{settings.host}:{port}"
+    return Component(
+        name=f"{service}-worker", launch="process", stage=SERVICES,
+        address=address,
+        probe=Probe("grpc", address),
+        command=(python, "-m", f"services.{service}.worker"),
+        ports=(port,),
+    )
+
+
 def _gateway(settings: Settings, python: str) -> Component:
     url = f"http://{settings.host}:{settings.gateway_port}"
     return Component(
@@ -222,6 +234,7 @@ def plan_mesh(
         _postgres(settings),
         _temporal(settings, python),
         *(_service(settings, name, python) for name in SERVICE_NAMES),
+        *(_worker(settings, name, python) for name in settings.worker_ports),
         _gateway(settings, python),
     )
     migrate_command = (python, "-m", "services.cli", "migrate")

@@ -307,7 +307,7 @@ def format_status(report: dict[str, Any]) -> str:
         lines.append(f"supervisor pid {supervisor['pid']} ({alive}, {supervisor['phase']})")
     for row in report["components"]:
         pid = "external" if row["external"] else (row["pid"] or "-")
-        line = f"{row['name']:<11} {row['state']:<10} {pid!s:>8}  {row['address']}"
+        line = f"{row['name']:<16} {row['state']:<10} {pid!s:>8}  {row['address']}"
         if row["reason"]:
             line += f"  ({row['reason']})"
         lines.append(line)

@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "services.cli.lifecycle",   # up, down, status, migrate, demo
     "services.cli.catalog",     # catalog import, catalog show
     "services.cli.corpus.commands",  # corpus, datasets, training-sets
+    "services.cli.embed",       # models, embed backfill
 ]
 
 

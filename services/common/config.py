@@ -14,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SERVICE_NAMES = ("identity", "governance", "embedder", "ranker")
 DEFAULT_PORTS = {"identity": 50051, "governance": 50052, "embedder": 50053, "ranker": 50054}
+# Temporal workers answer gRPC health on their own port so `juke up` can supervise them.
+DEFAULT_WORKER_PORTS = {"embedder": 50055}
 
 
 class SettingsError(ValueError):
@@ -41,6 +43,11 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
 
 
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw) if raw else None
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -63,6 +70,12 @@ class Settings:
     environment: str = "development"
     license_registry: Path | None = None
     corpus_dir: Path = Path(".juke/corpus")
+    musicnn_dir: Path | None = None
+    openl3_weights: Path | None = None
+    vector_index_type: str = "ivfflat"
+    ivfflat_probes: int = 10
+    embed_task_queue: str = "embedder"
+    worker_ports: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -101,6 +114,15 @@ class Settings:
             license_registry=Path(env["JUKE_LICENSE_REGISTRY"])
             if env.get("JUKE_LICENSE_REGISTRY") else None,
             corpus_dir=Path(env.get("JUKE_CORPUS_DIR", str(home / "corpus"))),
+            musicnn_dir=_path(env, "JUKE_MUSICNN_DIR"),
+            openl3_weights=_path(env, "JUKE_OPENL3_WEIGHTS"),
+            vector_index_type=env.get("JUKE_VECTOR_INDEX_TYPE", "ivfflat").lower(),
+            ivfflat_probes=_int(env, "JUKE_IVFFLAT_PROBES", 10),
+            embed_task_queue=env.get("JUKE_EMBED_TASK_QUEUE", "embedder"),
+            worker_ports={
+                name: _int(env, f"JUKE_{name.upper()}_WORKER_PORT", port)
+                for name, port in DEFAULT_WORKER_PORTS.items()
+            },
         )
 
     def require_database_url(self) -> str:

@@ -1,24 +1,34 @@
-"""Composition root of the embedder service: `python -m services.embedder`.
-
-Serves health and reflection over its migrated schema; its domain RPCs are registered here
-as they land.
-"""
+"""Composition root of the embedder service: `python -m services.embedder`."""
 
 from __future__ import annotations
 
 import grpc
 
+from juke.embedder.v1 import embedder_pb2, embedder_pb2_grpc
 from services.common.config import Settings
 from services.common.db import Database
 from services.common.runner import run_service
+from services.embedder.runtimes import builtin_models
+from services.embedder.service import EmbedderService
+from services.embedder.servicer import EmbedderServicer
+
+SERVICE_NAME = embedder_pb2.DESCRIPTOR.services_by_name["EmbedderService"].full_name
+
+
+def build_service(db: Database, settings: Settings) -> EmbedderService:
+    return EmbedderService(
+        db, builtin_models(settings.musicnn_dir, settings.openl3_weights),
+        index_type=settings.vector_index_type, probes=settings.ivfflat_probes)
 
 
 def register(server: grpc.Server, db: Database, settings: Settings) -> None:
-    """No domain RPCs yet."""
+    service = build_service(db, settings)
+    service.bootstrap()
+    embedder_pb2_grpc.add_EmbedderServiceServicer_to_server(EmbedderServicer(service), server)
 
 
 def main() -> None:
-    run_service("embedder", [], register)
+    run_service("embedder", [SERVICE_NAME], register)
 
 
 if __name__ == "__main__":

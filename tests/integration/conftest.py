@@ -40,3 +40,35 @@ def start_server(database: Database) -> Iterator[Callable[..., grpc.Channel]]:
     for server, channel in started:
         channel.close()
         server.stop(grace=1)
+
+
+@pytest.fixture(scope="session")
+def identity_channel(start_server: Callable[..., grpc.Channel]) -> grpc.Channel:
+    from juke.identity.v1 import identity_pb2_grpc
+    from services.identity.__main__ import SERVICE_NAME
+    from services.identity.service import IdentityService
+    from services.identity.servicer import IdentityServicer
+
+    def register(server: grpc.Server, db: Database) -> None:
+        identity_pb2_grpc.add_IdentityServiceServicer_to_server(
+            IdentityServicer(IdentityService(db)), server)
+
+    return start_server("identity", [SERVICE_NAME], register)
+
+
+@pytest.fixture(scope="session")
+def governance_channel(start_server: Callable[..., grpc.Channel]) -> grpc.Channel:
+    from juke.governance.v1 import governance_pb2_grpc
+    from services.common.config import Settings
+    from services.governance.__main__ import SERVICE_NAME, build_service
+    from services.governance.servicer import GovernanceServicer
+
+    def register(server: grpc.Server, db: Database) -> None:
+        governance_pb2_grpc.add_GovernanceServiceServicer_to_server(
+            GovernanceServicer(build_service(db, Settings.from_env({}))), server)
+
+    return start_server("governance", [SERVICE_NAME], register)
+
+
+def channel_target(channel: grpc.Channel) -> str:
+    return channel._channel.target().decode()  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -20,30 +20,16 @@ from juke.identity.v1 import identity_pb2_grpc
 from services.cli.corpus.datasets import hetrec_dataset
 from services.cli.corpus.ingest import CorpusIngester
 from services.common.config import Settings
-from services.common.db import Database
-from services.governance.__main__ import SERVICE_NAME as GOVERNANCE
-from services.governance.__main__ import build_service
-from services.governance.servicer import GovernanceServicer
-from services.identity.__main__ import SERVICE_NAME as IDENTITY
-from services.identity.service import IdentityService
-from services.identity.servicer import IdentityServicer
+from tests.integration.conftest import channel_target
 
 PRODUCTION = common_pb2.ENVIRONMENT_PRODUCTION
 RESEARCH = common_pb2.ENVIRONMENT_RESEARCH
 
 
 @pytest.fixture(scope="module")
-def channels(start_server: Callable[..., grpc.Channel]) -> dict[str, grpc.Channel]:
-    def identity(server: grpc.Server, db: Database) -> None:
-        identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-            IdentityServicer(IdentityService(db)), server)
-
-    def governance(server: grpc.Server, db: Database) -> None:
-        governance_pb2_grpc.add_GovernanceServiceServicer_to_server(
-            GovernanceServicer(build_service(db, Settings.from_env({}))), server)
-
-    return {"identity": start_server("identity", [IDENTITY], identity),
-            "governance": start_server("governance", [GOVERNANCE], governance)}
+def channels(identity_channel: grpc.Channel,
+             governance_channel: grpc.Channel) -> dict[str, grpc.Channel]:
+    return {"identity": identity_channel, "governance": governance_channel}
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +47,10 @@ def ingested(gov, ident, hyperrogue_subset: Path):  # type: ignore[no-untyped-de
     return CorpusIngester(ident, gov).ingest(hyperrogue_subset)
 
 
-def _target(channel: grpc.Channel) -> str:
-    return channel._channel.target().decode()  # type: ignore[attr-defined]
-
-
 @pytest.fixture(scope="module")
 def rest(channels: dict[str, grpc.Channel]) -> Iterator[TestClient]:
-    settings = Settings.from_env({"JUKE_IDENTITY_TARGET": _target(channels["identity"]),
-                                  "JUKE_GOVERNANCE_TARGET": _target(channels["governance"])})
+    settings = Settings.from_env({"JUKE_IDENTITY_TARGET": channel_target(channels["identity"]),
+                                  "JUKE_GOVERNANCE_TARGET": channel_target(channels["governance"])})
     with TestClient(create_app(settings)) as client:
         yield client
 

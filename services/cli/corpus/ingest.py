@@ -97,7 +97,9 @@ class CorpusIngester:
                source: str | None = None) -> IngestReport:
         scan = scan_tree(root)
         label = scan.packages[0] if len(scan.packages) == 1 else root.name
-        report = IngestReport(source=source or scan.source, skipped_audio=len(scan.skipped),
+        # A package is found again under the corpus cache; a plain directory by its path.
+        default_source = scan.source if scan.packages else f"dir:{root.resolve()}"
+        report = IngestReport(source=source or default_source, skipped_audio=len(scan.skipped),
                               issues=list(scan.issues))
         files = list(scan.tracks)
         for start in range(0, len(files), BATCH):

@@ -1,0 +1,169 @@
+"""`juke models ...` (embedding model registry) and `juke embed backfill` (Temporal)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import timedelta
+
+import grpc
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+
+from juke.embedder.v1 import embedder_pb2 as epb
+from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
+from juke.governance.v1 import governance_pb2 as gpb
+from services.cli.corpus.commands import governance_stub
+from services.cli.corpus.ingest import ProgressBar
+from services.common.config import Settings
+from services.embedder.workflows import (
+    WORKFLOW_NAME,
+    BackfillInput,
+    BackfillProgress,
+    BackfillResult,
+    workflow_id,
+)
+
+
+def embedder_stub(settings: Settings) -> tuple[grpc.Channel, EmbedderServiceStub]:
+    channel = grpc.insecure_channel(settings.service_targets["embedder"])
+    return channel, EmbedderServiceStub(channel)
+
+
+def _print_model(m: epb.EmbeddingModel) -> None:
+    flags = " ".join(f for f, on in (("ACTIVE", m.active), ("known-good", m.is_known_good)) if on)
+    state = "available" if m.available else f"UNAVAILABLE: {m.unavailable_reason}"
+    print(f"{m.id}  {m.name} {m.version}  {m.source_model} {m.embedding_dim}-d  "
+          f"{m.weights_license or '?'}  {flags}\n    {state}")
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    channel, stub = embedder_stub(Settings.from_env())
+    with channel:
+        for model in stub.ListModels(epb.ListModelsRequest()).models:
+            _print_model(model)
+    return 0
+
+
+def _cmd_register(args: argparse.Namespace) -> int:
+    channel, stub = embedder_stub(Settings.from_env())
+    with channel:
+        reply = stub.RegisterModel(epb.RegisterModelRequest(
+            name=args.name, version=args.version, source_model=args.source_model,
+            embedding_dim=args.dim, weights_uri=args.weights_uri or "",
+            weights_sha256=args.weights_sha256 or "", weights_license=args.license or "",
+            training_corpus_hash=args.training_corpus_hash or "",
+            frontend_params_json=json.dumps(json.loads(args.frontend or "{}"))))
+    print("registered" if reply.created else "already registered")
+    _print_model(reply.model)
+    return 0
+
+
+def _cmd_activate(args: argparse.Namespace) -> int:
+    channel, stub = embedder_stub(Settings.from_env())
+    with channel:
+        reply = stub.ActivateModel(epb.ActivateModelRequest(model_id=args.model))
+    previous = reply.previous_model_id or "-"
+    print(f"active: {reply.model.name} {reply.model.version} (was {previous})")
+    return 0
+
+
+async def _start_backfill(settings: Settings, model_ref: str, env: str,
+                          batch_size: int) -> tuple[WorkflowHandle, str]:
+    channel, stub = embedder_stub(settings)
+    with channel:
+        if model_ref:
+            models = stub.ListModels(epb.ListModelsRequest()).models
+            matches = [m for m in models if model_ref in (m.id, f"{m.name}:{m.version}")]
+            if not matches:
+                raise SystemExit(f"juke: no embedding model {model_ref!r}")
+            model = matches[0]
+        else:
+            model = stub.GetActiveModel(epb.GetActiveModelRequest()).model
+    client = await Client.connect(settings.effective_temporal_address,
+                                  namespace=settings.temporal_namespace)
+    handle = await client.start_workflow(
+        WORKFLOW_NAME, BackfillInput(model_ref=model.id, environment=env, batch_size=batch_size),
+        id=workflow_id(model.id, env), task_queue=settings.embed_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        result_type=BackfillResult, execution_timeout=timedelta(hours=24))
+    return handle, f"{model.name} {model.version}"
+
+
+def _eligible_total(settings: Settings, env: str) -> int:
+    channel, stub = governance_stub(settings)
+    with channel:
+        s = stub.GetCorpusSummary(gpb.GetCorpusSummaryRequest())
+    return s.production_eligible if env == "production" else s.production_eligible + \
+        s.research_only
+
+
+async def _follow(handle: WorkflowHandle, total: int) -> BackfillResult:
+    bar = ProgressBar("embedding")
+    task = asyncio.ensure_future(handle.result())
+    while not task.done():
+        try:
+            progress = await handle.query("progress", result_type=BackfillProgress)
+            bar(min(progress.rows_seen, total), max(total, 1))
+        except Exception:  # between runs (continue-as-new) a query can miss; try again
+            pass
+        await asyncio.wait([task], timeout=1.0)
+    bar(total, max(total, 1))
+    return task.result()
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+
+    async def run() -> int:
+        handle, name = await _start_backfill(settings, args.model or "", args.env,
+                                             args.batch_size)
+        print(f"backfill {handle.id} ({name}, {args.env}) started; follow it in the Temporal "
+              f"UI: http://{settings.host}:{settings.temporal_ui_port}/namespaces/"
+              f"{settings.temporal_namespace}/workflows/{handle.id}")
+        if args.no_wait:
+            return 0
+        result = await _follow(handle, _eligible_total(settings, args.env))
+        p = result.progress
+        print(f"done: {p.embedded} embedded, {p.unchanged} already fresh, {p.skipped} skipped; "
+              f"{result.albums} album and {result.artists} artist vectors; IVFFlat lists "
+              f"{result.index_lists}")
+        for reason in p.skipped_reasons:
+            print(f"  skipped {reason}")
+        return 0
+
+    return asyncio.run(run())
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    models = subparsers.add_parser("models", help="embedding model registry")
+    sub = models.add_subparsers(dest="models_command", required=True)
+    sub.add_parser("list", help="registered models, availability, which is active"
+                   ).set_defaults(func=_cmd_list)
+    reg = sub.add_parser("register", help="register a model")
+    reg.add_argument("name")
+    reg.add_argument("version")
+    reg.add_argument("--source-model", choices=["openl3", "musicnn", "custom"], required=True)
+    reg.add_argument("--dim", type=int, required=True)
+    reg.add_argument("--weights-uri")
+    reg.add_argument("--weights-sha256")
+    reg.add_argument("--license")
+    reg.add_argument("--training-corpus-hash")
+    reg.add_argument("--frontend", help="front-end parameters as JSON")
+    reg.set_defaults(func=_cmd_register)
+    act = sub.add_parser("activate", help="make a model the active one (a row switch)")
+    act.add_argument("model", help="model id or name:version")
+    act.set_defaults(func=_cmd_activate)
+
+    embed = subparsers.add_parser("embed", help="content embeddings")
+    esub = embed.add_subparsers(dest="embed_command", required=True)
+    back = esub.add_parser("backfill", help="embed eligible tracks lacking a fresh embedding")
+    back.add_argument("--model", help="model id or name:version (default: the active one)")
+    back.add_argument("--env", choices=["production", "research"], default="production")
+    back.add_argument("--batch-size", type=int, default=8)
+    back.add_argument("--no-wait", action="store_true", help="start it and return at once")
+    back.set_defaults(func=_cmd_backfill)
+
+
+__all__ = ["register"]

@@ -1,0 +1,511 @@
+"""The OpenL3 audio embedding network (music content, mel256 / mel128) in NumPy.
+
+Architecture (openl3 0.4.2, `_construct_mel{256,128}_audio_network`), per 1 s frame, on
+the (n_mels x 199) decibel mel spectrogram of `kapre.py` as a one-channel NHWC image
+(height = mel bands, width = STFT frames):
+
+- BatchNormalization of the input;
+- four blocks of two 3x3 Conv2D ("same" zero padding), each followed by BatchNormalization
+  and ReLU; blocks 1-3 end in 2x2 max pooling (stride 2, "valid"); filters 64, 128, 256, 512;
+- the last conv (`audio_embedding_layer`) has no batch norm and no ReLU: its output map is
+  (32 x 24 x 512) for mel256, (16 x 24 x 512) for mel128;
+- openl3 then max-pools it with pool (8, 8) / (4, 8), "same", to a (4, 3, 512) grid that
+  Keras flattens (row, column, channel) to the 6144-d embedding; the 512-d one pools the
+  whole map, which equals the maximum over that grid.
+
+Inference batch norm is y = (x - mean) / sqrt(variance + 1e-3) * gamma + beta (tf.keras's
+default epsilon); the ones after convolutions are folded into the kernels and biases at
+load time. ReLU and a per-channel bias commute with max pooling, so blocks pool first and
+add bias and ReLU to a quarter of the values.
+
+Speed: the 3x3 convolutions with more than one input channel use Winograd's minimal
+filtering F(4x4, 3x3) (Lavin & Gray 2016): per 4x4 output tile, 36 products per channel
+pair instead of 144, as 36 batched matrix products; the transforms are exact algebra, so
+the result is the convolution up to float32 rounding (~1e-5 relative per layer).
+
+Track vector: the mean of the per-frame 512-d embeddings (what the embedder stores).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from services.common.errors import InvalidArgument
+from services.embedder.models.h5weights import (
+    BatchNormParams,
+    OpenL3AudioParams,
+    WeightsError,
+    file_sha256,
+    identify_weights,
+    read_openl3_params,
+)
+from services.embedder.models.kapre import (
+    MEL_BANDS,
+    KapreMelSpectrogram,
+    KapreParams,
+    frame_audio,
+    hop_samples,
+    kapre_params,
+    prepare_audio,
+)
+
+OPENL3_WEIGHTS_ENV = "JUKE_OPENL3_WEIGHTS"
+SOURCE_MODEL = "openl3"
+SOURCE_VERSION = "0.4.2"
+CONTENT_TYPE = "music"
+LICENSE = "CC-BY-4.0"
+EMBEDDING_DIM = 512
+GRID_EMBEDDING_DIM = 6144
+EMBEDDING_SIZES = (EMBEDDING_DIM, GRID_EMBEDDING_DIM)
+# openl3 AUDIO_POOLING_SIZES[input_repr][6144]: pools the last map to a (4, 3) grid.
+GRID_POOL = {"mel256": (8, 8), "mel128": (4, 8)}
+FILTERS = (64, 64, 128, 128, 256, 256, 512, 512)
+POOL_AFTER = (1, 3, 5)  # 2x2 max pooling after these convs (0-based)
+_BN_EPSILON = 1e-3
+_DEFAULT_BATCH_FRAMES = 4
+_WINOGRAD_CHUNK_BYTES = 6 << 20  # transformed input per chunk of tile rows
+
+
+def model_name(input_repr: str) -> str:
+    return f"openl3-{input_repr}-{CONTENT_TYPE}"
+
+
+# --- Winograd F(4x4, 3x3) ---------------------------------------------------------------------
+
+_BT = np.array(
+    [
+        [4, 0, -5, 0, 1, 0],
+        [0, -4, -4, 1, 1, 0],
+        [0, 4, -4, -1, 1, 0],
+        [0, -2, -1, 2, 1, 0],
+        [0, 2, -1, -2, 1, 0],
+        [0, 4, 0, -5, 0, 1],
+    ],
+    dtype=np.float64,
+)
+_G = np.array(
+    [
+        [1 / 4, 0, 0],
+        [-1 / 6, -1 / 6, -1 / 6],
+        [-1 / 6, 1 / 6, -1 / 6],
+        [1 / 24, 1 / 12, 1 / 6],
+        [1 / 24, -1 / 12, 1 / 6],
+        [0, 0, 1],
+    ]
+)
+_AT = np.array(
+    [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+    dtype=np.float64,
+)
+# 2-D transforms of a flattened tile: V = (B^T x B^T) d, Y = (A^T x A^T) M.
+_INPUT_TRANSFORM = np.kron(_BT, _BT).astype(np.float32)  # (36, 36)
+_OUTPUT_TRANSFORM = np.kron(_AT, _AT).astype(np.float32)  # (16, 36)
+TILE = 4
+
+
+def winograd_kernel(kernel: np.ndarray) -> np.ndarray:
+    """(3, 3, in, out) correlation kernel -> (36, in, out) float32 G g G^T, in float64 first."""
+    transformed = np.einsum("ai,ijco,bj->abco", _G, kernel.astype(np.float64), _G)
+    return np.ascontiguousarray(transformed.reshape(36, *kernel.shape[2:]), dtype=np.float32)
+
+
+def padded_buffer(batch: int, height: int, width: int, channels: int) -> np.ndarray:
+    """Zeros shaped for a 'same' 3x3 conv by 4x4 tiles: 1 row/column of padding before the
+    image, and enough after it that every tile's 6x6 input window lies inside."""
+    tiles_h, tiles_w = -(-height // TILE), -(-width // TILE)
+    return np.zeros((batch, TILE * tiles_h + 2, TILE * tiles_w + 2, channels), np.float32)
+
+
+# Receives (first tile row, (4, 4, batch, tile rows, tile columns, out) output tiles).
+TileSink = Callable[[int, np.ndarray], None]
+
+
+def winograd_conv(padded: np.ndarray, kernel: np.ndarray, sink: TileSink) -> None:
+    """3x3 'same' correlation of the image inside `padded` (see `padded_buffer`) with a
+    `winograd_kernel`, handed to `sink` a band of tile rows at a time (bias not added)."""
+    batch, padded_h, padded_w, channels = padded.shape
+    tiles_h, tiles_w = (padded_h - 2) // TILE, (padded_w - 2) // TILE
+    out_channels = kernel.shape[2]
+    row_bytes = 36 * batch * tiles_w * channels * 4
+    rows_per_chunk = max(1, min(tiles_h, _WINOGRAD_CHUNK_BYTES // row_bytes))
+    for first in range(0, tiles_h, rows_per_chunk):
+        rows = min(rows_per_chunk, tiles_h - first)
+        tiles = batch * rows * tiles_w
+        band = padded[:, TILE * first : TILE * (first + rows) + 2]
+        gathered = np.empty((6, 6, batch, rows, tiles_w, channels), np.float32)
+        for i in range(6):
+            for j in range(6):
+                gathered[i, j] = band[:, i : i + TILE * rows : TILE, j : j + TILE * tiles_w : TILE]
+        transformed = _INPUT_TRANSFORM @ gathered.reshape(36, tiles * channels)
+        products = np.matmul(transformed.reshape(36, tiles, channels), kernel)
+        outputs = _OUTPUT_TRANSFORM @ products.reshape(36, tiles * out_channels)
+        sink(first, outputs.reshape(TILE, TILE, batch, rows, tiles_w, out_channels))
+
+
+def _untile(tiles: np.ndarray) -> np.ndarray:
+    """(a, b, batch, rows, cols, c) tiles -> (batch, rows * a, cols * b, c) image."""
+    a, b, batch, rows, cols, channels = tiles.shape
+    return tiles.transpose(2, 3, 0, 4, 1, 5).reshape(batch, rows * a, cols * b, channels)
+
+
+# --- the network ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FoldedConv:
+    """A 3x3 conv with the batch norm that follows it folded in: conv(x, kernel) + bias."""
+
+    kernel: np.ndarray  # (3, 3, in, out) float32
+    bias: np.ndarray  # (out,) float32
+    winograd: np.ndarray  # (36, in, out) float32
+
+    @classmethod
+    def fold(cls, kernel: np.ndarray, bias: np.ndarray, norm: BatchNormParams | None) -> FoldedConv:
+        kernel64, bias64 = kernel.astype(np.float64), bias.astype(np.float64)
+        if norm is not None:
+            scale, shift = _norm_affine(norm)
+            kernel64, bias64 = kernel64 * scale, bias64 * scale + shift
+        return cls(
+            kernel=kernel64.astype(np.float32),
+            bias=bias64.astype(np.float32),
+            winograd=winograd_kernel(kernel64),
+        )
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.kernel.shape[2])
+
+    @property
+    def out_channels(self) -> int:
+        return int(self.kernel.shape[3])
+
+
+def _norm_affine(norm: BatchNormParams) -> tuple[np.ndarray, np.ndarray]:
+    """Inference batch norm as y = x * scale + shift (float64)."""
+    scale = norm.gamma.astype(np.float64) / np.sqrt(
+        norm.moving_variance.astype(np.float64) + _BN_EPSILON
+    )
+    return scale, norm.beta.astype(np.float64) - norm.moving_mean.astype(np.float64) * scale
+
+
+class OpenL3Network:
+    """The conv stack from decibel mel spectrograms to the (4, 3, channels) max grid."""
+
+    def __init__(self, params: OpenL3AudioParams, input_repr: str) -> None:
+        if input_repr not in GRID_POOL:
+            raise InvalidArgument(
+                f"input_repr must be one of {sorted(GRID_POOL)}, got {input_repr!r}"
+            )
+        self.input_repr = input_repr
+        self.n_mels = MEL_BANDS[input_repr]
+        scale, shift = _norm_affine(params.input_norm)
+        self.input_scale, self.input_shift = np.float32(scale[0]), np.float32(shift[0])
+        norms: list[BatchNormParams | None] = [*params.norms, None]
+        self.convs = tuple(
+            FoldedConv.fold(conv.kernel, conv.bias, norm)
+            for conv, norm in zip(params.convs, norms, strict=True)
+        )
+
+    @property
+    def channels(self) -> int:
+        return self.convs[-1].out_channels
+
+    def grid(self, spectrograms: np.ndarray) -> np.ndarray:
+        """(n, n_mels, frames) decibel spectrograms -> (n, 4, 3, channels) pooled maps."""
+        x = spectrograms * self.input_scale + self.input_shift
+        batch, height, width = x.shape
+        padded = padded_buffer(batch, height, width, self.convs[0].out_channels)
+        _first_conv(x, self.convs[0], padded[:, 1 : height + 1, 1 : width + 1])
+        for index in range(1, len(self.convs) - 1):
+            conv = self.convs[index]
+            if index in POOL_AFTER:
+                height, width = height // 2, width // 2
+            target = padded_buffer(batch, height, width, conv.out_channels)
+            interior = target[:, 1 : height + 1, 1 : width + 1]
+            sink = _pool_relu_sink if index in POOL_AFTER else _relu_sink
+            winograd_conv(padded, conv.winograd, sink(conv.bias, interior))
+            padded = target
+        last = self.convs[-1]
+        out = np.empty((batch, height, width, last.out_channels), np.float32)
+        winograd_conv(padded, last.winograd, _linear_sink(last.bias, out))
+        return max_pool_same(out, GRID_POOL[self.input_repr])
+
+
+def _first_conv(x: np.ndarray, conv: FoldedConv, out: np.ndarray) -> None:
+    """The one-input-channel conv as a (positions, 9) x (9, filters) product, + bias, ReLU."""
+    batch, height, width = x.shape
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    columns = sliding_window_view(padded, (3, 3), axis=(1, 2)).reshape(-1, 9)
+    result = columns @ conv.kernel.reshape(9, -1)
+    result += conv.bias
+    np.maximum(result, 0, out=result)
+    out[...] = result.reshape(batch, height, width, -1)
+
+
+def _relu_sink(bias: np.ndarray, out: np.ndarray) -> TileSink:
+    """Writes bias + ReLU of the tiles into `out` (batch, height, width, c), cropping."""
+    height = out.shape[1]
+
+    def sink(first: int, tiles: np.ndarray) -> None:
+        tiles += bias
+        np.maximum(tiles, 0, out=tiles)
+        image = _untile(tiles)
+        top = TILE * first
+        rows = min(image.shape[1], height - top)
+        out[:, top : top + rows] = image[:, :rows, : out.shape[2]]
+
+    return sink
+
+
+def _pool_relu_sink(bias: np.ndarray, out: np.ndarray) -> TileSink:
+    """2x2 max pooling (stride 2, 'valid'), then bias + ReLU, into `out` (pooled size).
+
+    Tiles start at even rows and columns, so each pooling window lies inside one tile."""
+    height = out.shape[1]
+
+    def sink(first: int, tiles: np.ndarray) -> None:
+        rows_max = np.maximum(tiles[0::2], tiles[1::2])  # (2, 4, ...)
+        pooled = np.maximum(rows_max[:, 0::2], rows_max[:, 1::2])  # (2, 2, ...)
+        pooled += bias
+        np.maximum(pooled, 0, out=pooled)
+        image = _untile(pooled)
+        top = 2 * first
+        rows = min(image.shape[1], height - top)
+        out[:, top : top + rows] = image[:, :rows, : out.shape[2]]
+
+    return sink
+
+
+def _linear_sink(bias: np.ndarray, out: np.ndarray) -> TileSink:
+    height = out.shape[1]
+
+    def sink(first: int, tiles: np.ndarray) -> None:
+        image = _untile(tiles)
+        top = TILE * first
+        rows = min(image.shape[1], height - top)
+        np.add(image[:, :rows, : out.shape[2]], bias, out=out[:, top : top + rows])
+
+    return sink
+
+
+def max_pool_same(x: np.ndarray, pool: tuple[int, int]) -> np.ndarray:
+    """Keras MaxPooling2D(pool, strides=pool, padding='same') of (n, h, w, c)."""
+    batch, height, width, channels = x.shape
+    out_h, out_w = -(-height // pool[0]), -(-width // pool[1])
+    pad_h, pad_w = out_h * pool[0] - height, out_w * pool[1] - width
+    if pad_h or pad_w:  # TensorFlow pads the smaller half before
+        x = np.pad(
+            x,
+            ((0, 0), (pad_h // 2, pad_h - pad_h // 2), (pad_w // 2, pad_w - pad_w // 2), (0, 0)),
+            constant_values=-np.inf,
+        )
+    blocks = x.reshape(batch, out_h, pool[0], out_w, pool[1], channels)
+    return blocks.max(axis=(2, 4))
+
+
+# --- availability -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Availability:
+    available: bool
+    reason: str
+
+
+def weights_path_from_env(env: Mapping[str, str] | None = None) -> Path | None:
+    """`$JUKE_OPENL3_WEIGHTS` as a path, or None when unset or empty."""
+    env = os.environ if env is None else env
+    value = env.get(OPENL3_WEIGHTS_ENV, "")
+    return Path(value) if value else None
+
+
+def openl3_availability(weights_path: Path | None, input_repr: str = "mel256") -> Availability:
+    """Whether OpenL3 `input_repr` can run with the weights at `weights_path`, and why (not)."""
+    if input_repr not in GRID_POOL:
+        return Availability(False, f"OpenL3 has no input representation {input_repr!r}")
+    if weights_path is None:
+        return Availability(False, f"OpenL3 weights not available ({OPENL3_WEIGHTS_ENV} unset)")
+    if not weights_path.is_file():
+        return Availability(
+            False,
+            f"OpenL3 weights not available ({OPENL3_WEIGHTS_ENV}={str(weights_path)!r} "
+            "is not a file)",
+        )
+    if importlib.util.find_spec("h5py") is None:
+        return Availability(False, "OpenL3 weights cannot be read: h5py is not installed")
+    try:
+        known = identify_weights(weights_path, input_repr)
+    except WeightsError as exc:
+        return Availability(False, f"OpenL3 weights not usable: {exc.message}")
+    return Availability(
+        True, f"verified {known.file_name} (git blob id {known.blob_id}) at {str(weights_path)!r}"
+    )
+
+
+# --- the model as the embedder uses it --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenL3ModelInfo:
+    """What an embedding must record about the model that produced it."""
+
+    name: str
+    source_model: str
+    source_version: str
+    input_repr: str
+    content_type: str
+    embedding_dim: int
+    license: str
+    weights_file: str
+    weights_sha256: str
+    weights_blob_id: str | None  # git blob id, when the file was verified against the known ids
+    frontend: dict[str, object]
+    track_pooling: str = "mean of the per-frame 512-d embeddings"
+    skipped_layers: tuple[str, ...] = field(default=())
+
+
+class OpenL3Embeddings(NamedTuple):
+    """Per-frame embeddings and the time (s) of each frame's centre (start if not centred)."""
+
+    embeddings: np.ndarray  # (n, 512) or (n, 6144) float32
+    timestamps: np.ndarray  # (n,) float64 seconds
+
+    def track_vector(self) -> np.ndarray:
+        """The track-level vector: mean over frames."""
+        return self.embeddings.mean(axis=0, dtype=np.float32)
+
+
+class OpenL3Model:
+    """OpenL3 audio (music) with its kapre front end, from the original Keras weights."""
+
+    def __init__(
+        self,
+        network: OpenL3Network,
+        info: OpenL3ModelInfo,
+        *,
+        batch_frames: int = _DEFAULT_BATCH_FRAMES,
+    ) -> None:
+        if batch_frames < 1:
+            raise InvalidArgument(f"batch_frames must be at least 1, got {batch_frames}")
+        self.network = network
+        self.info = info
+        self.frontend_params: KapreParams = kapre_params(network.input_repr)
+        self.frontend = KapreMelSpectrogram(self.frontend_params)
+        self.batch_frames = batch_frames
+
+    @classmethod
+    def from_weights(
+        cls,
+        path: Path | str,
+        input_repr: str = "mel256",
+        *,
+        verify: bool = True,
+        batch_frames: int = _DEFAULT_BATCH_FRAMES,
+    ) -> OpenL3Model:
+        """Load the Keras weights at `path` (.h5.gz as distributed, or .h5 with verify=False).
+
+        With `verify`, the file must be the distributed weights for `input_repr` (git blob
+        id); without, any file with the network's layer structure loads (test fixtures)."""
+        path = Path(path)
+        kapre_params(input_repr)  # validates input_repr
+        blob_id = identify_weights(path, input_repr).blob_id if verify else None
+        params = read_openl3_params(path)
+        network = OpenL3Network(params, input_repr)
+        info = OpenL3ModelInfo(
+            name=model_name(input_repr),
+            source_model=SOURCE_MODEL,
+            source_version=SOURCE_VERSION,
+            input_repr=input_repr,
+            content_type=CONTENT_TYPE,
+            embedding_dim=network.channels,
+            license=LICENSE,
+            weights_file=path.name,
+            weights_sha256=file_sha256(path),
+            weights_blob_id=blob_id,
+            frontend=kapre_params(input_repr).as_dict(),
+            skipped_layers=params.frontend_layers,
+        )
+        return cls(network, info, batch_frames=batch_frames)
+
+    @classmethod
+    def from_env(
+        cls, input_repr: str = "mel256", env: Mapping[str, str] | None = None
+    ) -> OpenL3Model:
+        """The verified model at $JUKE_OPENL3_WEIGHTS; WeightsError with the reason if not."""
+        path = weights_path_from_env(env)
+        availability = openl3_availability(path, input_repr)
+        if not availability.available or path is None:
+            raise WeightsError(availability.reason)
+        return cls.from_weights(path, input_repr)
+
+    def spectrograms(
+        self, samples: np.ndarray, sample_rate: int, hop_s: float = 0.5, center: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The network input for decoded audio: (n, n_mels, 199) float32, and timestamps."""
+        frames, timestamps = self._frames(samples, sample_rate, hop_s, center)
+        return self.frontend(frames), timestamps
+
+    def embed_spectrograms(
+        self, spectrograms: np.ndarray, embedding_size: int = EMBEDDING_DIM
+    ) -> np.ndarray:
+        """(n, n_mels, 199) decibel spectrograms -> (n, embedding_size) float32."""
+        spectrograms = np.asarray(spectrograms, dtype=np.float32)
+        expected = (self.frontend_params.n_mels, self.frontend_params.stft_frames)
+        if spectrograms.ndim != 3 or spectrograms.shape[1:] != expected:
+            raise InvalidArgument(
+                f"spectrograms must have shape (n, {expected[0]}, {expected[1]}), "
+                f"got {spectrograms.shape}"
+            )
+        size = self._check_size(embedding_size)
+        out = np.empty((len(spectrograms), size), np.float32)
+        for start in range(0, len(spectrograms), self.batch_frames):
+            grid = self.network.grid(spectrograms[start : start + self.batch_frames])
+            out[start : start + len(grid)] = _flatten(grid, size)
+        return out
+
+    def embed_audio(
+        self,
+        samples: np.ndarray,
+        sample_rate: int,
+        hop_s: float = 0.5,
+        center: bool = True,
+        embedding_size: int = EMBEDDING_DIM,
+    ) -> OpenL3Embeddings:
+        """Embeddings of 1 s frames `hop_s` apart of decoded audio ((n,) or (n, channels))."""
+        size = self._check_size(embedding_size)
+        frames, timestamps = self._frames(samples, sample_rate, hop_s, center)
+        out = np.empty((len(frames), size), np.float32)
+        for start in range(0, len(frames), self.batch_frames):
+            batch = self.frontend(frames[start : start + self.batch_frames])
+            out[start : start + len(batch)] = _flatten(self.network.grid(batch), size)
+        return OpenL3Embeddings(out, timestamps)
+
+    def _frames(
+        self, samples: np.ndarray, sample_rate: int, hop_s: float, center: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(center, bool):
+            raise InvalidArgument(f"center must be True or False, got {center!r}")
+        hop = hop_samples(hop_s)
+        frames = frame_audio(prepare_audio(samples, sample_rate), hop, center)
+        return frames, np.arange(len(frames)) * float(hop_s)
+
+    def _check_size(self, embedding_size: int) -> int:
+        sizes = (self.network.channels, 12 * self.network.channels)
+        if embedding_size not in sizes:
+            raise InvalidArgument(f"embedding_size must be one of {sizes}, got {embedding_size!r}")
+        return int(embedding_size)
+
+
+def _flatten(grid: np.ndarray, size: int) -> np.ndarray:
+    """(n, 4, 3, c) grid -> (n, 12 c) as Keras flattens it, or (n, c) maxima over the grid."""
+    if size == grid.shape[1] * grid.shape[2] * grid.shape[3]:
+        return grid.reshape(len(grid), -1)
+    return grid.max(axis=(1, 2))

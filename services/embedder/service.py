@@ -1,0 +1,272 @@
+"""Embedder domain logic: the model registry, vectors, neighbours, aggregation. No gRPC."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.common.db import Database
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.common.ids import parse_uuid
+from services.embedder import repository as repo
+from services.embedder.repository import Coverage, ModelRecord
+from services.embedder.runtimes import BuiltinModel, Embedded, Runtime
+
+log = logging.getLogger(__name__)
+
+SOURCE_MODELS = ("openl3", "musicnn", "custom")
+MAX_K = 1000
+
+
+@dataclass(frozen=True)
+class ModelView:
+    record: ModelRecord
+    available: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class TrackRelations:
+    track_id: uuid.UUID
+    album_id: uuid.UUID | None
+    duration_ms: int
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
+
+
+class EmbedderService:
+    def __init__(self, db: Database, builtins: Sequence[BuiltinModel], *,
+                 index_type: str = "ivfflat", probes: int = 10) -> None:
+        self._db = db
+        self._builtins = {(b.spec.name, b.spec.version): b for b in builtins}
+        self._preference = [(b.spec.name, b.spec.version) for b in builtins]
+        self.index_type = index_type
+        self.probes = probes
+
+    # --- registry ------------------------------------------------------------------------
+
+    def bootstrap(self) -> ModelView | None:
+        """Register the built-in models; with no active model, activate the first available."""
+        with self._db.transaction() as session:
+            for builtin in self._builtins.values():
+                repo.upsert_model(session, builtin.spec.registry_values())
+            if repo.active_model(session) is not None:
+                return None
+            for key in self._preference:
+                builtin = self._builtins[key]
+                record = repo.find_model(session, *key)
+                if builtin.available and record is not None:
+                    repo.activate(session, record.id)
+                    log.info("no active embedding model: activated %s %s", *key)
+                    return self._view(record)
+        log.warning("no embedding model is available; content signals stay empty")
+        return None
+
+    def _view(self, record: ModelRecord, embeddings: int | None = None) -> ModelView:
+        builtin = self._builtins.get((record.name, record.version))
+        if builtin is not None:
+            return ModelView(record, builtin.available, builtin.reason)
+        if embeddings:
+            return ModelView(record, True, f"serves {embeddings} stored vectors; no runtime "
+                                           "in this deployment embeds new audio with it")
+        return ModelView(record, False, f"no runtime for {record.source_model} model "
+                                        f"{record.name!r} {record.version!r} in this deployment")
+
+    def _view_of(self, record: ModelRecord) -> ModelView:
+        with self._db.read() as session:
+            tracks = repo.coverage(session, record.id).tracks
+        return self._view(record, tracks)
+
+    def list_models(self) -> list[ModelView]:
+        with self._db.read() as session:
+            records = repo.list_models(session)
+        return [self._view_of(r) for r in records]
+
+    def register(self, values: dict[str, Any]) -> tuple[ModelView, bool]:
+        name, version = values.get("name", "").strip(), values.get("version", "").strip()
+        if not name or not version:
+            raise InvalidArgument(f"model name and version are required, got {name!r} "
+                                  f"{version!r}")
+        if values.get("source_model") not in SOURCE_MODELS:
+            raise InvalidArgument(f"source_model {values.get('source_model')!r} must be one "
+                                  f"of {', '.join(SOURCE_MODELS)}")
+        dim = values.get("embedding_dim", 0)
+        if not isinstance(dim, int) or not 1 <= dim <= 16000:
+            raise InvalidArgument(f"embedding_dim {dim!r} must be within 1..16000")
+        with self._db.transaction() as session:
+            model_id, created = repo.upsert_model(session, {**values, "name": name,
+                                                            "version": version})
+            record = repo.get_model(session, model_id)
+        assert record is not None
+        return self._view_of(record), created
+
+    def resolve(self, ref: str) -> ModelRecord:
+        """A model by id or "name:version"; empty = the active model."""
+        with self._db.read() as session:
+            if not ref:
+                record = repo.active_model(session)
+                if record is None:
+                    raise FailedPrecondition("no embedding model is active")
+                return record
+            model_id = parse_uuid(ref)
+            if model_id is not None:
+                record = repo.get_model(session, model_id)
+            elif ":" in ref:
+                record = repo.find_model(session, *ref.rsplit(":", 1))
+            else:
+                raise InvalidArgument(f"model reference {ref!r} is neither an id nor "
+                                      "'name:version'")
+        if record is None:
+            raise NotFound(f"no embedding model {ref!r}")
+        return record
+
+    def activate(self, ref: str, allow_unavailable: bool = False
+                 ) -> tuple[ModelView, uuid.UUID | None]:
+        if not ref:
+            raise InvalidArgument("which model to activate? give an id or 'name:version'")
+        view = self._view_of(self.resolve(ref))
+        if not view.available and not allow_unavailable:
+            raise FailedPrecondition(f"model {view.record.name} {view.record.version} is "
+                                     f"unavailable: {view.reason}")
+        with self._db.transaction() as session:
+            previous = repo.activate(session, view.record.id)
+            record = repo.get_model(session, view.record.id)
+        assert record is not None
+        return self._view_of(record), previous
+
+    def mark_known_good(self, ref: str) -> ModelView:
+        record = self.resolve(ref)
+        with self._db.transaction() as session:
+            repo.mark_known_good(session, record.id)
+        return self._view_of(self.resolve(str(record.id)))
+
+    def active(self) -> ModelView:
+        return self._view_of(self.resolve(""))
+
+    def runtime(self, record: ModelRecord) -> Runtime:
+        builtin = self._builtins.get((record.name, record.version))
+        if builtin is None:
+            raise FailedPrecondition(self._view(record).reason)
+        if not builtin.available:
+            raise FailedPrecondition(f"{record.name} is unavailable: {builtin.reason}")
+        return builtin.runtime()
+
+    # --- writing -------------------------------------------------------------------------
+
+    def needs_embedding(self, model: ModelRecord,
+                        candidates: Sequence[tuple[uuid.UUID, str]]) -> set[uuid.UUID]:
+        """Tracks with no embedding of exactly this audio (new, or the checksum changed)."""
+        with self._db.read() as session:
+            stored = repo.stored_checksums(session, model.id, [t for t, _ in candidates])
+        return {t for t, checksum in candidates if stored.get(t) != checksum}
+
+    def store(self, model: ModelRecord, *, track_id: uuid.UUID, embedded: Embedded,
+              checksum: str, entry_id: uuid.UUID, environment: str) -> bool:
+        vector = np.asarray(embedded.vector, dtype=np.float32)
+        if vector.ndim != 1 or vector.shape[0] != model.embedding_dim:
+            raise InvalidArgument(
+                f"vector of shape {vector.shape} for track {track_id} does not match "
+                f"{model.name}'s embedding_dim {model.embedding_dim}")
+        if not np.all(np.isfinite(vector)):
+            raise InvalidArgument(f"vector for track {track_id} has NaN or infinite values")
+        with self._db.transaction() as session:
+            return repo.write_track_embedding(
+                session, track_id=track_id, model_id=model.id, vector=vector,
+                pooled_from=embedded.pooled_from, checksum=checksum, entry_id=entry_id,
+                environment=environment)
+
+    def build_index(self, model: ModelRecord) -> int:
+        with self._db.transaction() as session:
+            return repo.build_index(session, model.id, model.embedding_dim, self.index_type)
+
+    def aggregate(self, model: ModelRecord, tracks: Sequence[TrackRelations],
+                  album_artists: dict[uuid.UUID, list[uuid.UUID]]) -> tuple[int, int]:
+        """Album = duration-weighted mean of its tracks; artist = mean of its albums."""
+        with self._db.read() as session:
+            ids, matrix = repo.track_matrix(session, model.id)
+        if not ids:
+            return 0, 0
+        row_of = {t: i for i, t in enumerate(ids)}
+        unit = unit_rows(matrix)
+        members: dict[uuid.UUID, list[tuple[int, float]]] = defaultdict(list)
+        for t in tracks:
+            if t.album_id is not None and t.track_id in row_of:
+                members[t.album_id].append((row_of[t.track_id], max(t.duration_ms, 1)))
+        albums = []
+        for album_id, rows in members.items():
+            weights = np.array([w for _, w in rows], dtype=np.float64)
+            vec = (unit[[r for r, _ in rows]] * weights[:, None]).sum(0) / weights.sum()
+            albums.append((album_id, vec.astype(np.float32), len(rows)))
+        album_vec = {a: v for a, v, _ in albums}
+        by_artist: dict[uuid.UUID, list[np.ndarray]] = defaultdict(list)
+        for album_id, artists in album_artists.items():
+            if album_id in album_vec:
+                for artist in artists:
+                    by_artist[artist].append(album_vec[album_id])
+        artists_rows = [(a, np.mean(v, axis=0).astype(np.float32), len(v))
+                        for a, v in by_artist.items()]
+        with self._db.transaction() as session:
+            repo.replace_resource_vectors(session, model.id, "album", albums)
+            repo.replace_resource_vectors(session, model.id, "artist", artists_rows)
+        return len(albums), len(artists_rows)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def vectors(self, ids: Sequence[str], model_ref: str = ""
+                ) -> tuple[ModelRecord, dict[uuid.UUID, tuple[str, np.ndarray]], list[str]]:
+        model = self.resolve(model_ref)
+        parsed = {}
+        for i in ids:
+            key = parse_uuid(i)
+            if key is None:
+                raise InvalidArgument(f"{i!r} is not a juke_id")
+            parsed[i] = key
+        with self._db.read() as session:
+            found = repo.vectors(session, model.id, parsed.values())
+        return model, found, [i for i, key in parsed.items() if key not in found]
+
+    def search_neighbors(self, seed_ids: Sequence[str], resource_type: str, k: int,
+                         exclude_ids: Sequence[str], model_ref: str = ""
+                         ) -> tuple[ModelRecord, list[tuple[uuid.UUID, float]], list[str]]:
+        if not 1 <= k <= MAX_K:
+            raise InvalidArgument(f"k {k} is outside 1..{MAX_K}")
+        if resource_type not in ("track", "album", "artist"):
+            raise InvalidArgument(f"resource type {resource_type!r} has no content vectors")
+        model, found, missing = self.vectors(seed_ids, model_ref)
+        if not found:
+            return model, [], missing
+        query = unit_rows(np.stack([v for _, v in found.values()])).mean(axis=0)
+        skip = set(found) | {u for u in (parse_uuid(e) for e in exclude_ids) if u}
+        with self._db.transaction() as session:
+            if resource_type == "track":
+                hits = repo.nearest_tracks(session, model.id, model.embedding_dim, query,
+                                           k + len(skip), self.probes)
+            else:
+                hits = repo.nearest_resources(session, model.id, resource_type, query,
+                                              k + len(skip))
+        return model, [(i, s) for i, s in hits if i not in skip][:k], missing
+
+    def coverage(self, model_ref: str = "") -> tuple[ModelRecord, Coverage]:
+        model = self.resolve(model_ref)
+        with self._db.read() as session:
+            return model, repo.coverage(session, model.id)
+
+
+def audio_path(corpus_dir: Path, source: str, track_path: str) -> Path:
+    """Where a manifest row's file lives: debian:<pkg> under the corpus cache, dir:<abs path>."""
+    kind, _, where = source.partition(":")
+    if kind == "debian":
+        return corpus_dir / where.split("=", 1)[0] / track_path
+    if kind == "dir":
+        return Path(where) / track_path
+    raise FailedPrecondition(f"manifest source {source!r} has no known file location")
