@@ -13,6 +13,7 @@ from services.cli.catalog import identity_stub, run_musicbrainz_import
 from services.cli.corpus.commands import governance_stub, ingest_targets, print_summary
 from services.cli.corpus.datasets import hetrec_dataset
 from services.cli.corpus.fetch import PACKAGES, FetchError
+from services.cli.embed import run_backfill
 from services.common.config import Settings
 
 DEMO_RECORDING_MBID = "77ef7468-e8f8-4447-9c7e-52b11272c6cc"  # Trentemøller, Small Piano Piece
@@ -21,7 +22,8 @@ DEMO_RECORDING_MBID = "77ef7468-e8f8-4447-9c7e-52b11272c6cc"  # Trentemøller, S
 def run_demo_steps(settings: Settings, out: TextIO) -> None:
     run_musicbrainz_import(settings, out)
     _show_resolution(settings, out)
-    _load_licensed_corpus(settings, out)
+    if _load_licensed_corpus(settings, out):
+        _embed_corpus(settings, out)
 
 
 def _show_resolution(settings: Settings, out: TextIO) -> None:
@@ -40,14 +42,14 @@ def _show_resolution(settings: Settings, out: TextIO) -> None:
           f"-d '{{\"refs\": [\"{track.uri}\", \"musicbrainz:{track.mbid}\"]}}'", file=out)
 
 
-def _load_licensed_corpus(settings: Settings, out: TextIO) -> None:
+def _load_licensed_corpus(settings: Settings, out: TextIO) -> bool:
     print(f"\nLicensed corpus ({', '.join(PACKAGES)}; apt-get download, sha256-pinned):",
           file=out)
     try:
         reports = ingest_targets(settings, list(PACKAGES))
     except FetchError as err:
         print(f"  corpus not loaded: {err}", file=out)
-        return
+        return False
     for r in reports:
         print(f"  {r.source}: {r.tracks} music files: {r.production} production-eligible, "
               f"{r.research_only} research-only, {r.excluded} excluded "
@@ -62,3 +64,13 @@ def _load_licensed_corpus(settings: Settings, out: TextIO) -> None:
     print_summary(settings, out)
     base = f"http://{settings.host}:{settings.gateway_port}"
     print(f"  curl -s '{base}/api/v1/corpus?env=production&page_size=5'", file=out)
+    return True
+
+
+def _embed_corpus(settings: Settings, out: TextIO) -> None:
+    """The production-eligible corpus through EmbeddingBackfillWorkflow (~5 min on 2 cores)."""
+    print("\nEmbedding the production-eligible corpus with the active model "
+          "(Temporal EmbeddingBackfillWorkflow; a few minutes on 2 cores):", file=out)
+    summary = run_backfill(settings, model_ref="", env="production", batch_size=8, wait=True,
+                           out=out)
+    print(f"  {summary}", file=out)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from datetime import timedelta
+from typing import TextIO
 
 import grpc
 from temporalio.client import Client, WorkflowHandle
@@ -113,27 +115,32 @@ async def _follow(handle: WorkflowHandle, total: int) -> BackfillResult:
     return task.result()
 
 
-def _cmd_backfill(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+def run_backfill(settings: Settings, *, model_ref: str, env: str, batch_size: int, wait: bool,
+                 out: TextIO = sys.stdout) -> str:
+    """Start (or join) the backfill; with `wait`, follow it and summarise the result."""
 
-    async def run() -> int:
-        handle, name = await _start_backfill(settings, args.model or "", args.env,
-                                             args.batch_size)
-        print(f"backfill {handle.id} ({name}, {args.env}) started; follow it in the Temporal "
-              f"UI: http://{settings.host}:{settings.temporal_ui_port}/namespaces/"
-              f"{settings.temporal_namespace}/workflows/{handle.id}")
-        if args.no_wait:
-            return 0
-        result = await _follow(handle, _eligible_total(settings, args.env))
+    async def run() -> str:
+        handle, name = await _start_backfill(settings, model_ref, env, batch_size)
+        print(f"backfill {handle.id} ({name}, {env}); Temporal UI: "
+              f"http://{settings.host}:{settings.temporal_ui_port}/namespaces/"
+              f"{settings.temporal_namespace}/workflows/{handle.id}", file=out)
+        if not wait:
+            return "started"
+        result = await _follow(handle, _eligible_total(settings, env))
         p = result.progress
-        print(f"done: {p.embedded} embedded, {p.unchanged} already fresh, {p.skipped} skipped; "
-              f"{result.albums} album and {result.artists} artist vectors; IVFFlat lists "
-              f"{result.index_lists}")
-        for reason in p.skipped_reasons:
-            print(f"  skipped {reason}")
-        return 0
+        lines = [f"done: {p.embedded} embedded, {p.unchanged} already fresh, {p.skipped} "
+                 f"skipped; {result.albums} album and {result.artists} artist vectors; "
+                 f"IVFFlat lists {result.index_lists}"]
+        lines += [f"  skipped {reason}" for reason in p.skipped_reasons]
+        return "\n".join(lines)
 
     return asyncio.run(run())
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    print(run_backfill(Settings.from_env(), model_ref=args.model or "", env=args.env,
+                       batch_size=args.batch_size, wait=not args.no_wait))
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

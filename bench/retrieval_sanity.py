@@ -1,0 +1,69 @@
+"""Do content neighbours make musical sense? Same-album / same-artist precision@k on the real
+licensed corpus, against what random picks would score. Needs a running mesh whose corpus
+has been ingested and embedded (`make demo`, or `juke corpus ingest` + `juke embed backfill`).
+
+    python -m bench.retrieval_sanity [--k 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+import grpc
+
+from juke.common.v1 import common_pb2
+from juke.embedder.v1 import embedder_pb2 as epb
+from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
+from juke.identity.v1 import identity_pb2 as ipb
+from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from services.common.config import Settings
+
+
+def catalog_tracks(identity: IdentityServiceStub) -> dict[str, tuple[str, frozenset[str]]]:
+    """track juke_id -> (album id, artist ids) for every track."""
+    out, token = {}, ""
+    while True:
+        reply = identity.ListResources(ipb.ListResourcesRequest(
+            type=common_pb2.RESOURCE_TYPE_TRACK,
+            page=common_pb2.PageRequest(page_size=1000, page_token=token)))
+        for r in reply.resources:
+            out[r.juke_id] = (r.album.juke_id, frozenset(a.juke_id for a in r.artists))
+        token = reply.page.next_page_token
+        if not token:
+            return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--k", type=int, default=5)
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    with grpc.insecure_channel(settings.service_targets["identity"]) as ic, \
+            grpc.insecure_channel(settings.service_targets["embedder"]) as ec:
+        identity, embedder = IdentityServiceStub(ic), EmbedderServiceStub(ec)
+        tracks = catalog_tracks(identity)
+        vectors = embedder.GetVectors(epb.GetVectorsRequest(juke_ids=list(tracks)))
+        embedded = [v.juke_id for v in vectors.vectors]
+        hits: Counter[str] = Counter()
+        chance: Counter[str] = Counter()
+        for track in embedded:
+            album, artists = tracks[track]
+            others = [t for t in embedded if t != track]
+            chance["album"] += sum(tracks[o][0] == album for o in others) / len(others)
+            chance["artist"] += sum(bool(tracks[o][1] & artists) for o in others) / len(others)
+            reply = embedder.SearchNeighbors(epb.SearchNeighborsRequest(
+                seed_ids=[track], k=args.k, resource_type=common_pb2.RESOURCE_TYPE_TRACK))
+            for n in reply.neighbors:
+                hits["album"] += tracks[n.juke_id][0] == album
+                hits["artist"] += bool(tracks[n.juke_id][1] & artists)
+    n = len(embedded)
+    print(f"{n} embedded tracks under model {vectors.model_id}; k = {args.k}")
+    for kind in ("album", "artist"):
+        print(f"  same-{kind} precision@{args.k}: {hits[kind] / (n * args.k):.3f} "
+              f"(random: {chance[kind] / n:.3f})")
+
+
+if __name__ == "__main__":
+    main()
