@@ -129,8 +129,8 @@ class SeedSet:
     """Seeds resolved against the catalog, in request order, with their profile rows.
 
     Each matrix has one row per seed; see the module docstring for what a row holds for
-    each seed type. `related(out_type)` lists, per seed, the resources of an output type
-    it reaches directly.
+    each seed type. `CatalogFeatures.related(seeds, out_type)` lists, per seed, the
+    resources of an output type it reaches directly.
     """
 
     ids: tuple[str, ...]
@@ -282,7 +282,9 @@ class CatalogFeatures:
     def expand_seeds(self, seed_ids: Sequence[str]) -> SeedSet:
         """Resolve seeds (any mix of types; duplicates collapse, order kept)."""
         if isinstance(seed_ids, str):
-            raise InvalidArgument(f"seed_ids must be a sequence of ids, got the string {seed_ids!r}")
+            raise InvalidArgument(
+                f"seed_ids must be a sequence of ids, got the string {seed_ids!r}"
+            )
         unique = list(dict.fromkeys(seed_ids))
         if not unique:
             raise InvalidArgument("at least one seed id is required")
@@ -305,12 +307,12 @@ class CatalogFeatures:
         album: its releases; genre: the genres it, its release or its artists are filed
         under (a genre itself). The tag and co-occurrence signals reach further.
         """
-        start, stop = self.offsets[check_type(out_type)]
+        start = self.offsets[check_type(out_type)][0]
         reach = {
             "track": seeds.tracks,
             "artist": seeds.artists,
             "album": seeds.albums,
-            "genre": sp.csr_matrix(self.genres[seeds.index] + self._genre_of_relations(seeds)),
+            "genre": self._genres_reached(seeds),
         }[out_type]
         reach = binary(reach)
         return {
@@ -318,13 +320,18 @@ class CatalogFeatures:
             for k, seed in enumerate(seeds.ids)
         }
 
-    def _genre_of_relations(self, seeds: SeedSet) -> sp.csr_matrix:
-        artist_start = self.offsets["artist"][0]
-        album_start = self.offsets["album"][0]
-        n_artists, n_albums = self.count("artist"), self.count("album")
-        via_artists = seeds.artists @ self.genres[artist_start : artist_start + n_artists]
-        via_albums = seeds.albums @ self.genres[album_start : album_start + n_albums]
-        return sp.csr_matrix(via_artists + via_albums)
+    def _genres_reached(self, seeds: SeedSet) -> sp.csr_matrix:
+        """Own genre links, those of the seed's artists and releases, and a genre itself."""
+        genre_start = self.offsets["genre"][0]
+        own = self.genres[seeds.index]
+        via_artists = seeds.artists @ self.genres[self.type_slice("artist")]
+        via_albums = seeds.albums @ self.genres[self.type_slice("album")]
+        is_genre = np.flatnonzero(seeds.index >= genre_start)
+        itself = sp.csr_matrix(
+            (np.ones(len(is_genre)), (is_genre, seeds.index[is_genre] - genre_start)),
+            shape=own.shape,
+        )
+        return sp.csr_matrix(own + via_artists + via_albums + itself)
 
 
 def check_type(resource_type: str) -> str:
@@ -383,13 +390,16 @@ def _type_offsets(ordered: list[ResourceRow]) -> dict[str, tuple[int, int]]:
     return offsets
 
 
-def _reference(index: dict[str, int], offsets: dict[str, tuple[int, int]], owner: str,
-               ref: str, expected: str) -> int:
+def _reference(
+    index: dict[str, int], offsets: dict[str, tuple[int, int]], owner: str, ref: str, expected: str
+) -> int:
     """Local index (within `expected`'s block) of a referenced resource."""
     start, stop = offsets[expected]
     position = index.get(ref)
     if position is None or not start <= position < stop:
-        raise InvalidArgument(f"{owner!r} refers to {expected} {ref!r}, which is not in the catalog")
+        raise InvalidArgument(
+            f"{owner!r} refers to {expected} {ref!r}, which is not in the catalog"
+        )
     return position - start
 
 
@@ -408,7 +418,9 @@ class _Relations:
 
     @classmethod
     def collect(
-        cls, ordered: list[ResourceRow], index: dict[str, int],
+        cls,
+        ordered: list[ResourceRow],
+        index: dict[str, int],
         offsets: dict[str, tuple[int, int]],
     ) -> _Relations:
         counts = {t: stop - start for t, (start, stop) in offsets.items()}
@@ -509,9 +521,7 @@ class _Relations:
             (self.genre_links, 0, genre0),
         ):
             coo = sp.coo_matrix(block)
-            edges.append(
-                sp.coo_matrix((coo.data, (coo.row + row0, coo.col + col0)), shape=(n, n))
-            )
+            edges.append(sp.coo_matrix((coo.data, (coo.row + row0, coo.col + col0)), shape=(n, n)))
         upper = sp.csr_matrix((n, n))
         for edge in edges:
             upper = upper + edge.tocsr()

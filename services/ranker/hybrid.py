@@ -88,8 +88,13 @@ class WeightConfig:
         """All weight on one signal: the single-signal endpoints (design §7.1-7.3)."""
         if signal not in SIGNALS:
             raise InvalidArgument(f"signal {signal!r} is not one of {', '.join(SIGNALS)}")
-        weights = {f"w_{name}": float(name == signal) for name in SIGNALS}
-        return cls(id=f"single-signal:{signal}", lambda_mmr=lambda_mmr, **weights)
+        return cls(
+            id=f"single-signal:{signal}",
+            w_content=float(signal == CONTENT),
+            w_metadata=float(signal == METADATA),
+            w_cooccurrence=float(signal == COOCCURRENCE),
+            lambda_mmr=lambda_mmr,
+        )
 
 
 @dataclass(frozen=True)
@@ -160,8 +165,15 @@ def recommend(
                 sig.content(seeds, features, query, candidate_ids, candidate_vectors, out_type)
             )
     return combine(
-        features, seeds, computed, config, out_types=out_types, exclude_ids=exclude_ids,
-        limit=limit, rules=rules, pool_factor=pool_factor,
+        features,
+        seeds,
+        computed,
+        config,
+        out_types=out_types,
+        exclude_ids=exclude_ids,
+        limit=limit,
+        rules=rules,
+        pool_factor=pool_factor,
     )
 
 
@@ -179,11 +191,11 @@ def combine(
 ) -> Recommendation:
     """Normalise, weigh, diversify and explain precomputed signals (any may be missing)."""
     out_types = _checked_types(out_types)
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+    if isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1:
         raise InvalidArgument(f"limit={limit!r} must be a positive integer")
     if pool_factor < 1:
         raise InvalidArgument(f"pool_factor={pool_factor!r} must be >= 1")
-    by_type = _group(computed, out_types)
+    by_type = _group(features, computed, out_types)
     excluded = _excluded(features, seeds, exclude_ids)
     ranked = [_TypeRanking.build(features, t, by_type[t], excluded, config) for t in out_types]
 
@@ -200,9 +212,7 @@ def combine(
         seed_ids=seeds.ids,
         out_types=tuple(out_types),
         weight_config_id=config.id,
-        empty_signals=tuple(
-            s for s in SIGNALS if all(r.max_raw.get(s, 0.0) == 0 for r in ranked)
-        ),
+        empty_signals=tuple(s for s in SIGNALS if all(r.max_raw.get(s, 0.0) == 0 for r in ranked)),
         silent_seeds=_silent_seeds(seeds, ranked),
     )
 
@@ -258,9 +268,7 @@ class _Pool:
 
 def _pool(ranked: Sequence[_TypeRanking], size: int) -> _Pool:
     """The `size` best candidates over all types; ties at the cut are all considered."""
-    parts = [
-        (np.flatnonzero(r.final > 0), k) for k, r in enumerate(ranked)
-    ]
+    parts = [(np.flatnonzero(r.final > 0), k) for k, r in enumerate(ranked)]
     local = np.concatenate([p for p, _ in parts]).astype(np.int64)
     ranking = np.concatenate([np.full(len(p), k, dtype=np.int64) for p, k in parts])
     final = np.concatenate([ranked[k].final[p] for p, k in parts])
@@ -278,47 +286,47 @@ def _pool_vectors(
     pool: _Pool, ranked: Sequence[_TypeRanking]
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Unit content vectors of the pool items that have one (tracks from the ANN search)."""
-    dim = 0
-    lookup: dict[tuple[int, int], np.ndarray] = {}
+    vectors: np.ndarray | None = None
+    has = np.zeros(len(pool), dtype=bool)
     for k, r in enumerate(ranked):
         scores = r.signals.get(CONTENT)
         if scores is None or len(scores.vector_index) == 0:
             continue
-        dim = scores.vectors.shape[1]
-        position = {int(j): row for row, j in enumerate(scores.vector_index)}
-        for p in np.flatnonzero(pool.ranking == k):
-            row = position.get(int(pool.local[p]))
-            if row is not None:
-                lookup[(k, int(pool.local[p]))] = scores.vectors[row]
-    if not lookup:
-        return None, None
-    vectors = np.zeros((len(pool), dim))
-    has = np.zeros(len(pool), dtype=bool)
-    for p in range(len(pool)):
-        vector = lookup.get((int(pool.ranking[p]), int(pool.local[p])))
-        if vector is not None:
-            vectors[p], has[p] = vector, True
-    return vectors, has
+        if vectors is None:
+            vectors = np.zeros((len(pool), scores.vectors.shape[1]))
+        row_of = np.full(len(r.final), -1, dtype=np.int64)
+        row_of[scores.vector_index] = np.arange(len(scores.vector_index))
+        in_type = np.flatnonzero(pool.ranking == k)
+        rows = row_of[pool.local[in_type]]
+        found = rows >= 0
+        vectors[in_type[found]] = scores.vectors[rows[found]]
+        has[in_type[found]] = True
+    return (vectors, has) if vectors is not None else (None, None)
 
 
 def _group(
-    computed: Sequence[SignalScores], out_types: Sequence[str]
+    features: CatalogFeatures, computed: Sequence[SignalScores], out_types: Sequence[str]
 ) -> dict[str, dict[str, SignalScores]]:
     grouped: dict[str, dict[str, SignalScores]] = {t: {} for t in out_types}
     for scores in computed:
+        if scores.out_type in grouped and scores.scores.shape != (features.count(scores.out_type),):
+            raise InvalidArgument(
+                f"{scores.signal} scores for {scores.out_type!r} have shape "
+                f"{scores.scores.shape}, expected ({features.count(scores.out_type)},)"
+            )
         if scores.out_type not in grouped:
             raise InvalidArgument(
                 f"{scores.signal} scores for {scores.out_type!r}, which was not requested"
             )
         if scores.signal in grouped[scores.out_type]:
             raise InvalidArgument(f"two {scores.signal} signals for {scores.out_type!r}")
+        if scores.signal not in SIGNALS:
+            raise InvalidArgument(f"signal {scores.signal!r} is not one of {', '.join(SIGNALS)}")
         grouped[scores.out_type][scores.signal] = scores
     return grouped
 
 
-def _excluded(
-    features: CatalogFeatures, seeds: SeedSet, exclude_ids: Sequence[str]
-) -> np.ndarray:
+def _excluded(features: CatalogFeatures, seeds: SeedSet, exclude_ids: Sequence[str]) -> np.ndarray:
     """Mask over the catalog: seeds, exclude_ids (unknown ones ignored), seed albums' tracks."""
     if isinstance(exclude_ids, str):
         raise InvalidArgument(f"exclude_ids must be a sequence of ids, got {exclude_ids!r}")
@@ -387,17 +395,20 @@ def _explain(
         candidate = r.start + local
         contributions: list[Contribution] = []
         for name in SIGNALS:
-            scores = r.signals.get(name)
+            signal = r.signals.get(name)
             weight, best = config.weight(name), r.max_raw.get(name, 0.0)
-            if scores is None or weight == 0 or best == 0 or scores.scores[local] == 0:
+            if signal is None or weight == 0 or best == 0 or signal.scores[local] == 0:
                 continue
-            for rule in scores.parts:
+            for rule in signal.parts:
                 per_seed = columns[(k, name, rule)][local]
-                raw = float(per_seed.sum()) if scores.additive else float(scores.scores[local])
+                raw = float(per_seed.sum()) if signal.additive else float(signal.scores[local])
                 if raw <= 0:
                     continue
-                order = [int(i) for i in np.lexsort((np.arange(len(per_seed)), -per_seed))
-                         if per_seed[i] > 0]
+                order = [
+                    int(i)
+                    for i in np.lexsort((np.arange(len(per_seed)), -per_seed))
+                    if per_seed[i] > 0
+                ]
                 contributions.append(
                     Contribution(
                         signal=name,

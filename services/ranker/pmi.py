@@ -47,7 +47,7 @@ import scipy.sparse as sp
 from services.common.errors import InvalidArgument
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PmiConfig:
     max_items_per_user: int | None = 500  # None: no cap
     min_count: int = 5
@@ -168,7 +168,9 @@ def train_pmi(
     a, b, c = counts.row, counts.col, counts.data
     pairs = (a != b) & (c >= config.min_count)
     a, b, c = a[pairs], b[pairs], c[pairs]
-    pmi = np.log(c) + np.log(n_users) - np.log(item_users[a]) - np.log(item_users[b])
+    log_users = np.log(item_users, out=np.zeros_like(item_users), where=item_users > 0)
+    # (log n(a) + log n(b)) adds in either order to the same float: PMI stays symmetric.
+    pmi = np.log(c * float(max(n_users, 1))) - (log_users[a] + log_users[b])
     if not config.keep_nonpositive:
         positive_pmi = pmi > 0
         a, b, c, pmi = a[positive_pmi], b[positive_pmi], c[positive_pmi], pmi[positive_pmi]

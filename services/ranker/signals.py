@@ -117,8 +117,12 @@ def metadata(
     """Rule-based metadata score of every `out_type` resource against the seeds."""
     rules = rules or MetadataRules()
     candidates = features.candidate_profiles[check_type(out_type)]
-    seed_rows = {"artists": seeds.artists, "albums": seeds.albums, "works": seeds.works,
-                 "tags": seeds.tags}
+    seed_rows = {
+        "artists": seeds.artists,
+        "albums": seeds.albums,
+        "works": seeds.works,
+        "tags": seeds.tags,
+    }
     parts: dict[str, sp.csr_matrix] = {}
     for rule, points in rules.points().items():
         profile, is_match = _RULE_PROFILE[rule]
@@ -201,11 +205,11 @@ class CooccurrenceIndex:
         return sp.csr_matrix(self.expansion[seeds.index] @ self.ppmi)
 
 
-def cooccurrence(
-    seeds: SeedSet, index: CooccurrenceIndex, out_type: str
-) -> SignalScores:
+def cooccurrence(seeds: SeedSet, index: CooccurrenceIndex, out_type: str) -> SignalScores:
     """Sum over seeds of positive PMI with every `out_type` resource."""
-    per_seed = sp.csr_matrix(index.seed_rows(seeds) @ index.candidate_expansion[check_type(out_type)])
+    per_seed = sp.csr_matrix(
+        index.seed_rows(seeds) @ index.candidate_expansion[check_type(out_type)]
+    )
     per_seed.eliminate_zeros()
     parts = {"pmi": per_seed}
     return SignalScores(
@@ -230,9 +234,7 @@ class ContentQuery:
         return int(self.vector.shape[0])
 
 
-def content_query(
-    seeds: SeedSet, seed_vectors: Mapping[str, np.ndarray]
-) -> ContentQuery | None:
+def content_query(seeds: SeedSet, seed_vectors: Mapping[str, np.ndarray]) -> ContentQuery | None:
     """Combine each seed's track vectors into one query (None when no seed has any).
 
     `seed_vectors[seed_id]` holds the vectors (k x d, or one d-vector) of the tracks the
@@ -269,7 +271,8 @@ def content(
     """max(0, cosine to the query) of candidate tracks, carried to `out_type` by max.
 
     Candidates the catalog does not know (embedded since the features were built) are
-    skipped; a candidate that is not a track is an error (embeddings are per track).
+    skipped, repeats count once; a candidate that is not a track is an error (embeddings
+    are per track).
     """
     check_type(out_type)
     vectors = np.atleast_2d(np.asarray(candidate_vectors, dtype=np.float64))
@@ -285,9 +288,11 @@ def content(
     for candidate, position in zip(candidate_ids, positions, strict=True):
         if position >= 0 and not track_start <= position < track_stop:
             raise InvalidArgument(f"content candidate {candidate!r} is not a track")
-    known = positions >= 0
-    local = positions[known] - track_start
-    units = _unit_rows(vectors[known])
+    # Unknown candidates are skipped; a candidate listed twice counts once (its first row).
+    _, first = np.unique(positions, return_index=True)
+    keep = np.sort(first[positions[first] >= 0])
+    local = positions[keep] - track_start
+    units = _unit_rows(vectors[keep])
     per_seed_tracks = np.clip(query.seed_vectors @ units.T, 0.0, None)  # seeds x known
     overall = np.clip(units @ query.vector, 0.0, None)
     n_tracks = track_stop - track_start
@@ -296,13 +301,22 @@ def content(
         scores = np.zeros(n_tracks)
         scores[local] = overall
         per_seed = sp.csr_matrix(
-            (per_seed_tracks.ravel(),
-             (np.repeat(np.arange(len(seeds)), len(local)), np.tile(local, len(seeds)))),
+            (
+                per_seed_tracks.ravel(),
+                (np.repeat(np.arange(len(seeds)), len(local)), np.tile(local, len(seeds))),
+            ),
             shape=(len(seeds), n_tracks),
         )
         per_seed.eliminate_zeros()
-        return SignalScores(CONTENT, out_type, scores, {"cosine": per_seed}, additive=False,
-                            vector_index=local, vectors=units)
+        return SignalScores(
+            CONTENT,
+            out_type,
+            scores,
+            {"cosine": per_seed},
+            additive=False,
+            vector_index=local,
+            vectors=units,
+        )
 
     # An artist does not "sound like" a seed because it recorded that seed: the tracks the
     # seeds stand for are left out of the projection.
@@ -313,10 +327,14 @@ def content(
     start, stop = features.offsets[out_type]
     members = sp.csr_matrix(features.tracks[start:stop][:, local])  # items x known tracks
     scores = _row_max(members.multiply(overall[None, :]))
-    per_seed = sp.vstack(
-        [sp.csr_matrix(_row_max(members.multiply(row[None, :]))) for row in per_seed_tracks],
-        format="csr",
-    ) if len(seeds) else sp.csr_matrix((0, stop - start))
+    per_seed = (
+        sp.vstack(
+            [sp.csr_matrix(_row_max(members.multiply(row[None, :]))) for row in per_seed_tracks],
+            format="csr",
+        )
+        if len(seeds)
+        else sp.csr_matrix((0, stop - start))
+    )
     per_seed.eliminate_zeros()
     return SignalScores(CONTENT, out_type, scores, {"cosine": per_seed}, additive=False)
 
