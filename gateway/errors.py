@@ -34,7 +34,8 @@ def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(err.code, err.message), status_code=err.status)
+        extra = {"candidates": err.candidates} if hasattr(err, "candidates") else {}
+        return JSONResponse(error_body(err.code, err.message, **extra), status_code=err.status)
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def _rpc_error(_: Request, err: grpc.aio.AioRpcError) -> JSONResponse:

@@ -76,6 +76,9 @@ class Settings:
     ivfflat_probes: int = 10
     embed_task_queue: str = "embedder"
     worker_ports: dict[str, int] = field(default_factory=dict)
+    recommender_default_limit: int = 10
+    recommender_max_limit: int = 100
+    features_refresh_s: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +122,9 @@ class Settings:
             vector_index_type=env.get("JUKE_VECTOR_INDEX_TYPE", "ivfflat").lower(),
             ivfflat_probes=_int(env, "JUKE_IVFFLAT_PROBES", 10),
             embed_task_queue=env.get("JUKE_EMBED_TASK_QUEUE", "embedder"),
+            recommender_default_limit=_int(env, "JUKE_RECOMMENDER_DEFAULT_LIMIT", 10),
+            recommender_max_limit=_int(env, "JUKE_RECOMMENDER_MAX_LIMIT", 100),
+            features_refresh_s=float(_int(env, "JUKE_RANKER_REFRESH_S", 30)),
             worker_ports={
                 name: _int(env, f"JUKE_{name.upper()}_WORKER_PORT", port)
                 for name, port in DEFAULT_WORKER_PORTS.items()

@@ -11,14 +11,20 @@ from services.common.db import Database, build_engine
 from services.common.grpc_server import ServiceServer
 from services.common.telemetry import setup_logging, setup_tracing
 
+Readiness = Callable[[], None]
+
 
 def run_service(
     name: str,
     service_names: list[str],
-    register: Callable[[grpc.Server, Database, Settings], None],
+    register: Callable[[grpc.Server, Database, Settings], Readiness | None],
     settings: Settings | None = None,
 ) -> None:
-    """Read settings once, build the database and server, serve until SIGTERM."""
+    """Read settings once, build the database and server, serve until SIGTERM.
+
+    `register` adds the servicers; it may return an extra readiness check (raising while
+    not ready) that must pass, after the database check, before health says SERVING.
+    """
     settings = settings or Settings.from_env()
     setup_logging(settings.log_level)
     setup_tracing(f"juke-{name}", console=settings.telemetry_console)
@@ -27,12 +33,24 @@ def run_service(
         application_name=f"juke-{name}",
     )
     db = Database(engine)
+    extra: list[Readiness] = []
+
+    def add_servicers(server: grpc.Server) -> None:
+        check = register(server, db, settings)
+        if check is not None:
+            extra.append(check)
+
+    def ready() -> None:
+        db.check(name)
+        for check in extra:
+            check()
+
     server = ServiceServer(
         name,
         f"{settings.host}:{settings.service_ports[name]}",
         service_names=service_names,
-        register=lambda srv: register(srv, db, settings),
-        ready_check=lambda: db.check(name),
+        register=add_servicers,
+        ready_check=ready,
         workers=settings.grpc_workers,
     )
     try:

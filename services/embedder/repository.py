@@ -205,28 +205,34 @@ def index_exists(session: Session, model_id: uuid.UUID) -> bool:
 
 
 def nearest_tracks(session: Session, model_id: uuid.UUID, dim: int, query: np.ndarray, k: int,
-                   probes: int) -> list[tuple[uuid.UUID, float]]:
+                   probes: int) -> list[tuple[uuid.UUID, float, np.ndarray]]:
     session.execute(text(f"SET LOCAL ivfflat.probes = {int(probes)}"))
     session.execute(text(f"SET LOCAL hnsw.ef_search = {max(40, int(k))}"))
     literal = "[" + ",".join(f"{x:.7g}" for x in query.tolist()) + "]"
     rows = session.execute(text(
-        f"SELECT track_juke_id, 1 - (vector::vector({int(dim)}) <=> CAST(:q AS vector)) AS sim "
-        "FROM embedder.track_embedding WHERE model_id = :m "
+        f"SELECT track_juke_id, 1 - (vector::vector({int(dim)}) <=> CAST(:q AS vector)) AS sim, "
+        "vector FROM embedder.track_embedding WHERE model_id = :m "
         f"ORDER BY vector::vector({int(dim)}) <=> CAST(:q AS vector) LIMIT :k"),
         {"q": literal, "m": model_id, "k": k})
-    return [(r[0], float(r[1])) for r in rows]
+    return [(r[0], float(r[1]), _array(r[2])) for r in rows]
+
+
+def _array(value: Any) -> np.ndarray:
+    if isinstance(value, str):  # pgvector text form, when the type is not registered
+        return np.array(value.strip("[]").split(","), dtype=np.float32)
+    return np.asarray(value, dtype=np.float32)
 
 
 def nearest_resources(session: Session, model_id: uuid.UUID, resource_type: str,
-                      query: np.ndarray, k: int) -> list[tuple[uuid.UUID, float]]:
+                      query: np.ndarray, k: int) -> list[tuple[uuid.UUID, float, np.ndarray]]:
     """Exact search: there are few albums/artists compared with tracks."""
     literal = "[" + ",".join(f"{x:.7g}" for x in query.tolist()) + "]"
     rows = session.execute(text(
-        "SELECT resource_juke_id, 1 - (vector <=> CAST(:q AS vector)) AS sim "
+        "SELECT resource_juke_id, 1 - (vector <=> CAST(:q AS vector)) AS sim, vector "
         "FROM embedder.resource_embedding WHERE model_id = :m AND resource_type = :t "
         "ORDER BY vector <=> CAST(:q AS vector) LIMIT :k"),
         {"q": literal, "m": model_id, "t": resource_type, "k": k})
-    return [(r[0], float(r[1])) for r in rows]
+    return [(r[0], float(r[1]), _array(r[2])) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,13 @@ class ModelView:
 
 
 @dataclass(frozen=True)
+class Neighbors:
+    model: ModelRecord
+    hits: list[tuple[uuid.UUID, float, np.ndarray]]   # (juke_id, cosine similarity, vector)
+    seeds_without_vectors: list[str]
+
+
+@dataclass(frozen=True)
 class TrackRelations:
     track_id: uuid.UUID
     album_id: uuid.UUID | None
@@ -236,17 +243,24 @@ class EmbedderService:
         return model, found, [i for i, key in parsed.items() if key not in found]
 
     def search_neighbors(self, seed_ids: Sequence[str], resource_type: str, k: int,
-                         exclude_ids: Sequence[str], model_ref: str = ""
-                         ) -> tuple[ModelRecord, list[tuple[uuid.UUID, float]], list[str]]:
+                         exclude_ids: Sequence[str], model_ref: str = "",
+                         query_vector: Sequence[float] = ()) -> Neighbors:
+        """Neighbours of `query_vector`, or of the seeds' mean unit vector without one."""
         if not 1 <= k <= MAX_K:
             raise InvalidArgument(f"k {k} is outside 1..{MAX_K}")
         if resource_type not in ("track", "album", "artist"):
             raise InvalidArgument(f"resource type {resource_type!r} has no content vectors")
         model, found, missing = self.vectors(seed_ids, model_ref)
-        if not found:
-            return model, [], missing
-        query = unit_rows(np.stack([v for _, v in found.values()])).mean(axis=0)
-        skip = set(found) | {u for u in (parse_uuid(e) for e in exclude_ids) if u}
+        if len(query_vector):
+            query = np.asarray(query_vector, dtype=np.float32)
+            if query.shape != (model.embedding_dim,):
+                raise InvalidArgument(f"query_vector has {query.shape[0]} dimensions; "
+                                      f"{model.name} has {model.embedding_dim}")
+        elif found:
+            query = unit_rows(np.stack([v for _, v in found.values()])).mean(axis=0)
+        else:
+            return Neighbors(model, [], missing)
+        skip = {u for u in (parse_uuid(e) for e in [*seed_ids, *exclude_ids]) if u}
         with self._db.transaction() as session:
             if resource_type == "track":
                 hits = repo.nearest_tracks(session, model.id, model.embedding_dim, query,
@@ -254,7 +268,7 @@ class EmbedderService:
             else:
                 hits = repo.nearest_resources(session, model.id, resource_type, query,
                                               k + len(skip))
-        return model, [(i, s) for i, s in hits if i not in skip][:k], missing
+        return Neighbors(model, [h for h in hits if h[0] not in skip][:k], missing)
 
     def coverage(self, model_ref: str = "") -> tuple[ModelRecord, Coverage]:
         model = self.resolve(model_ref)

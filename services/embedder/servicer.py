@@ -59,12 +59,14 @@ class EmbedderServicer(embedder_pb2_grpc.EmbedderServiceServicer):
 
     def SearchNeighbors(self, request: Any, context: grpc.ServicerContext) -> Any:
         rtype = type_from_proto(request.resource_type) or "track"
-        model, hits, missing = self._service.search_neighbors(
+        found = self._service.search_neighbors(
             list(request.seed_ids), rtype, request.k or 10, list(request.exclude_ids),
-            request.model_id)
+            request.model_id, list(request.query_vector))
         return pb.SearchNeighborsResponse(
-            neighbors=[pb.Neighbor(juke_id=str(i), similarity=s) for i, s in hits],
-            model_id=str(model.id), seeds_without_vectors=missing)
+            neighbors=[pb.Neighbor(juke_id=str(i), similarity=s,
+                                   vector=v.tolist() if request.include_vectors else [])
+                       for i, s, v in found.hits],
+            model_id=str(found.model.id), seeds_without_vectors=found.seeds_without_vectors)
 
     def GetVectors(self, request: Any, context: grpc.ServicerContext) -> Any:
         model, found, missing = self._service.vectors(list(request.juke_ids), request.model_id)

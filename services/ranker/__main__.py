@@ -1,24 +1,56 @@
-"""Composition root of the ranker service: `python -m services.ranker`.
-
-Serves health and reflection over its migrated schema; its domain RPCs are registered here
-as they land.
-"""
+"""Composition root of the ranker service: `python -m services.ranker`."""
 
 from __future__ import annotations
 
+import logging
+import threading
+
 import grpc
 
+from juke.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from services.common.config import Settings
 from services.common.db import Database
-from services.common.runner import run_service
+from services.common.runner import Readiness, run_service
+from services.ranker.clients import EmbedderClient, IdentityClient
+from services.ranker.service import RankerService
+from services.ranker.servicer import RankerServicer
+
+SERVICE_NAME = ranker_pb2.DESCRIPTOR.services_by_name["RankerService"].full_name
+log = logging.getLogger(__name__)
 
 
-def register(server: grpc.Server, db: Database, settings: Settings) -> None:
-    """No domain RPCs yet."""
+def build_service(db: Database, settings: Settings) -> RankerService:
+    targets = settings.service_targets
+    return RankerService(
+        db, IdentityClient(grpc.insecure_channel(targets["identity"])),
+        EmbedderClient(grpc.insecure_channel(targets["embedder"])),
+        default_limit=settings.recommender_default_limit,
+        max_limit=settings.recommender_max_limit, environment=settings.environment)
+
+
+def keep_features_fresh(service: RankerService, interval_s: float) -> None:
+    """Rebuild catalog features whenever identity's catalog counts change."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(interval_s):
+            try:
+                service.refresh_features(force=False)
+            except Exception as err:  # identity restarting: keep serving the last snapshot
+                log.warning("feature refresh failed: %s", err)
+
+    threading.Thread(target=loop, name="feature-refresh", daemon=True).start()
+
+
+def register(server: grpc.Server, db: Database, settings: Settings) -> Readiness:
+    service = build_service(db, settings)
+    ranker_pb2_grpc.add_RankerServiceServicer_to_server(RankerServicer(service), server)
+    keep_features_fresh(service, settings.features_refresh_s)
+    return service.ready  # SERVING once the catalog features are loaded
 
 
 def main() -> None:
-    run_service("ranker", [], register)
+    run_service("ranker", [SERVICE_NAME], register)
 
 
 if __name__ == "__main__":

@@ -101,10 +101,10 @@ def test_backfill_embeds_indexes_aggregates_and_is_idempotent(
     hell = next(r for r in gov.ListEligibleEntries(gpb.ListEligibleEntriesRequest(
         environment=PRODUCTION, source="debian:hyperrogue-music")).entries
         if r.track_path.endswith("hr3-hell.ogg"))
-    _, neighbors, missing = embedder.search_neighbors([hell.track_juke_id], "track", 5, [])
-    assert not missing and len(neighbors) >= 2
-    assert hell.track_juke_id not in {str(i) for i, _ in neighbors}
-    assert all(-1.0 <= s <= 1.0 for _, s in neighbors)
+    found = embedder.search_neighbors([hell.track_juke_id], "track", 5, [])
+    assert not found.seeds_without_vectors and len(found.hits) >= 2
+    assert hell.track_juke_id not in {str(i) for i, _, _ in found.hits}
+    assert all(-1.0 <= s <= 1.0 and v.shape == (200,) for _, s, v in found.hits)
     track = ident.GetResource(ipb.GetResourceRequest(ref=hell.track_juke_id)).resource
     assert any(t.source == common_pb2.TAG_SOURCE_INTERNAL for t in track.tags)
 

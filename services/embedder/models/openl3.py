@@ -31,6 +31,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -70,8 +71,13 @@ GRID_POOL = {"mel256": (8, 8), "mel128": (4, 8)}
 FILTERS = (64, 64, 128, 128, 256, 256, 512, 512)
 POOL_AFTER = (1, 3, 5)  # 2x2 max pooling after these convs (0-based)
 _BN_EPSILON = 1e-3
-_DEFAULT_BATCH_FRAMES = 4
+DEFAULT_BATCH_FRAMES = 2
 _WINOGRAD_CHUNK_BYTES = 6 << 20  # transformed input per chunk of tile rows
+
+
+def default_workers() -> int:
+    """One worker per available core, at most 4 (each holds a batch's activations)."""
+    return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
 def model_name(input_repr: str) -> str:
@@ -391,15 +397,20 @@ class OpenL3Model:
         network: OpenL3Network,
         info: OpenL3ModelInfo,
         *,
-        batch_frames: int = _DEFAULT_BATCH_FRAMES,
+        batch_frames: int = DEFAULT_BATCH_FRAMES,
+        workers: int | None = None,
     ) -> None:
         if batch_frames < 1:
             raise InvalidArgument(f"batch_frames must be at least 1, got {batch_frames}")
+        workers = default_workers() if workers is None else workers
+        if workers < 1:
+            raise InvalidArgument(f"workers must be at least 1, got {workers}")
         self.network = network
         self.info = info
         self.frontend_params: KapreParams = kapre_params(network.input_repr)
         self.frontend = KapreMelSpectrogram(self.frontend_params)
         self.batch_frames = batch_frames
+        self.workers = workers
 
     @classmethod
     def from_weights(
@@ -408,7 +419,8 @@ class OpenL3Model:
         input_repr: str = "mel256",
         *,
         verify: bool = True,
-        batch_frames: int = _DEFAULT_BATCH_FRAMES,
+        batch_frames: int = DEFAULT_BATCH_FRAMES,
+        workers: int | None = None,
     ) -> OpenL3Model:
         """Load the Keras weights at `path` (.h5.gz as distributed, or .h5 with verify=False).
 
@@ -433,7 +445,7 @@ class OpenL3Model:
             frontend=kapre_params(input_repr).as_dict(),
             skipped_layers=params.frontend_layers,
         )
-        return cls(network, info, batch_frames=batch_frames)
+        return cls(network, info, batch_frames=batch_frames, workers=workers)
 
     @classmethod
     def from_env(
@@ -454,9 +466,10 @@ class OpenL3Model:
         return self.frontend(frames), timestamps
 
     def embed_spectrograms(
-        self, spectrograms: np.ndarray, embedding_size: int = EMBEDDING_DIM
+        self, spectrograms: np.ndarray, embedding_size: int | None = None
     ) -> np.ndarray:
-        """(n, n_mels, 199) decibel spectrograms -> (n, embedding_size) float32."""
+        """(n, n_mels, 199) decibel spectrograms -> (n, embedding_size) float32; the default
+        size is the pooled one (512 with the real weights), the other the (4, 3) grid's."""
         spectrograms = np.asarray(spectrograms, dtype=np.float32)
         expected = (self.frontend_params.n_mels, self.frontend_params.stft_frames)
         if spectrograms.ndim != 3 or spectrograms.shape[1:] != expected:
@@ -465,11 +478,11 @@ class OpenL3Model:
                 f"got {spectrograms.shape}"
             )
         size = self._check_size(embedding_size)
-        out = np.empty((len(spectrograms), size), np.float32)
-        for start in range(0, len(spectrograms), self.batch_frames):
-            grid = self.network.grid(spectrograms[start : start + self.batch_frames])
-            out[start : start + len(grid)] = _flatten(grid, size)
-        return out
+
+        def embed(batch: slice) -> np.ndarray:
+            return _flatten(self.network.grid(spectrograms[batch]), size)
+
+        return self._map_batches(len(spectrograms), size, embed)
 
     def embed_audio(
         self,
@@ -477,16 +490,45 @@ class OpenL3Model:
         sample_rate: int,
         hop_s: float = 0.5,
         center: bool = True,
-        embedding_size: int = EMBEDDING_DIM,
+        embedding_size: int | None = None,
     ) -> OpenL3Embeddings:
         """Embeddings of 1 s frames `hop_s` apart of decoded audio ((n,) or (n, channels))."""
         size = self._check_size(embedding_size)
         frames, timestamps = self._frames(samples, sample_rate, hop_s, center)
-        out = np.empty((len(frames), size), np.float32)
-        for start in range(0, len(frames), self.batch_frames):
-            batch = self.frontend(frames[start : start + self.batch_frames])
-            out[start : start + len(batch)] = _flatten(self.network.grid(batch), size)
-        return OpenL3Embeddings(out, timestamps)
+
+        def embed(batch: slice) -> np.ndarray:
+            return _flatten(self.network.grid(self.frontend(frames[batch])), size)
+
+        return OpenL3Embeddings(self._map_batches(len(frames), size, embed), timestamps)
+
+    def _map_batches(
+        self, count: int, size: int, embed: Callable[[slice], np.ndarray]
+    ) -> np.ndarray:
+        """Runs `embed` on consecutive batches of `batch_frames` frames, `workers` at a time.
+
+        With several workers, each runs whole batches with single-threaded BLAS (set for
+        the whole process while this runs): the network's transforms and pooling are
+        single-threaded NumPy, so two batches side by side keep both cores busy, where one
+        batch with two BLAS threads leaves one idle between matrix products."""
+        batches = [
+            slice(start, start + self.batch_frames) for start in range(0, count, self.batch_frames)
+        ]
+        out = np.empty((count, size), np.float32)
+        if self.workers == 1 or len(batches) == 1:
+            for batch in batches:
+                out[batch] = embed(batch)
+            return out
+        from threadpoolctl import threadpool_limits
+
+        def work(batch: slice) -> None:
+            out[batch] = embed(batch)
+
+        with (
+            threadpool_limits(limits=1, user_api="blas"),
+            ThreadPoolExecutor(self.workers, thread_name_prefix="openl3") as pool,
+        ):
+            list(pool.map(work, batches))
+        return out
 
     def _frames(
         self, samples: np.ndarray, sample_rate: int, hop_s: float, center: bool
@@ -497,8 +539,10 @@ class OpenL3Model:
         frames = frame_audio(prepare_audio(samples, sample_rate), hop, center)
         return frames, np.arange(len(frames)) * float(hop_s)
 
-    def _check_size(self, embedding_size: int) -> int:
+    def _check_size(self, embedding_size: int | None) -> int:
         sizes = (self.network.channels, 12 * self.network.channels)
+        if embedding_size is None:
+            return self.network.channels
         if embedding_size not in sizes:
             raise InvalidArgument(f"embedding_size must be one of {sizes}, got {embedding_size!r}")
         return int(embedding_size)

@@ -1,3 +1,4 @@
 from services.common.migrations_env import run
+from services.ranker.db_models import Base
 
-run()
+run(Base.metadata)

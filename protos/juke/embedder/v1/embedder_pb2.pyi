@@ -113,26 +113,32 @@ class GetActiveModelResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[EmbeddingModel, _Mapping]] = ...) -> None: ...
 
 class SearchNeighborsRequest(_message.Message):
-    __slots__ = ("seed_ids", "resource_type", "k", "exclude_ids", "model_id")
+    __slots__ = ("seed_ids", "resource_type", "k", "exclude_ids", "model_id", "query_vector", "include_vectors")
     SEED_IDS_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     K_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_IDS_FIELD_NUMBER: _ClassVar[int]
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    QUERY_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_VECTORS_FIELD_NUMBER: _ClassVar[int]
     seed_ids: _containers.RepeatedScalarFieldContainer[str]
     resource_type: _common_pb2.ResourceType
     k: int
     exclude_ids: _containers.RepeatedScalarFieldContainer[str]
     model_id: str
-    def __init__(self, seed_ids: _Optional[_Iterable[str]] = ..., resource_type: _Optional[_Union[_common_pb2.ResourceType, str]] = ..., k: _Optional[int] = ..., exclude_ids: _Optional[_Iterable[str]] = ..., model_id: _Optional[str] = ...) -> None: ...
+    query_vector: _containers.RepeatedScalarFieldContainer[float]
+    include_vectors: bool
+    def __init__(self, seed_ids: _Optional[_Iterable[str]] = ..., resource_type: _Optional[_Union[_common_pb2.ResourceType, str]] = ..., k: _Optional[int] = ..., exclude_ids: _Optional[_Iterable[str]] = ..., model_id: _Optional[str] = ..., query_vector: _Optional[_Iterable[float]] = ..., include_vectors: _Optional[bool] = ...) -> None: ...
 
 class Neighbor(_message.Message):
-    __slots__ = ("juke_id", "similarity")
+    __slots__ = ("juke_id", "similarity", "vector")
     JUKE_ID_FIELD_NUMBER: _ClassVar[int]
     SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    VECTOR_FIELD_NUMBER: _ClassVar[int]
     juke_id: str
     similarity: float
-    def __init__(self, juke_id: _Optional[str] = ..., similarity: _Optional[float] = ...) -> None: ...
+    vector: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, juke_id: _Optional[str] = ..., similarity: _Optional[float] = ..., vector: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class SearchNeighborsResponse(_message.Message):
     __slots__ = ("neighbors", "model_id", "seeds_without_vectors")

@@ -1,0 +1,173 @@
+"""Recommendation endpoints: the hybrid (production) and one per single signal."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from gateway.errors import ApiError, bad_request
+from gateway.routes.catalog import resource_type
+from gateway.schemas import ResourceSummary
+from juke.identity.v1 import identity_pb2 as ipb
+from juke.ranker.v1 import ranker_pb2 as rpb
+
+router = APIRouter(prefix="/api/v1/recommendations", tags=["recommendations"])
+ResourceTypeName = Literal["track", "album", "artist", "genre"]
+
+
+class RecommendationRequest(BaseModel):
+    seed_items: list[str] = Field(
+        min_length=1, max_length=100,
+        description="juke_id, MBID, '<source>:<id>', juke:<type>:<id> URI, or a plain name")
+    limit: int | None = Field(default=None, ge=1, le=100,
+                              description="default JUKE_RECOMMENDER_DEFAULT_LIMIT (10)")
+    resource_types: list[ResourceTypeName] = Field(default=["track"])
+    exclude_ids: list[str] = Field(default=[], max_length=1000)
+
+
+class ContributionOut(BaseModel):
+    signal: str
+    rule: str
+    raw: float
+    normalised: float
+    weight: float
+    contribution: float
+    reason: str
+    seed_ids: list[str]
+
+
+class RecommendedItemOut(BaseModel):
+    resource: ResourceSummary
+    content_score: float
+    metadata_score: float
+    cooccurrence_score: float
+    final_score: float
+    model_version: str
+    weight_config_id: str
+    explanation: list[ContributionOut]
+
+
+class ModelBundleOut(BaseModel):
+    embedding_model_id: str | None
+    embedding_model: str | None
+    cooccurrence_model_id: str | None
+    cooccurrence_model: str | None
+    weight_config_id: str
+    weights: dict[str, float]
+    lambda_mmr: float
+
+
+class RecommendationResponse(BaseModel):
+    items: list[RecommendedItemOut]
+    seeds: list[ResourceSummary]
+    model_bundle: ModelBundleOut
+    empty_signals: list[str]
+    cached: bool
+
+
+async def _resolve_seed_names(request: Request, seeds: list[str]) -> list[str]:
+    """IDs pass through; plain names are searched, and must match one resource exactly."""
+    identity = request.app.state.clients.identity
+    reply = await identity.BatchResolve(ipb.BatchResolveRequest(
+        refs=[ipb.ResolveRef(ref=s) for s in seeds]))
+    resolved = []
+    for seed, result in zip(seeds, reply.results, strict=True):
+        if result.found:
+            resolved.append(result.resource.juke_id)
+        elif "malformed reference" in result.error:  # not an ID form: a name
+            resolved.append(await _by_name(identity, seed))
+        else:
+            raise ApiError(400, "INVALID_ARGUMENT", f"seed {seed!r}: {result.error}")
+    return resolved
+
+
+async def _by_name(identity: Any, name: str) -> str:
+    hits = (await identity.SearchResources(ipb.SearchResourcesRequest(query=name, limit=10))).hits
+    exact = [h for h in hits if h.score >= 1.0]
+    if len(exact) == 1:
+        return str(exact[0].resource.juke_id)
+    candidates = exact or hits
+    if not candidates:
+        raise bad_request(f"seed {name!r} matches no catalog resource")
+    listing = [{"uri": h.resource.uri, "name": h.resource.name,
+                "type": ResourceSummary.from_pb(h.resource).type, "context": h.context}
+               for h in candidates[:10]]
+    raise AmbiguousSeed(name, listing)
+
+
+class AmbiguousSeed(ApiError):
+    def __init__(self, name: str, candidates: list[dict[str, str]]) -> None:
+        super().__init__(400, "AMBIGUOUS_SEED",
+                         f"seed {name!r} matches {len(candidates)} resources; use one of "
+                         "their URIs")
+        self.candidates = candidates
+
+
+def _response(result: Any) -> RecommendationResponse:
+    b = result.bundle
+    return RecommendationResponse(
+        items=[RecommendedItemOut(
+            resource=ResourceSummary.from_pb(i.resource), content_score=i.content_score,
+            metadata_score=i.metadata_score, cooccurrence_score=i.cooccurrence_score,
+            final_score=i.final_score, model_version=i.model_version,
+            weight_config_id=i.weight_config_id,
+            explanation=[ContributionOut(signal=c.signal, rule=c.rule, raw=c.raw,
+                                         normalised=c.normalised, weight=c.weight,
+                                         contribution=c.contribution, reason=c.reason,
+                                         seed_ids=list(c.seed_ids)) for c in i.explanation])
+            for i in result.items],
+        seeds=[ResourceSummary.from_pb(s) for s in result.seeds],
+        model_bundle=ModelBundleOut(
+            embedding_model_id=b.embedding_model_id or None,
+            embedding_model=b.embedding_model or None,
+            cooccurrence_model_id=b.cooccurrence_model_id or None,
+            cooccurrence_model=b.cooccurrence_model or None,
+            weight_config_id=b.weight_config_id,
+            weights={"content": b.w_content, "metadata": b.w_metadata,
+                     "cooccurrence": b.w_cooccurrence},
+            lambda_mmr=b.lambda_mmr),
+        empty_signals=list(result.empty_signals), cached=result.cached)
+
+
+async def _query(request: Request, body: RecommendationRequest) -> rpb.RecommendQuery:
+    return rpb.RecommendQuery(
+        seed_item_ids=await _resolve_seed_names(request, body.seed_items),
+        exclude_ids=body.exclude_ids, limit=body.limit or 0,
+        resource_types=[resource_type(t) for t in body.resource_types])
+
+
+@router.post("/", response_model=RecommendationResponse)
+async def recommend(body: RecommendationRequest, request: Request) -> RecommendationResponse:
+    """Hybrid recommendations (weights from the active config), diversified, explained."""
+    reply = await request.app.state.clients.ranker.Recommend(
+        rpb.RecommendRequest(query=await _query(request, body)))
+    return _response(reply.result)
+
+
+@router.post("/metadata", response_model=RecommendationResponse)
+async def recommend_metadata(body: RecommendationRequest,
+                             request: Request) -> RecommendationResponse:
+    """Metadata signal only: same artist, same release, shared tags, shared work."""
+    reply = await request.app.state.clients.ranker.RecommendMetadata(
+        rpb.RecommendMetadataRequest(query=await _query(request, body)))
+    return _response(reply.result)
+
+
+@router.post("/cooccurrence", response_model=RecommendationResponse)
+async def recommend_cooccurrence(body: RecommendationRequest,
+                                 request: Request) -> RecommendationResponse:
+    """Co-occurrence (PMI) signal only, from the active co-occurrence model."""
+    reply = await request.app.state.clients.ranker.RecommendCooccurrence(
+        rpb.RecommendCooccurrenceRequest(query=await _query(request, body)))
+    return _response(reply.result)
+
+
+@router.post("/content", response_model=RecommendationResponse)
+async def recommend_content(body: RecommendationRequest,
+                            request: Request) -> RecommendationResponse:
+    """Content signal only: nearest neighbours under the active embedding model."""
+    reply = await request.app.state.clients.ranker.RecommendContent(
+        rpb.RecommendContentRequest(query=await _query(request, body)))
+    return _response(reply.result)

@@ -1,0 +1,275 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from juke.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class RecommendQuery(_message.Message):
+    __slots__ = ("seed_item_ids", "exclude_ids", "limit", "resource_types")
+    SEED_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDE_IDS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPES_FIELD_NUMBER: _ClassVar[int]
+    seed_item_ids: _containers.RepeatedScalarFieldContainer[str]
+    exclude_ids: _containers.RepeatedScalarFieldContainer[str]
+    limit: int
+    resource_types: _containers.RepeatedScalarFieldContainer[_common_pb2.ResourceType]
+    def __init__(self, seed_item_ids: _Optional[_Iterable[str]] = ..., exclude_ids: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ..., resource_types: _Optional[_Iterable[_Union[_common_pb2.ResourceType, str]]] = ...) -> None: ...
+
+class Contribution(_message.Message):
+    __slots__ = ("signal", "rule", "raw", "normalised", "weight", "contribution", "reason", "seed_ids")
+    SIGNAL_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    RAW_FIELD_NUMBER: _ClassVar[int]
+    NORMALISED_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SEED_IDS_FIELD_NUMBER: _ClassVar[int]
+    signal: str
+    rule: str
+    raw: float
+    normalised: float
+    weight: float
+    contribution: float
+    reason: str
+    seed_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, signal: _Optional[str] = ..., rule: _Optional[str] = ..., raw: _Optional[float] = ..., normalised: _Optional[float] = ..., weight: _Optional[float] = ..., contribution: _Optional[float] = ..., reason: _Optional[str] = ..., seed_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RecommendedItem(_message.Message):
+    __slots__ = ("resource", "content_score", "metadata_score", "cooccurrence_score", "final_score", "model_version", "weight_config_id", "mmr_score", "explanation")
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_SCORE_FIELD_NUMBER: _ClassVar[int]
+    METADATA_SCORE_FIELD_NUMBER: _ClassVar[int]
+    COOCCURRENCE_SCORE_FIELD_NUMBER: _ClassVar[int]
+    FINAL_SCORE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_CONFIG_ID_FIELD_NUMBER: _ClassVar[int]
+    MMR_SCORE_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    resource: _common_pb2.ResourceSummary
+    content_score: float
+    metadata_score: float
+    cooccurrence_score: float
+    final_score: float
+    model_version: str
+    weight_config_id: str
+    mmr_score: float
+    explanation: _containers.RepeatedCompositeFieldContainer[Contribution]
+    def __init__(self, resource: _Optional[_Union[_common_pb2.ResourceSummary, _Mapping]] = ..., content_score: _Optional[float] = ..., metadata_score: _Optional[float] = ..., cooccurrence_score: _Optional[float] = ..., final_score: _Optional[float] = ..., model_version: _Optional[str] = ..., weight_config_id: _Optional[str] = ..., mmr_score: _Optional[float] = ..., explanation: _Optional[_Iterable[_Union[Contribution, _Mapping]]] = ...) -> None: ...
+
+class ModelBundle(_message.Message):
+    __slots__ = ("embedding_model_id", "embedding_model", "cooccurrence_model_id", "cooccurrence_model", "weight_config_id", "w_content", "w_metadata", "w_cooccurrence", "lambda_mmr")
+    EMBEDDING_MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_MODEL_FIELD_NUMBER: _ClassVar[int]
+    COOCCURRENCE_MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    COOCCURRENCE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_CONFIG_ID_FIELD_NUMBER: _ClassVar[int]
+    W_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    W_METADATA_FIELD_NUMBER: _ClassVar[int]
+    W_COOCCURRENCE_FIELD_NUMBER: _ClassVar[int]
+    LAMBDA_MMR_FIELD_NUMBER: _ClassVar[int]
+    embedding_model_id: str
+    embedding_model: str
+    cooccurrence_model_id: str
+    cooccurrence_model: str
+    weight_config_id: str
+    w_content: float
+    w_metadata: float
+    w_cooccurrence: float
+    lambda_mmr: float
+    def __init__(self, embedding_model_id: _Optional[str] = ..., embedding_model: _Optional[str] = ..., cooccurrence_model_id: _Optional[str] = ..., cooccurrence_model: _Optional[str] = ..., weight_config_id: _Optional[str] = ..., w_content: _Optional[float] = ..., w_metadata: _Optional[float] = ..., w_cooccurrence: _Optional[float] = ..., lambda_mmr: _Optional[float] = ...) -> None: ...
+
+class RecommendResult(_message.Message):
+    __slots__ = ("items", "bundle", "empty_signals", "seeds", "cached")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    EMPTY_SIGNALS_FIELD_NUMBER: _ClassVar[int]
+    SEEDS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[RecommendedItem]
+    bundle: ModelBundle
+    empty_signals: _containers.RepeatedScalarFieldContainer[str]
+    seeds: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceSummary]
+    cached: bool
+    def __init__(self, items: _Optional[_Iterable[_Union[RecommendedItem, _Mapping]]] = ..., bundle: _Optional[_Union[ModelBundle, _Mapping]] = ..., empty_signals: _Optional[_Iterable[str]] = ..., seeds: _Optional[_Iterable[_Union[_common_pb2.ResourceSummary, _Mapping]]] = ..., cached: _Optional[bool] = ...) -> None: ...
+
+class RecommendRequest(_message.Message):
+    __slots__ = ("query",)
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    query: RecommendQuery
+    def __init__(self, query: _Optional[_Union[RecommendQuery, _Mapping]] = ...) -> None: ...
+
+class RecommendResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: RecommendResult
+    def __init__(self, result: _Optional[_Union[RecommendResult, _Mapping]] = ...) -> None: ...
+
+class RecommendMetadataRequest(_message.Message):
+    __slots__ = ("query",)
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    query: RecommendQuery
+    def __init__(self, query: _Optional[_Union[RecommendQuery, _Mapping]] = ...) -> None: ...
+
+class RecommendMetadataResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: RecommendResult
+    def __init__(self, result: _Optional[_Union[RecommendResult, _Mapping]] = ...) -> None: ...
+
+class RecommendCooccurrenceRequest(_message.Message):
+    __slots__ = ("query",)
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    query: RecommendQuery
+    def __init__(self, query: _Optional[_Union[RecommendQuery, _Mapping]] = ...) -> None: ...
+
+class RecommendCooccurrenceResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: RecommendResult
+    def __init__(self, result: _Optional[_Union[RecommendResult, _Mapping]] = ...) -> None: ...
+
+class RecommendContentRequest(_message.Message):
+    __slots__ = ("query",)
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    query: RecommendQuery
+    def __init__(self, query: _Optional[_Union[RecommendQuery, _Mapping]] = ...) -> None: ...
+
+class RecommendContentResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: RecommendResult
+    def __init__(self, result: _Optional[_Union[RecommendResult, _Mapping]] = ...) -> None: ...
+
+class WeightConfig(_message.Message):
+    __slots__ = ("id", "w_content", "w_metadata", "w_cooccurrence", "lambda_mmr", "active", "description", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    W_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    W_METADATA_FIELD_NUMBER: _ClassVar[int]
+    W_COOCCURRENCE_FIELD_NUMBER: _ClassVar[int]
+    LAMBDA_MMR_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    w_content: float
+    w_metadata: float
+    w_cooccurrence: float
+    lambda_mmr: float
+    active: bool
+    description: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., w_content: _Optional[float] = ..., w_metadata: _Optional[float] = ..., w_cooccurrence: _Optional[float] = ..., lambda_mmr: _Optional[float] = ..., active: _Optional[bool] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListWeightConfigsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListWeightConfigsResponse(_message.Message):
+    __slots__ = ("configs",)
+    CONFIGS_FIELD_NUMBER: _ClassVar[int]
+    configs: _containers.RepeatedCompositeFieldContainer[WeightConfig]
+    def __init__(self, configs: _Optional[_Iterable[_Union[WeightConfig, _Mapping]]] = ...) -> None: ...
+
+class CreateWeightConfigRequest(_message.Message):
+    __slots__ = ("w_content", "w_metadata", "w_cooccurrence", "lambda_mmr", "description")
+    W_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    W_METADATA_FIELD_NUMBER: _ClassVar[int]
+    W_COOCCURRENCE_FIELD_NUMBER: _ClassVar[int]
+    LAMBDA_MMR_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    w_content: float
+    w_metadata: float
+    w_cooccurrence: float
+    lambda_mmr: float
+    description: str
+    def __init__(self, w_content: _Optional[float] = ..., w_metadata: _Optional[float] = ..., w_cooccurrence: _Optional[float] = ..., lambda_mmr: _Optional[float] = ..., description: _Optional[str] = ...) -> None: ...
+
+class CreateWeightConfigResponse(_message.Message):
+    __slots__ = ("config",)
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    config: WeightConfig
+    def __init__(self, config: _Optional[_Union[WeightConfig, _Mapping]] = ...) -> None: ...
+
+class ActivateWeightConfigRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ActivateWeightConfigResponse(_message.Message):
+    __slots__ = ("config", "previous_id")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ID_FIELD_NUMBER: _ClassVar[int]
+    config: WeightConfig
+    previous_id: str
+    def __init__(self, config: _Optional[_Union[WeightConfig, _Mapping]] = ..., previous_id: _Optional[str] = ...) -> None: ...
+
+class CooccurrenceModel(_message.Message):
+    __slots__ = ("id", "version", "training_set_hash", "item_type", "pairs", "active", "is_known_good", "production_allowed", "params_json", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_SET_HASH_FIELD_NUMBER: _ClassVar[int]
+    ITEM_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    IS_KNOWN_GOOD_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTION_ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    version: str
+    training_set_hash: str
+    item_type: str
+    pairs: int
+    active: bool
+    is_known_good: bool
+    production_allowed: bool
+    params_json: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., version: _Optional[str] = ..., training_set_hash: _Optional[str] = ..., item_type: _Optional[str] = ..., pairs: _Optional[int] = ..., active: _Optional[bool] = ..., is_known_good: _Optional[bool] = ..., production_allowed: _Optional[bool] = ..., params_json: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListCooccurrenceModelsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListCooccurrenceModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[CooccurrenceModel]
+    def __init__(self, models: _Optional[_Iterable[_Union[CooccurrenceModel, _Mapping]]] = ...) -> None: ...
+
+class ActivateCooccurrenceModelRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ActivateCooccurrenceModelResponse(_message.Message):
+    __slots__ = ("model", "previous_id")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ID_FIELD_NUMBER: _ClassVar[int]
+    model: CooccurrenceModel
+    previous_id: str
+    def __init__(self, model: _Optional[_Union[CooccurrenceModel, _Mapping]] = ..., previous_id: _Optional[str] = ...) -> None: ...
+
+class RefreshFeaturesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RefreshFeaturesResponse(_message.Message):
+    __slots__ = ("resources", "features_version", "seconds")
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    resources: int
+    features_version: str
+    seconds: float
+    def __init__(self, resources: _Optional[int] = ..., features_version: _Optional[str] = ..., seconds: _Optional[float] = ...) -> None: ...

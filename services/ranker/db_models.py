@@ -1,0 +1,77 @@
+"""SQLAlchemy 2 models of the ranker's schema: weight configs and co-occurrence models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SCHEMA = "ranker"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(schema=SCHEMA)
+
+
+class RankingWeightConfig(Base):
+    """design §5.4; the hybrid reads weights and lambda_mmr from the active row only."""
+
+    __tablename__ = "ranking_weight_config"
+    __table_args__ = (Index("ux_ranking_weight_config_one_active", "active", unique=True,
+                            postgresql_where=text("active")),)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    w_content: Mapped[float] = mapped_column(Float, nullable=False)
+    w_metadata: Mapped[float] = mapped_column(Float, nullable=False)
+    w_cooccurrence: Mapped[float] = mapped_column(Float, nullable=False)
+    lambda_mmr: Mapped[float] = mapped_column(Float, nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class CooccurrenceModel(Base):
+    """A versioned PMI table, with the governance training set it was built from."""
+
+    __tablename__ = "cooccurrence_model"
+    __table_args__ = (Index("ux_cooccurrence_model_one_active", "active", unique=True,
+                            postgresql_where=text("active")),)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    version: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    training_set_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    production_allowed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    item_type: Mapped[str] = mapped_column(String(8), nullable=False)
+    pairs: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    is_known_good: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class ItemCooccurrence(Base):
+    """design §5.4 item_cooccurrence, one set of rows per co-occurrence model."""
+
+    __tablename__ = "item_cooccurrence"
+    model_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cooccurrence_model.id", ondelete="CASCADE"), primary_key=True)
+    item_a_juke_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    item_b_juke_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    co_count: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    pmi_score: Mapped[float] = mapped_column(Float, nullable=False)

@@ -1,0 +1,160 @@
+"""Data access for weight configs and co-occurrence models. Returns dataclasses / arrays."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from services.common.ids import uuid7
+from services.ranker.db_models import CooccurrenceModel, ItemCooccurrence, RankingWeightConfig
+
+INSERT_CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class WeightConfigRecord:
+    id: uuid.UUID
+    w_content: float
+    w_metadata: float
+    w_cooccurrence: float
+    lambda_mmr: float
+    active: bool
+    description: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CooccurrenceModelRecord:
+    id: uuid.UUID
+    version: str
+    training_set_hash: str
+    production_allowed: bool
+    item_type: str
+    pairs: int
+    params: dict[str, Any]
+    active: bool
+    is_known_good: bool
+    created_at: datetime
+
+
+def _config(row: RankingWeightConfig) -> WeightConfigRecord:
+    return WeightConfigRecord(row.id, row.w_content, row.w_metadata, row.w_cooccurrence,
+                              row.lambda_mmr, row.active, row.description, row.created_at)
+
+
+def _cooc(row: CooccurrenceModel) -> CooccurrenceModelRecord:
+    return CooccurrenceModelRecord(row.id, row.version, row.training_set_hash,
+                                   row.production_allowed, row.item_type, row.pairs,
+                                   dict(row.params), row.active, row.is_known_good,
+                                   row.created_at)
+
+
+# --- weight configs ------------------------------------------------------------------------
+
+
+def active_ids(session: Session) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """(active weight config, active co-occurrence model) in one round trip."""
+    config = select(RankingWeightConfig.id).where(RankingWeightConfig.active).scalar_subquery()
+    cooc = select(CooccurrenceModel.id).where(CooccurrenceModel.active).scalar_subquery()
+    row = session.execute(select(config, cooc)).one()
+    return row[0], row[1]
+
+
+def weight_config(session: Session, config_id: uuid.UUID) -> WeightConfigRecord | None:
+    row = session.get(RankingWeightConfig, config_id)
+    return _config(row) if row else None
+
+
+def list_weight_configs(session: Session) -> list[WeightConfigRecord]:
+    stmt = select(RankingWeightConfig).order_by(RankingWeightConfig.created_at)
+    return [_config(r) for r in session.scalars(stmt)]
+
+
+def create_weight_config(session: Session, values: dict[str, Any]) -> WeightConfigRecord:
+    row = RankingWeightConfig(id=uuid7(), active=False, **values)
+    session.add(row)
+    session.flush()
+    session.refresh(row)
+    return _config(row)
+
+
+def activate_weight_config(session: Session, config_id: uuid.UUID) -> uuid.UUID | None:
+    previous = session.scalar(select(RankingWeightConfig.id).where(RankingWeightConfig.active)
+                              .with_for_update())
+    session.execute(update(RankingWeightConfig).where(RankingWeightConfig.active)
+                    .values(active=False))
+    session.execute(update(RankingWeightConfig).where(RankingWeightConfig.id == config_id)
+                    .values(active=True))
+    return previous
+
+
+# --- co-occurrence models ------------------------------------------------------------------
+
+
+def cooccurrence_model(session: Session, model_id: uuid.UUID) -> CooccurrenceModelRecord | None:
+    row = session.get(CooccurrenceModel, model_id)
+    return _cooc(row) if row else None
+
+
+def list_cooccurrence_models(session: Session) -> list[CooccurrenceModelRecord]:
+    stmt = select(CooccurrenceModel).order_by(CooccurrenceModel.created_at)
+    return [_cooc(r) for r in session.scalars(stmt)]
+
+
+def find_cooccurrence_model(session: Session, version: str) -> CooccurrenceModelRecord | None:
+    row = session.scalars(select(CooccurrenceModel).where(
+        CooccurrenceModel.version == version)).first()
+    return _cooc(row) if row else None
+
+
+def save_cooccurrence_model(session: Session, values: dict[str, Any],
+                            rows: list[tuple[uuid.UUID, uuid.UUID, int, float]]) -> uuid.UUID:
+    model_id = uuid7()
+    session.add(CooccurrenceModel(id=model_id, pairs=len(rows), active=False, **values))
+    session.flush()
+    for start in range(0, len(rows), INSERT_CHUNK):
+        session.execute(insert(ItemCooccurrence), [
+            {"model_id": model_id, "item_a_juke_id": a, "item_b_juke_id": b, "co_count": c,
+             "pmi_score": p} for a, b, c, p in rows[start:start + INSERT_CHUNK]])
+    return model_id
+
+
+def activate_cooccurrence_model(session: Session, model_id: uuid.UUID) -> uuid.UUID | None:
+    previous = session.scalar(select(CooccurrenceModel.id).where(CooccurrenceModel.active)
+                              .with_for_update())
+    session.execute(update(CooccurrenceModel).where(CooccurrenceModel.active)
+                    .values(active=False))
+    session.execute(update(CooccurrenceModel).where(CooccurrenceModel.id == model_id)
+                    .values(active=True))
+    return previous
+
+
+def mark_cooccurrence_known_good(session: Session, model_id: uuid.UUID) -> None:
+    session.execute(update(CooccurrenceModel).where(CooccurrenceModel.id == model_id)
+                    .values(is_known_good=True))
+
+
+def cooccurrence_rows(session: Session, model_id: uuid.UUID
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    stmt = select(ItemCooccurrence.item_a_juke_id, ItemCooccurrence.item_b_juke_id,
+                  ItemCooccurrence.co_count, ItemCooccurrence.pmi_score).where(
+        ItemCooccurrence.model_id == model_id)
+    rows = session.execute(stmt).all()
+    if not rows:
+        empty = np.array([], dtype=object)
+        return empty, empty.copy(), np.array([], np.int64), np.array([], np.float64)
+    a, b, c, p = zip(*rows, strict=True)
+    return (np.array([str(x) for x in a], dtype=object), np.array([str(x) for x in b],
+                                                                    dtype=object),
+            np.array(c, dtype=np.int64), np.array(p, dtype=np.float64))
+
+
+def count_pairs(session: Session, model_id: uuid.UUID) -> int:
+    return int(session.scalar(select(func.count()).select_from(ItemCooccurrence).where(
+        ItemCooccurrence.model_id == model_id)) or 0)

@@ -1,0 +1,126 @@
+"""gRPC adapter of the ranker: proto in, proto out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import grpc
+
+from juke.common.v1 import common_pb2
+from juke.ranker.v1 import ranker_pb2 as pb
+from juke.ranker.v1 import ranker_pb2_grpc
+from services.common.errors import InvalidArgument
+from services.common.proto_convert import timestamp, type_from_proto, type_to_proto
+from services.ranker.repository import CooccurrenceModelRecord, WeightConfigRecord
+from services.ranker.service import Query, RankerService, Result
+
+
+def query_from_pb(q: pb.RecommendQuery) -> Query:
+    types = []
+    for value in q.resource_types:
+        rtype = type_from_proto(value)
+        if rtype is None:
+            raise InvalidArgument(f"resource type {value} is not a known ResourceType")
+        types.append(rtype)
+    return Query(seeds=tuple(q.seed_item_ids), exclude=tuple(q.exclude_ids), limit=q.limit,
+                 resource_types=tuple(types))
+
+
+def _summary(rtype: str, juke_id: str, name: str) -> common_pb2.ResourceSummary:
+    return common_pb2.ResourceSummary(type=type_to_proto(rtype), juke_id=juke_id, name=name,
+                                      uri=f"juke:{rtype}:{juke_id}")
+
+
+def result_pb(result: Result) -> pb.RecommendResult:
+    b = result.bundle
+    wc = b.weight_config
+    rec = result.recommendation
+    items = [
+        pb.RecommendedItem(
+            resource=_summary(i.type, i.id, i.name),
+            content_score=i.content_score, metadata_score=i.metadata_score,
+            cooccurrence_score=i.cooccurrence_score, final_score=i.final_score,
+            mmr_score=i.mmr_score, model_version=b.model_version,
+            weight_config_id=rec.weight_config_id,
+            explanation=[pb.Contribution(
+                signal=c.signal, rule=c.rule, raw=c.raw, normalised=c.normalised,
+                weight=c.weight, contribution=c.contribution, reason=c.reason,
+                seed_ids=list(c.seed_ids)) for c in i.explanation],
+        )
+        for i in rec.items
+    ]
+    seeds = [_summary(rtype, juke_id, name) for rtype, juke_id, name in result.seeds]
+    return pb.RecommendResult(
+        items=items, empty_signals=list(rec.empty_signals), seeds=seeds, cached=result.cached,
+        bundle=pb.ModelBundle(
+            embedding_model_id=b.embedding.model_id if b.embedding else "",
+            embedding_model=b.embedding.label if b.embedding else "",
+            cooccurrence_model_id=str(b.cooccurrence.id) if b.cooccurrence else "",
+            cooccurrence_model=b.cooccurrence.version if b.cooccurrence else "",
+            weight_config_id=str(wc.id), w_content=wc.w_content, w_metadata=wc.w_metadata,
+            w_cooccurrence=wc.w_cooccurrence, lambda_mmr=wc.lambda_mmr))
+
+
+def config_pb(c: WeightConfigRecord) -> pb.WeightConfig:
+    return pb.WeightConfig(id=str(c.id), w_content=c.w_content, w_metadata=c.w_metadata,
+                           w_cooccurrence=c.w_cooccurrence, lambda_mmr=c.lambda_mmr,
+                           active=c.active, description=c.description,
+                           created_at=timestamp(c.created_at))
+
+
+def cooc_pb(m: CooccurrenceModelRecord) -> pb.CooccurrenceModel:
+    return pb.CooccurrenceModel(
+        id=str(m.id), version=m.version, training_set_hash=m.training_set_hash,
+        item_type=m.item_type, pairs=m.pairs, active=m.active, is_known_good=m.is_known_good,
+        production_allowed=m.production_allowed, params_json=json.dumps(m.params),
+        created_at=timestamp(m.created_at))
+
+
+class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
+    def __init__(self, service: RankerService) -> None:
+        self._service = service
+
+    def _run(self, request: Any, mode: str) -> pb.RecommendResult:
+        return result_pb(self._service.recommend(query_from_pb(request.query), mode))
+
+    def Recommend(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.RecommendResponse(result=self._run(request, "hybrid"))
+
+    def RecommendMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.RecommendMetadataResponse(result=self._run(request, "metadata"))
+
+    def RecommendCooccurrence(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.RecommendCooccurrenceResponse(result=self._run(request, "cooccurrence"))
+
+    def RecommendContent(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.RecommendContentResponse(result=self._run(request, "content"))
+
+    def ListWeightConfigs(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.ListWeightConfigsResponse(
+            configs=[config_pb(c) for c in self._service.list_weight_configs()])
+
+    def CreateWeightConfig(self, request: Any, context: grpc.ServicerContext) -> Any:
+        config = self._service.create_weight_config(
+            request.w_content, request.w_metadata, request.w_cooccurrence, request.lambda_mmr,
+            request.description)
+        return pb.CreateWeightConfigResponse(config=config_pb(config))
+
+    def ActivateWeightConfig(self, request: Any, context: grpc.ServicerContext) -> Any:
+        config, previous = self._service.activate_weight_config(request.id)
+        return pb.ActivateWeightConfigResponse(config=config_pb(config),
+                                               previous_id=str(previous) if previous else "")
+
+    def ListCooccurrenceModels(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.ListCooccurrenceModelsResponse(
+            models=[cooc_pb(m) for m in self._service.list_cooccurrence_models()])
+
+    def ActivateCooccurrenceModel(self, request: Any, context: grpc.ServicerContext) -> Any:
+        model, previous = self._service.activate_cooccurrence_model(request.id)
+        return pb.ActivateCooccurrenceModelResponse(
+            model=cooc_pb(model), previous_id=str(previous) if previous else "")
+
+    def RefreshFeatures(self, request: Any, context: grpc.ServicerContext) -> Any:
+        size, version, seconds = self._service.refresh_features()
+        return pb.RefreshFeaturesResponse(resources=size, features_version=version,
+                                          seconds=seconds)
