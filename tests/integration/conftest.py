@@ -72,3 +72,19 @@ def governance_channel(start_server: Callable[..., grpc.Channel]) -> grpc.Channe
 
 def channel_target(channel: grpc.Channel) -> str:
     return channel._channel.target().decode()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def embedder_channel(start_server: Callable[..., grpc.Channel]) -> grpc.Channel:
+    from juke.embedder.v1 import embedder_pb2_grpc
+    from services.embedder.__main__ import SERVICE_NAME
+    from services.embedder.runtimes import builtin_models
+    from services.embedder.service import EmbedderService
+    from services.embedder.servicer import EmbedderServicer
+
+    def register(server: grpc.Server, db: Database) -> None:
+        service = EmbedderService(db, builtin_models(None, None))
+        service.bootstrap()
+        embedder_pb2_grpc.add_EmbedderServiceServicer_to_server(EmbedderServicer(service), server)
+
+    return start_server("embedder", [SERVICE_NAME], register)

@@ -1,0 +1,195 @@
+"""The ranker over real gRPC, PostgreSQL, identity and embedder: rules, MMR, config, errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import grpc
+import numpy as np
+import pytest
+
+from juke.common.v1 import common_pb2
+from juke.embedder.v1 import embedder_pb2 as epb
+from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
+from juke.identity.v1 import identity_pb2 as ipb
+from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from juke.ranker.v1 import ranker_pb2 as rpb
+from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
+from services.common.db import Database
+from services.embedder import repository as erepo
+from services.ranker.__main__ import SERVICE_NAME
+from services.ranker.clients import EmbedderClient, IdentityClient
+from services.ranker.service import RankerService
+from services.ranker.servicer import RankerServicer
+
+TAG = f"tag{uuid.uuid4().hex[:8]}"
+
+
+def _tag(name: str) -> ipb.TagInput:
+    return ipb.TagInput(name=name, source=common_pb2.TAG_SOURCE_MUSICBRAINZ, weight=1.0)
+
+
+@pytest.fixture(scope="module")
+def catalog(identity_channel: grpc.Channel) -> dict[str, str]:
+    """Two artists; album X by A (t1, t2, t3), album Y by B (t4 shares t1's tag, t5 its work,
+    t6 nothing)."""
+    stub = IdentityServiceStub(identity_channel)
+    a, b = (r.juke_id for r in stub.UpsertArtists(ipb.UpsertArtistsRequest(artists=[
+        ipb.ArtistInput(name=f"Artist A {TAG}"), ipb.ArtistInput(name=f"Artist B {TAG}")])
+    ).results)
+    x, y = (r.juke_id for r in stub.UpsertAlbums(ipb.UpsertAlbumsRequest(albums=[
+        ipb.AlbumInput(name=f"X {TAG}", artist_refs=[a]),
+        ipb.AlbumInput(name=f"Y {TAG}", artist_refs=[b])])).results)
+    work = str(uuid.uuid4())
+    specs = [("t1", x, a, [TAG], [work]), ("t2", x, a, [], []), ("t3", x, a, [], []),
+             ("t4", y, b, [TAG], []), ("t5", y, b, [], [work]), ("t6", y, b, [], [])]
+    results = stub.UpsertTracks(ipb.UpsertTracksRequest(tracks=[
+        ipb.TrackInput(name=f"{n} {TAG}", album_ref=album, artist_refs=[artist],
+                       tags=[_tag(t) for t in tags], work_mbids=works, duration_ms=1000)
+        for n, album, artist, tags, works in specs])).results
+    return {"A": a, "B": b, "X": x, "Y": y} | {
+        spec[0]: r.juke_id for spec, r in zip(specs, results, strict=True)}
+
+
+@pytest.fixture(scope="module")
+def content_model(embedder_channel: grpc.Channel, database: Database,
+                  catalog: dict[str, str]) -> Iterator[str]:
+    """A 3-d custom model with hand-made vectors: t2 and t3 are near-duplicates."""
+    stub = EmbedderServiceStub(embedder_channel)
+    model = stub.RegisterModel(epb.RegisterModelRequest(
+        name=f"test-content-{TAG}", version="1", source_model="custom", embedding_dim=3)).model
+    vectors = {"t1": [1, 0, 0], "t2": [0.9, 0.1, 0], "t3": [0.9, 0.11, 0],
+               "t4": [0.5, 0.5, 0.5], "t5": [0, 1, 0], "t6": [0.8, 0, 0.45]}
+    with database.transaction() as session:
+        for name, vec in vectors.items():
+            erepo.write_track_embedding(
+                session, track_id=uuid.UUID(catalog[name]), model_id=uuid.UUID(model.id),
+                vector=np.array(vec, dtype=np.float32), pooled_from=1, checksum=name * 32,
+                entry_id=uuid.uuid4(), environment="production")
+    previous = stub.GetActiveModel(epb.GetActiveModelRequest()).model.id
+    stub.ActivateModel(epb.ActivateModelRequest(model_id=model.id))
+    yield model.id
+    stub.ActivateModel(epb.ActivateModelRequest(model_id=previous))
+
+
+@pytest.fixture(scope="module")
+def ranker(start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
+           embedder_channel: grpc.Channel, catalog: dict[str, str]) -> RankerServiceStub:
+    def register(server: grpc.Server, db: Database) -> None:
+        service = RankerService(db, IdentityClient(identity_channel),
+                                EmbedderClient(embedder_channel))
+        service.refresh_features()
+        from juke.ranker.v1 import ranker_pb2_grpc
+
+        ranker_pb2_grpc.add_RankerServiceServicer_to_server(RankerServicer(service), server)
+
+    return RankerServiceStub(start_server("ranker", [SERVICE_NAME], register))
+
+
+def _names(result: rpb.RecommendResult) -> list[str]:
+    return [i.resource.name.split()[0] for i in result.items]
+
+
+def _query(seeds: list[str], **kw: object) -> rpb.RecommendQuery:
+    return rpb.RecommendQuery(seed_item_ids=seeds, **kw)  # type: ignore[arg-type]
+
+
+def test_metadata_rules_order(ranker: RankerServiceStub, catalog: dict[str, str]) -> None:
+    result = ranker.RecommendMetadata(rpb.RecommendMetadataRequest(
+        query=_query([catalog["t1"]], limit=5))).result
+    names = _names(result)
+    assert "t1" not in names  # seeds never come back
+    assert names.index("t2") < names.index("t4")  # same album + artist beats a shared tag
+    rules = {i.resource.name.split()[0]: {c.rule for c in i.explanation} for i in result.items}
+    assert {"same_artist", "same_album"} <= rules["t2"]
+    assert "shared_tag" in rules["t4"] and "shared_work" in rules["t5"]
+
+
+def test_explanations_sum_to_final_score(ranker: RankerServiceStub, catalog: dict[str, str],
+                                         content_model: str) -> None:
+    result = ranker.Recommend(rpb.RecommendRequest(query=_query([catalog["t1"]]))).result
+    assert result.items
+    for item in result.items:
+        assert sum(c.contribution for c in item.explanation) == pytest.approx(item.final_score)
+        assert item.weight_config_id == result.bundle.weight_config_id
+        assert item.model_version.startswith("emb:")
+    assert result.bundle.embedding_model_id == content_model
+    assert "cooccurrence" in result.empty_signals
+
+
+def test_exclusions_and_seed_forms(ranker: RankerServiceStub, catalog: dict[str, str]) -> None:
+    result = ranker.RecommendMetadata(rpb.RecommendMetadataRequest(query=_query(
+        [f"juke:track:{catalog['t1']}"], exclude_ids=[catalog["t2"]], limit=10))).result
+    names = _names(result)
+    assert "t2" not in names and "t1" not in names and "t3" in names
+    artists = ranker.RecommendMetadata(rpb.RecommendMetadataRequest(query=_query(
+        [catalog["A"]], resource_types=[common_pb2.RESOURCE_TYPE_TRACK]))).result
+    assert {"t1", "t2", "t3"} & set(_names(artists))  # an artist seed reaches its tracks
+
+
+def test_mmr_pushes_near_duplicates_down(ranker: RankerServiceStub, catalog: dict[str, str],
+                                         content_model: str) -> None:
+    def content_order(lambda_mmr: float) -> list[str]:
+        config = ranker.CreateWeightConfig(rpb.CreateWeightConfigRequest(
+            w_content=1.0, lambda_mmr=lambda_mmr, description="test")).config
+        ranker.ActivateWeightConfig(rpb.ActivateWeightConfigRequest(id=config.id))
+        result = ranker.Recommend(rpb.RecommendRequest(query=_query([catalog["t1"]],
+                                                                    limit=3))).result
+        return _names(result)
+
+    previous = next(c.id for c in ranker.ListWeightConfigs(
+        rpb.ListWeightConfigsRequest()).configs if c.active)
+    try:
+        relevance = content_order(1.0)
+        diverse = content_order(0.3)
+    finally:
+        ranker.ActivateWeightConfig(rpb.ActivateWeightConfigRequest(id=previous))
+    assert relevance[:2] == ["t2", "t3"]  # the near-duplicates are the most similar
+    assert diverse[0] == "t2" and diverse[1] != "t3"  # MMR spreads them apart
+
+
+def test_weights_change_only_by_activation_and_caches_follow(
+    ranker: RankerServiceStub, catalog: dict[str, str]
+) -> None:
+    query = rpb.RecommendRequest(query=_query([catalog["t1"]], limit=4))
+    before = ranker.Recommend(query).result
+    again = ranker.Recommend(query).result
+    assert again.cached and again.bundle.weight_config_id == before.bundle.weight_config_id
+    created = ranker.CreateWeightConfig(rpb.CreateWeightConfigRequest(
+        w_metadata=1.0, lambda_mmr=1.0, description="metadata only")).config
+    assert ranker.Recommend(query).result.bundle.weight_config_id == \
+        before.bundle.weight_config_id  # created is not active: nothing changes
+    ranker.ActivateWeightConfig(rpb.ActivateWeightConfigRequest(id=created.id))
+    try:
+        after = ranker.Recommend(query).result
+        assert not after.cached and after.bundle.weight_config_id == created.id
+        assert all(i.content_score * after.bundle.w_content == 0 for i in after.items)
+    finally:
+        ranker.ActivateWeightConfig(rpb.ActivateWeightConfigRequest(
+            id=before.bundle.weight_config_id))
+
+
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        (_query([str(uuid.UUID(int=5))]), str(uuid.UUID(int=5))),
+        (_query(["not a seed at all"]), "not a seed at all"),
+        (_query([]), "seed"),
+    ],
+)
+def test_bad_input_is_invalid_argument(ranker: RankerServiceStub, query: rpb.RecommendQuery,
+                                       needle: str) -> None:
+    with pytest.raises(grpc.RpcError) as err:
+        ranker.Recommend(rpb.RecommendRequest(query=query))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert needle in err.value.details()
+
+
+def test_limit_bounds(ranker: RankerServiceStub, catalog: dict[str, str]) -> None:
+    with pytest.raises(grpc.RpcError) as err:
+        ranker.Recommend(rpb.RecommendRequest(query=_query([catalog["t1"]], limit=1000)))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "1000" in err.value.details()
+    default = ranker.RecommendMetadata(rpb.RecommendMetadataRequest(
+        query=_query([catalog["A"]]))).result
+    assert 0 < len(default.items) <= 10
