@@ -9,11 +9,13 @@ import grpc
 from juke.common.v1 import common_pb2
 from juke.governance.v1 import governance_pb2 as gpb
 from juke.identity.v1 import identity_pb2 as pb
+from juke.ranker.v1 import ranker_pb2 as rpb
 from services.cli.catalog import identity_stub, run_musicbrainz_import
 from services.cli.corpus.commands import governance_stub, ingest_targets, print_summary
 from services.cli.corpus.datasets import hetrec_dataset
 from services.cli.corpus.fetch import PACKAGES, FetchError
 from services.cli.embed import run_backfill
+from services.cli.ranking import ranker_stub
 from services.common.config import Settings
 
 DEMO_RECORDING_MBID = "77ef7468-e8f8-4447-9c7e-52b11272c6cc"  # Trentemøller, Small Piano Piece
@@ -24,6 +26,7 @@ def run_demo_steps(settings: Settings, out: TextIO) -> None:
     _show_resolution(settings, out)
     if _load_licensed_corpus(settings, out):
         _embed_corpus(settings, out)
+        _show_recommendations(settings, out)
 
 
 def _show_resolution(settings: Settings, out: TextIO) -> None:
@@ -74,3 +77,35 @@ def _embed_corpus(settings: Settings, out: TextIO) -> None:
     summary = run_backfill(settings, model_ref="", env="production", batch_size=8, wait=True,
                            out=out)
     print(f"  {summary}", file=out)
+
+
+def _show_recommendations(settings: Settings, out: TextIO) -> None:
+    """Hybrid recommendations for seeds of the licensed corpus, each score explained."""
+    channel, ranker = ranker_stub(settings)
+    with channel:
+        ranker.RefreshFeatures(rpb.RefreshFeaturesRequest())
+        ich, identity = identity_stub(settings)
+        with ich:
+            track = identity.SearchResources(pb.SearchResourcesRequest(
+                query="hr3-hell", types=[common_pb2.RESOURCE_TYPE_TRACK], limit=1)).hits
+        if not track:
+            print("  no corpus track to seed recommendations with", file=out)
+            return
+        seed = track[0].resource
+        result = ranker.Recommend(rpb.RecommendRequest(query=rpb.RecommendQuery(
+            seed_item_ids=[seed.juke_id], limit=5))).result
+    b = result.bundle
+    print(f"\nHybrid recommendations for {seed.name!r} (weights content {b.w_content}, "
+          f"metadata {b.w_metadata}, co-occurrence {b.w_cooccurrence}, lambda_mmr "
+          f"{b.lambda_mmr}; embedding {b.embedding_model or 'none'}; empty signals: "
+          f"{', '.join(result.empty_signals) or 'none'}):", file=out)
+    for rank, item in enumerate(result.items, 1):
+        print(f"  {rank}. {item.resource.name:28} final {item.final_score:.3f} = content "
+              f"{item.content_score:.2f} / metadata {item.metadata_score:.2f} / "
+              f"co-occurrence {item.cooccurrence_score:.2f}", file=out)
+        for c in item.explanation:
+            print(f"       +{c.contribution:.3f} {c.signal}/{c.rule}: {c.reason}", file=out)
+    base = f"http://{settings.host}:{settings.gateway_port}"
+    print(f"  reproduce: curl -s -X POST {base}/api/v1/recommendations/ -H 'content-type: "
+          f"application/json' -d '{{\"seed_items\": [\"{seed.uri}\"], \"limit\": 5}}'",
+          file=out)

@@ -23,6 +23,8 @@ COMMAND_MODULES: list[str] = [
     "services.cli.catalog",     # catalog import, catalog show
     "services.cli.corpus.commands",  # corpus, datasets, training-sets
     "services.cli.embed",       # models, embed backfill
+    "services.cli.ranking",     # retrain, weights, cooccurrence
+    "services.cli.datasets_import",  # lastfm import
 ]
 
 

@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICE_NAMES = ("identity", "governance", "embedder", "ranker")
 DEFAULT_PORTS = {"identity": 50051, "governance": 50052, "embedder": 50053, "ranker": 50054}
 # Temporal workers answer gRPC health on their own port so `juke up` can supervise them.
-DEFAULT_WORKER_PORTS = {"embedder": 50055}
+DEFAULT_WORKER_PORTS = {"embedder": 50055, "ranker": 50056}
 
 
 class SettingsError(ValueError):
@@ -75,6 +75,7 @@ class Settings:
     vector_index_type: str = "ivfflat"
     ivfflat_probes: int = 10
     embed_task_queue: str = "embedder"
+    ranker_task_queue: str = "ranker"
     worker_ports: dict[str, int] = field(default_factory=dict)
     recommender_default_limit: int = 10
     recommender_max_limit: int = 100
@@ -122,6 +123,7 @@ class Settings:
             vector_index_type=env.get("JUKE_VECTOR_INDEX_TYPE", "ivfflat").lower(),
             ivfflat_probes=_int(env, "JUKE_IVFFLAT_PROBES", 10),
             embed_task_queue=env.get("JUKE_EMBED_TASK_QUEUE", "embedder"),
+            ranker_task_queue=env.get("JUKE_RANKER_TASK_QUEUE", "ranker"),
             recommender_default_limit=_int(env, "JUKE_RECOMMENDER_DEFAULT_LIMIT", 10),
             recommender_max_limit=_int(env, "JUKE_RECOMMENDER_MAX_LIMIT", 100),
             features_refresh_s=float(_int(env, "JUKE_RANKER_REFRESH_S", 30)),

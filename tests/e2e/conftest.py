@@ -39,7 +39,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
            if k not in ("JUKE_DATABASE_URL", "JUKE_TEMPORAL_ADDRESS")}
     env["JUKE_HOME"] = str(tmp_path_factory.mktemp("mesh") / "juke")
     for name in ("PG", "TEMPORAL", "TEMPORAL_UI", "GATEWAY", "IDENTITY", "GOVERNANCE",
-                 "EMBEDDER", "RANKER", "EMBEDDER_WORKER"):
+                 "EMBEDDER", "RANKER", "EMBEDDER_WORKER", "RANKER_WORKER"):
         env[f"JUKE_{name}_PORT"] = str(free_port())
     mesh = Mesh(env=env, gateway=f"http://127.0.0.1:{env['JUKE_GATEWAY_PORT']}")
     up = mesh.juke("up", "--detach")

@@ -271,7 +271,7 @@ def mesh_env(tmp_path: Path) -> Iterator[dict[str, str]]:
            if k not in ("JUKE_DATABASE_URL", "JUKE_TEMPORAL_ADDRESS")}
     env["JUKE_HOME"] = str(tmp_path / "juke")
     for name in ("PG", "TEMPORAL", "TEMPORAL_UI", "GATEWAY", "IDENTITY", "GOVERNANCE",
-                 "EMBEDDER", "RANKER", "EMBEDDER_WORKER"):
+                 "EMBEDDER", "RANKER", "EMBEDDER_WORKER", "RANKER_WORKER"):
         env[f"JUKE_{name}_PORT"] = str(free_port())
     yield env
     # Whatever a failed assertion left behind.

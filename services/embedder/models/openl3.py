@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from services.common.errors import InvalidArgument
 from services.embedder.models.h5weights import (
@@ -72,7 +73,7 @@ FILTERS = (64, 64, 128, 128, 256, 256, 512, 512)
 POOL_AFTER = (1, 3, 5)  # 2x2 max pooling after these convs (0-based)
 _BN_EPSILON = 1e-3
 DEFAULT_BATCH_FRAMES = 2
-_WINOGRAD_CHUNK_BYTES = 6 << 20  # transformed input per chunk of tile rows
+_WINOGRAD_BAND_BYTES = 6 << 20  # transformed tiles per band of tile rows
 
 
 def default_workers() -> int:
@@ -111,55 +112,106 @@ _AT = np.array(
     [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
     dtype=np.float64,
 )
-# 2-D transforms of a flattened tile: V = (B^T x B^T) d, Y = (A^T x A^T) M.
-_INPUT_TRANSFORM = np.kron(_BT, _BT).astype(np.float32)  # (36, 36)
-_OUTPUT_TRANSFORM = np.kron(_AT, _AT).astype(np.float32)  # (16, 36)
+_BT32, _AT32 = _BT.astype(np.float32), _AT.astype(np.float32)
 TILE = 4
 
 
 def winograd_kernel(kernel: np.ndarray) -> np.ndarray:
-    """(3, 3, in, out) correlation kernel -> (36, in, out) float32 G g G^T, in float64 first."""
-    transformed = np.einsum("ai,ijco,bj->abco", _G, kernel.astype(np.float64), _G)
+    """(3, 3, in, out) correlation kernel -> (36, in, out) float32 U = G g G^T (computed in
+    float64), flattened column-position-major (index 6 * nu + xi) like the input transform."""
+    transformed = np.einsum("ai,ijco,bj->baco", _G, kernel.astype(np.float64), _G)
     return np.ascontiguousarray(transformed.reshape(36, *kernel.shape[2:]), dtype=np.float32)
 
 
-def padded_buffer(batch: int, height: int, width: int, channels: int) -> np.ndarray:
-    """Zeros shaped for a 'same' 3x3 conv by 4x4 tiles: 1 row/column of padding before the
-    image, and enough after it that every tile's 6x6 input window lies inside."""
+class Workspace:
+    """Scratch arrays kept between batches, per thread: re-allocating tens of MB per layer
+    costs page faults. Zeroed buffers keep the zeros nobody writes (the conv padding)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        arrays: dict[str, np.ndarray] = self._local.__dict__.setdefault("arrays", {})
+        return arrays
+
+    def scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """An uninitialised float32 array of `shape`, reusing `name`'s memory when it fits."""
+        arrays = self._arrays()
+        size = int(np.prod(shape))
+        found = arrays.get(name)
+        if found is None or found.size < size:
+            found = arrays[name] = np.empty(size, np.float32)
+        return found[:size].reshape(shape)
+
+    def padded(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A zero-initialised array of exactly `shape`, reused while callers only ever write
+        its interior (so its borders stay zero)."""
+        arrays = self._arrays()
+        found = arrays.get(name)
+        if found is None or found.shape != shape:
+            found = arrays[name] = np.zeros(shape, np.float32)
+        return found
+
+
+def padded_shape(batch: int, height: int, width: int, channels: int) -> tuple[int, ...]:
+    """A 'same' 3x3 conv input for 4x4 tiles: the image at [1:height+1, 1:width+1], zeros
+    around it, and enough zero rows/columns after it that every tile's 6x6 window fits."""
     tiles_h, tiles_w = -(-height // TILE), -(-width // TILE)
-    return np.zeros((batch, TILE * tiles_h + 2, TILE * tiles_w + 2, channels), np.float32)
+    return (batch, TILE * tiles_h + 2, TILE * tiles_w + 2, channels)
 
 
-# Receives (first tile row, (4, 4, batch, tile rows, tile columns, out) output tiles).
+# Receives (first tile row, (4, 4, batch, tile rows, tile columns, out) output tiles): axis
+# 0 is the column within the tile, axis 1 the row (the order the transforms leave them in).
 TileSink = Callable[[int, np.ndarray], None]
 
 
-def winograd_conv(padded: np.ndarray, kernel: np.ndarray, sink: TileSink) -> None:
-    """3x3 'same' correlation of the image inside `padded` (see `padded_buffer`) with a
-    `winograd_kernel`, handed to `sink` a band of tile rows at a time (bias not added)."""
+def winograd_conv(
+    padded: np.ndarray, kernel: np.ndarray, sink: TileSink, workspace: Workspace
+) -> None:
+    """3x3 'same' correlation of the image inside `padded` (see `padded_shape`, C-contiguous)
+    with a `winograd_kernel`, handed to `sink` a band of tile rows at a time (no bias).
+
+    Per band: B^T along rows on whole padded rows (overlapping 6-row windows, one matrix
+    product each), the 6 column phases gathered, B^T along columns, the 36 channel-mixing
+    products, then A^T along rows and along columns. Each transform is a matrix product with
+    a 6-long inner dimension over contiguous data."""
     batch, padded_h, padded_w, channels = padded.shape
     tiles_h, tiles_w = (padded_h - 2) // TILE, (padded_w - 2) // TILE
     out_channels = kernel.shape[2]
-    row_bytes = 36 * batch * tiles_w * channels * 4
-    rows_per_chunk = max(1, min(tiles_h, _WINOGRAD_CHUNK_BYTES // row_bytes))
-    for first in range(0, tiles_h, rows_per_chunk):
-        rows = min(rows_per_chunk, tiles_h - first)
+    row_bytes = 36 * batch * tiles_w * max(channels, out_channels) * 4
+    rows_per_band = max(1, min(tiles_h, _WINOGRAD_BAND_BYTES // row_bytes))
+    row_stride = padded.strides[1]
+    for first in range(0, tiles_h, rows_per_band):
+        rows = min(rows_per_band, tiles_h - first)
         tiles = batch * rows * tiles_w
-        band = padded[:, TILE * first : TILE * (first + rows) + 2]
-        gathered = np.empty((6, 6, batch, rows, tiles_w, channels), np.float32)
-        for i in range(6):
-            for j in range(6):
-                gathered[i, j] = band[:, i : i + TILE * rows : TILE, j : j + TILE * tiles_w : TILE]
-        transformed = _INPUT_TRANSFORM @ gathered.reshape(36, tiles * channels)
-        products = np.matmul(transformed.reshape(36, tiles, channels), kernel)
-        outputs = _OUTPUT_TRANSFORM @ products.reshape(36, tiles * out_channels)
+        windows = as_strided(
+            padded[:, TILE * first :],
+            (batch, rows, 6, padded_w * channels),
+            (padded.strides[0], TILE * row_stride, row_stride, 4),
+            writeable=False,
+        )
+        by_rows = workspace.scratch("rows", (batch, rows, 6, padded_w * channels))
+        np.matmul(_BT32, windows, out=by_rows)
+        by_rows_5d = by_rows.reshape(batch, rows, 6, padded_w, channels)
+        phases = workspace.scratch("phases", (6, 6, batch, rows, tiles_w, channels))
+        for j in range(6):  # column phase j of every tile, row transform index first
+            phases[j] = by_rows_5d[:, :, :, j : j + TILE * tiles_w : TILE].transpose(2, 0, 1, 3, 4)
+        transformed = workspace.scratch("transformed", (36, tiles, channels))
+        np.matmul(_BT32, phases.reshape(6, -1), out=transformed.reshape(6, -1))
+        products = workspace.scratch("products", (36, tiles, out_channels))
+        np.matmul(transformed, kernel, out=products)
+        half = workspace.scratch("half", (6, 4, tiles * out_channels))
+        np.matmul(_AT32, products.reshape(6, 6, -1), out=half)
+        outputs = workspace.scratch("outputs", (4, 4 * tiles * out_channels))
+        np.matmul(_AT32, half.reshape(6, -1), out=outputs)
         sink(first, outputs.reshape(TILE, TILE, batch, rows, tiles_w, out_channels))
 
 
 def _untile(tiles: np.ndarray) -> np.ndarray:
-    """(a, b, batch, rows, cols, c) tiles -> (batch, rows * a, cols * b, c) image."""
-    a, b, batch, rows, cols, channels = tiles.shape
-    return tiles.transpose(2, 3, 0, 4, 1, 5).reshape(batch, rows * a, cols * b, channels)
+    """(b, a, batch, rows, cols, c) tiles (b columns, a rows each) -> (batch, rows * a,
+    cols * b, c) image."""
+    b, a, batch, rows, cols, channels = tiles.shape
+    return tiles.transpose(2, 3, 1, 4, 0, 5).reshape(batch, rows * a, cols * b, channels)
 
 
 # --- the network ------------------------------------------------------------------------------
@@ -219,6 +271,7 @@ class OpenL3Network:
             FoldedConv.fold(conv.kernel, conv.bias, norm)
             for conv, norm in zip(params.convs, norms, strict=True)
         )
+        self.workspace = Workspace()
 
     @property
     def channels(self) -> int:
@@ -226,34 +279,51 @@ class OpenL3Network:
 
     def grid(self, spectrograms: np.ndarray) -> np.ndarray:
         """(n, n_mels, frames) decibel spectrograms -> (n, 4, 3, channels) pooled maps."""
-        x = spectrograms * self.input_scale + self.input_shift
-        batch, height, width = x.shape
-        padded = padded_buffer(batch, height, width, self.convs[0].out_channels)
-        _first_conv(x, self.convs[0], padded[:, 1 : height + 1, 1 : width + 1])
+        batch, height, width = spectrograms.shape
+        first = self.convs[0]
+        padded = self.workspace.padded(
+            "conv1", padded_shape(batch, height, width, first.out_channels)
+        )
+        _first_conv(spectrograms * self.input_scale + self.input_shift, first, padded, width)
         for index in range(1, len(self.convs) - 1):
             conv = self.convs[index]
             if index in POOL_AFTER:
                 height, width = height // 2, width // 2
-            target = padded_buffer(batch, height, width, conv.out_channels)
+            shape = padded_shape(batch, height, width, conv.out_channels)
+            target = self.workspace.padded(f"conv{index + 1}", shape)
             interior = target[:, 1 : height + 1, 1 : width + 1]
             sink = _pool_relu_sink if index in POOL_AFTER else _relu_sink
-            winograd_conv(padded, conv.winograd, sink(conv.bias, interior))
+            winograd_conv(padded, conv.winograd, sink(conv.bias, interior), self.workspace)
             padded = target
         last = self.convs[-1]
-        out = np.empty((batch, height, width, last.out_channels), np.float32)
-        winograd_conv(padded, last.winograd, _linear_sink(last.bias, out))
+        out = self.workspace.scratch("last", (batch, height, width, last.out_channels))
+        winograd_conv(padded, last.winograd, _linear_sink(last.bias, out), self.workspace)
         return max_pool_same(out, GRID_POOL[self.input_repr])
 
 
-def _first_conv(x: np.ndarray, conv: FoldedConv, out: np.ndarray) -> None:
-    """The one-input-channel conv as a (positions, 9) x (9, filters) product, + bias, ReLU."""
-    batch, height, width = x.shape
-    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
-    columns = sliding_window_view(padded, (3, 3), axis=(1, 2)).reshape(-1, 9)
-    result = columns @ conv.kernel.reshape(9, -1)
-    result += conv.bias
-    np.maximum(result, 0, out=result)
-    out[...] = result.reshape(batch, height, width, -1)
+def _first_conv(x: np.ndarray, conv: FoldedConv, padded: np.ndarray, width: int) -> None:
+    """The one-input-channel conv, + bias, ReLU, written into the interior of `padded`.
+
+    Computed as a (positions, 9 taps + 1) x (10, filters) product (the last row is the
+    bias) for every column of the padded rows, straight into `padded`, whose padding
+    columns are zeroed again afterwards."""
+    batch, height, _ = x.shape
+    padded_w = padded.shape[2]
+    # padded column c holds image column c - 1, whose window spans image columns c - 2 .. c
+    source = np.zeros((batch, height + 2, padded_w + 2), np.float32)
+    source[:, 1 : height + 1, 2 : width + 2] = x
+    weights = np.concatenate([conv.kernel.reshape(9, -1), conv.bias[None, :]])
+    columns = np.empty((height, padded_w, 10), np.float32)
+    columns[:, :, 9] = 1.0
+    for n in range(batch):
+        for tap in range(9):
+            dy, dx = divmod(tap, 3)
+            columns[:, :, tap] = source[n, dy : dy + height, dx : dx + padded_w]
+        rows = padded[n, 1 : height + 1]
+        np.matmul(columns.reshape(-1, 10), weights, out=rows.reshape(-1, rows.shape[-1]))
+        np.maximum(rows, 0, out=rows)
+        rows[:, 0] = 0.0
+        rows[:, width + 1 :] = 0.0
 
 
 def _relu_sink(bias: np.ndarray, out: np.ndarray) -> TileSink:

@@ -1,0 +1,116 @@
+"""`juke retrain cooccurrence`, `juke weights ...`, `juke cooccurrence ...` (ranker, Temporal)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import timedelta
+
+import grpc
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+
+from juke.ranker.v1 import ranker_pb2 as rpb
+from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
+from services.common.config import Settings
+from services.ranker.workflows import (
+    WORKFLOW_NAME,
+    TrainCooccurrenceInput,
+    TrainCooccurrenceResult,
+    workflow_id,
+)
+
+
+def ranker_stub(settings: Settings) -> tuple[grpc.Channel, RankerServiceStub]:
+    channel = grpc.insecure_channel(settings.service_targets["ranker"])
+    return channel, RankerServiceStub(channel)
+
+
+def retrain_cooccurrence(settings: Settings, params: TrainCooccurrenceInput,
+                         wait: bool = True) -> TrainCooccurrenceResult | None:
+    async def run() -> TrainCooccurrenceResult | None:
+        client = await Client.connect(settings.effective_temporal_address,
+                                      namespace=settings.temporal_namespace)
+        handle = await client.start_workflow(
+            WORKFLOW_NAME, params, id=workflow_id(params.dataset),
+            task_queue=settings.ranker_task_queue, result_type=TrainCooccurrenceResult,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            execution_timeout=timedelta(hours=2))
+        print(f"training {handle.id}; Temporal UI: http://{settings.host}:"
+              f"{settings.temporal_ui_port}/namespaces/{settings.temporal_namespace}/"
+              f"workflows/{handle.id}")
+        return await handle.result() if wait else None
+
+    return asyncio.run(run())
+
+
+def _cmd_retrain(args: argparse.Namespace) -> int:
+    result = retrain_cooccurrence(Settings.from_env(), TrainCooccurrenceInput(
+        dataset=args.dataset, min_count=args.min_count, top_k=args.top_k,
+        activate=args.activate), wait=not args.no_wait)
+    if result is not None:
+        print(f"{result.version}: {result.pairs} pairs over {result.items} items from "
+              f"{result.users} users in {result.seconds}s"
+              f"{' (existing model: same data and parameters)' if result.reused else ''}; "
+              f"production allowed: {result.production_allowed}")
+        if args.activate:
+            print("activated" if result.activated else
+                  f"not activated: {result.activation_refused}")
+    return 0
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    channel, stub = ranker_stub(Settings.from_env())
+    with channel:
+        if args.create:
+            w_content, w_metadata, w_cooc, lam = args.create
+            config = stub.CreateWeightConfig(rpb.CreateWeightConfigRequest(
+                w_content=w_content, w_metadata=w_metadata, w_cooccurrence=w_cooc,
+                lambda_mmr=lam, description=args.description or "")).config
+            print(f"created {config.id} (not active; `juke weights --activate {config.id}`)")
+        if args.activate:
+            reply = stub.ActivateWeightConfig(rpb.ActivateWeightConfigRequest(id=args.activate))
+            print(f"active: {reply.config.id} (was {reply.previous_id or '-'})")
+        for c in stub.ListWeightConfigs(rpb.ListWeightConfigsRequest()).configs:
+            print(f"{c.id}  content {c.w_content:.2f}  metadata {c.w_metadata:.2f}  "
+                  f"cooccurrence {c.w_cooccurrence:.2f}  lambda {c.lambda_mmr:.2f}"
+                  f"{'  ACTIVE' if c.active else ''}  {c.description}")
+    return 0
+
+
+def _cmd_cooccurrence(args: argparse.Namespace) -> int:
+    channel, stub = ranker_stub(Settings.from_env())
+    with channel:
+        if args.activate:
+            reply = stub.ActivateCooccurrenceModel(
+                rpb.ActivateCooccurrenceModelRequest(id=args.activate))
+            print(f"active: {reply.model.version} (was {reply.previous_id or '-'})")
+        for m in stub.ListCooccurrenceModels(rpb.ListCooccurrenceModelsRequest()).models:
+            print(f"{m.id}  {m.version}  {m.item_type}  {m.pairs} pairs  production "
+                  f"{'allowed' if m.production_allowed else 'REFUSED'}"
+                  f"{'  ACTIVE' if m.active else ''}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    retrain = subparsers.add_parser("retrain", help="start a training workflow and follow it")
+    rsub = retrain.add_subparsers(dest="retrain_command", required=True)
+    cooc = rsub.add_parser("cooccurrence", help="PMI co-occurrence model from a data set")
+    cooc.add_argument("--dataset", default="lastfm-hetrec-2011")
+    cooc.add_argument("--min-count", type=int, default=5)
+    cooc.add_argument("--top-k", type=int, default=50)
+    cooc.add_argument("--activate", action="store_true",
+                      help="activate it if governance and the environment allow")
+    cooc.add_argument("--no-wait", action="store_true")
+    cooc.set_defaults(func=_cmd_retrain)
+
+    weights = subparsers.add_parser("weights", help="ranking weight configs (DB only)")
+    weights.add_argument("--create", nargs=4, type=float,
+                         metavar=("W_CONTENT", "W_METADATA", "W_COOCCURRENCE", "LAMBDA_MMR"))
+    weights.add_argument("--description")
+    weights.add_argument("--activate", metavar="CONFIG_ID")
+    weights.set_defaults(func=_cmd_weights)
+
+    models = subparsers.add_parser("cooccurrence", help="co-occurrence models")
+    models.add_argument("--activate", metavar="MODEL_ID")
+    models.set_defaults(func=_cmd_cooccurrence)

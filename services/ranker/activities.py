@@ -1,0 +1,44 @@
+"""Activities of the ranker's training workflows (dependencies via the constructor)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import grpc
+from temporalio import activity
+
+from juke.ranker.v1 import ranker_pb2 as rpb
+from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
+from services.ranker.pmi import PmiConfig
+from services.ranker.training import CooccurrenceTrainer
+from services.ranker.workflows import (
+    ActivateCooccurrenceInput,
+    ActivateCooccurrenceResult,
+    TrainCooccurrenceInput,
+    TrainCooccurrenceResult,
+)
+
+
+class TrainingActivities:
+    def __init__(self, trainer: CooccurrenceTrainer, ranker: RankerServiceStub) -> None:
+        self._trainer = trainer
+        self._ranker = ranker
+
+    @activity.defn(name="train_cooccurrence")
+    def train_cooccurrence(self, params: TrainCooccurrenceInput) -> TrainCooccurrenceResult:
+        config = PmiConfig(max_items_per_user=params.max_items_per_user,
+                           min_count=params.min_count, top_k=params.top_k)
+        return TrainCooccurrenceResult(**asdict(self._trainer.train(params.dataset, config)))
+
+    @activity.defn(name="activate_cooccurrence")
+    def activate_cooccurrence(self, params: ActivateCooccurrenceInput
+                              ) -> ActivateCooccurrenceResult:
+        """Through the ranker, which refuses research-only models in production."""
+        try:
+            self._ranker.ActivateCooccurrenceModel(
+                rpb.ActivateCooccurrenceModelRequest(id=params.model_id))
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                return ActivateCooccurrenceResult(False, err.details() or "")
+            raise
+        return ActivateCooccurrenceResult(True)

@@ -1,0 +1,110 @@
+"""Co-occurrence model training: registered interactions -> PMI table -> a versioned model.
+
+The trainer reads a data set that governance has registered, maps its items onto catalog
+juke_ids, trains PMI (services.ranker.pmi), records the training set with governance and
+stores whether a model built from it may ever serve production.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+import numpy as np
+
+from services.common.db import Database
+from services.common.errors import FailedPrecondition, NotFound
+from services.ranker import repository as repo
+from services.ranker.pmi import PmiConfig, train_pmi
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Interactions:
+    dataset: str
+    item_type: str
+    users: np.ndarray           # int64 user index
+    items: np.ndarray           # object array of catalog juke_ids
+    weights: np.ndarray         # float64 (listening counts, plays, ...)
+    unmapped: int               # interactions whose item is not in the catalog
+
+
+class InteractionSource(Protocol):
+    def load(self, dataset: str) -> Interactions: ...
+
+
+class TrainingGate(Protocol):
+    def register_and_check(self, dataset: str) -> tuple[str, bool]:
+        """(training set hash, may a model trained on it serve production)."""
+        ...
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    model_id: str
+    version: str
+    pairs: int
+    users: int
+    items: int
+    unmapped: int
+    training_set_hash: str
+    production_allowed: bool
+    seconds: float
+    reused: bool
+
+
+class CooccurrenceTrainer:
+    def __init__(self, db: Database, source: InteractionSource, gate: TrainingGate) -> None:
+        self._db = db
+        self._source = source
+        self._gate = gate
+
+    def train(self, dataset: str, config: PmiConfig) -> TrainingOutcome:
+        started = time.perf_counter()
+        data = self._source.load(dataset)
+        if len(data.items) == 0:
+            raise FailedPrecondition(f"data set {dataset!r} has no interactions with catalog "
+                                     f"items ({data.unmapped} unmapped): import its items first")
+        table = train_pmi(data.users, data.items, data.weights, config)
+        digest, allowed = self._gate.register_and_check(dataset)
+        version = f"pmi-{dataset}-{table.input_hash[:12]}"
+        with self._db.transaction() as session:
+            existing = repo.find_cooccurrence_model(session, version)
+            if existing is not None:  # same data, same parameters: the same model
+                return self._outcome(existing.id, version, existing.pairs, data, digest,
+                                     existing.production_allowed, started, reused=True)
+            rows = [(uuid.UUID(str(a)), uuid.UUID(str(b)), int(c), float(p))
+                    for a, b, c, p in zip(table.item_a, table.item_b, table.co_count,
+                                          table.pmi_score, strict=True)]
+            model_id = repo.save_cooccurrence_model(session, {
+                "version": version, "training_set_hash": digest, "production_allowed": allowed,
+                "item_type": data.item_type,
+                "params": {**asdict(config), "dataset": dataset, "users": table.users,
+                           "input_hash": table.input_hash},
+            }, rows)
+        outcome = self._outcome(model_id, version, len(rows), data, digest, allowed, started,
+                                reused=False)
+        log.info("trained %s: %d pairs from %d users in %.1fs (production allowed: %s)",
+                 version, outcome.pairs, outcome.users, outcome.seconds, allowed)
+        return outcome
+
+    @staticmethod
+    def _outcome(model_id: uuid.UUID, version: str, pairs: int, data: Interactions,
+                 digest: str, allowed: bool, started: float, reused: bool) -> TrainingOutcome:
+        return TrainingOutcome(
+            model_id=str(model_id), version=version, pairs=pairs,
+            users=len(np.unique(data.users)), items=len(np.unique(data.items)),
+            unmapped=data.unmapped, training_set_hash=digest, production_allowed=allowed,
+            seconds=round(time.perf_counter() - started, 2), reused=reused)
+
+
+def require_dataset(names: dict[str, str], dataset: str) -> str:
+    """The registered location of `dataset`, or NotFound naming the known ones."""
+    if dataset not in names:
+        known = ", ".join(sorted(names)) or "none"
+        raise NotFound(f"data set {dataset!r} is not registered with governance (known: {known})")
+    return names[dataset]
