@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,3 +88,87 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
     return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "max": ordered[-1]}
+
+
+# --- helpers for benchmarks that need process handles, the gateway, or a kept database ---
+
+
+def start_kept_database() -> tuple[str, Path, int]:
+    """Start a migrated embedded PostgreSQL that outlives the benchmark.
+
+    Returns (url, data directory, postmaster pid); stop it with `kill -INT <pid>` and remove
+    the directory when done. Only for `--keep-db`-style flags: `database()` cleans up.
+    """
+    root = Path(tempfile.mkdtemp(prefix="juke-bench-kept-"))
+    pg = EmbeddedPostgres(root / "pg", free_port())
+    proc = pg.popen(root / "postgres.log")
+    pg.wait_ready(proc)
+    upgrade(pg.url)
+    return pg.url, root, proc.pid
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float = 30) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace)
+
+
+@contextmanager
+def service_process(name: str, database_url: str, *, env: dict[str, str] | None = None,
+                    log: Path | None = None, timeout: float = 60,
+                    started: Callable[[subprocess.Popen[bytes]], None] | None = None,
+                    ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like `service`, with extra env (e.g. JUKE_<SVC>_TARGET), a longer SERVING timeout,
+    and the process handle: `started(process)` runs as soon as it is spawned (to sample its
+    memory while it loads); yields (target, process) once SERVING."""
+    port = free_port()
+    full_env = {**os.environ, "JUKE_LOG_LEVEL": "WARNING", **(env or {}),
+                "JUKE_DATABASE_URL": database_url, f"JUKE_{name.upper()}_PORT": str(port)}
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=full_env,
+                            stdout=out, stderr=subprocess.STDOUT)
+    target = f"127.0.0.1:{port}"
+    try:
+        if started is not None:
+            started(proc)
+        wait_serving(target, proc, timeout)
+        yield target, proc
+    finally:
+        _stop(proc)
+
+
+@contextmanager
+def gateway_process(targets: dict[str, str], *, log: Path | None = None, timeout: float = 60
+                    ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run `python -m gateway` against `targets` (service name -> host:port); yields
+    (base URL, process) once /healthz answers."""
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "JUKE_LOG_LEVEL": "WARNING", "JUKE_GATEWAY_PORT": str(port),
+           **{f"JUKE_{name.upper()}_TARGET": target for name, target in targets.items()}}
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stdout=out,
+                            stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gateway on {base} exited with {proc.returncode}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"gateway on {base} not healthy after {timeout:.0f}s")
+            time.sleep(0.2)
+        yield base, proc
+    finally:
+        _stop(proc)

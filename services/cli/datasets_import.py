@@ -13,7 +13,7 @@ HETREC_DIR = "lastfm-hetrec-2011"  # under the shared data directory
 
 
 def run_lastfm_import(settings: Settings, root: Path, with_tags: bool = True,
-                      out: TextIO = sys.stdout) -> int:
+                      out: TextIO | None = None) -> int:
     from services.cli.catalog import identity_stub
     from services.cli.corpus.commands import governance_stub
     from services.cli.corpus.ingest import ProgressBar
@@ -28,6 +28,7 @@ def run_lastfm_import(settings: Settings, root: Path, with_tags: bool = True,
         except (FileNotFoundError, ValueError, LastfmImportRefused) as err:  # bad data set
             print(f"juke: {err}", file=sys.stderr)
             return 1
+    out = out or sys.stdout  # looked up now: tests and callers may have replaced it
     print(f"Last.fm HetRec 2011 import from {root}:", file=out)
     for line in report.lines():
         print(f"  {line}", file=out)

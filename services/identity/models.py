@@ -139,7 +139,7 @@ class ResourceTag(_Timestamps, Base):
 
     __tablename__ = "catalog_resource_tag"
     __table_args__ = (
-        UniqueConstraint("resource_juke_id", "source", "name"),
+        UniqueConstraint("resource_juke_id", "source", "name", "dataset"),
         Index("ix_catalog_resource_tag_name", "name"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -148,6 +148,9 @@ class ResourceTag(_Timestamps, Base):
     name: Mapped[str] = mapped_column(Text, nullable=False)
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     weight: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
+    # Provenance: the registered data set the tag was derived from ('' = none), so that
+    # tags from research-only data never reach production scoring.
+    dataset: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
 
 
 def _external_id_model(resource: str, target: Any) -> type[Base]:

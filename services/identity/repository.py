@@ -44,6 +44,7 @@ class TagView:
     name: str
     source: str
     weight: float
+    dataset: str = ""
 
 
 @dataclass
@@ -178,12 +179,12 @@ def _tags_for(session: Session, ids: list[uuid.UUID]) -> dict[Any, list[TagView]
     out: dict[Any, list[TagView]] = defaultdict(list)
     stmt = (
         select(ResourceTag.resource_juke_id, ResourceTag.name, ResourceTag.source,
-               ResourceTag.weight)
+               ResourceTag.weight, ResourceTag.dataset)
         .where(ResourceTag.resource_juke_id.in_(ids))
         .order_by(ResourceTag.weight.desc(), ResourceTag.name)
     )
     for row in session.execute(stmt):
-        out[row.resource_juke_id].append(TagView(row.name, row.source, row.weight))
+        out[row.resource_juke_id].append(TagView(row.name, row.source, row.weight, row.dataset))
     return out
 
 
@@ -412,15 +413,16 @@ def upsert_tags(
     session: Session, rtype: str, owner: uuid.UUID, tags: Iterable[TagView]
 ) -> int:
     values = {
-        (t.source, t.name): {"resource_juke_id": owner, "resource_type": rtype,
-                             "name": t.name, "source": t.source, "weight": t.weight}
+        (t.source, t.name, t.dataset): {"resource_juke_id": owner, "resource_type": rtype,
+                                        "name": t.name, "source": t.source, "weight": t.weight,
+                                        "dataset": t.dataset}
         for t in tags
     }
     if not values:
         return 0
     stmt = insert(ResourceTag).values(list(values.values()))
     stmt = stmt.on_conflict_do_update(
-        index_elements=["resource_juke_id", "source", "name"],
+        index_elements=["resource_juke_id", "source", "name", "dataset"],
         set_={"weight": stmt.excluded.weight, "updated_at": func.now()},
     )
     session.execute(stmt)

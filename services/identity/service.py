@@ -31,6 +31,7 @@ class TagInput:
     name: str
     source: str
     weight: float = 1.0
+    dataset: str = ""
 
 
 @dataclass
@@ -177,7 +178,8 @@ class IdentityService:
             written = 0
             for index, (ref, type_hint, tags) in enumerate(items):
                 target = _require(session, f"items[{index}].ref", ref, type_hint)
-                tag_views = [TagView(t.name.strip(), t.source, t.weight) for t in tags]
+                tag_views = [TagView(t.name.strip(), t.source, t.weight, t.dataset.strip())
+                             for t in tags]
                 written += repo.upsert_tags(session, target.type, target.juke_id, tag_views)
             return written
 
@@ -360,7 +362,7 @@ def _upsert_one(session: Session, index: int, item: ResourceInput) -> UpsertOutc
         repo.replace_works(session, row.juke_id, works)
     repo.upsert_tags(
         session, item.type, row.juke_id,
-        [TagView(t.name.strip(), t.source, t.weight) for t in item.tags],
+        [TagView(t.name.strip(), t.source, t.weight, t.dataset.strip()) for t in item.tags],
     )
     summary = Summary(type=item.type, juke_id=row.juke_id, name=row.name, mbid=row.mbid)
     return UpsertOutcome(summary=summary, created=created)

@@ -37,8 +37,8 @@ def resource_pb(v: ResourceView) -> identity_pb2.Resource:
         uri=s.uri,
         disambiguation=v.disambiguation,
         external_ids=[common_pb2.ExternalId(source=a, external_id=b) for a, b in v.external_ids],
-        tags=[common_pb2.Tag(name=t.name, source=tag_source_to_proto(t.source), weight=t.weight)
-              for t in v.tags],
+        tags=[common_pb2.Tag(name=t.name, source=tag_source_to_proto(t.source), weight=t.weight,
+                             dataset=t.dataset) for t in v.tags],
         artists=[summary_pb(a) for a in v.artists],
         album=summary_pb(v.album) if v.album else None,
         work_mbids=[str(w) for w in v.work_mbids],
@@ -52,7 +52,7 @@ def resource_pb(v: ResourceView) -> identity_pb2.Resource:
 
 
 def _tags(tags: Iterable[Any]) -> list[TagInput]:
-    return [TagInput(t.name, tag_source_from_proto(t.source), t.weight) for t in tags]
+    return [TagInput(t.name, tag_source_from_proto(t.source), t.weight, t.dataset) for t in tags]
 
 
 def _external(ids: Iterable[common_pb2.ExternalId]) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from juke.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from services.common.config import Settings
 from services.common.db import Database
 from services.common.runner import Readiness, run_service
-from services.ranker.clients import EmbedderClient, IdentityClient
+from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
 from services.ranker.service import RankerService
 from services.ranker.servicer import RankerServicer
 
@@ -24,6 +24,7 @@ def build_service(db: Database, settings: Settings) -> RankerService:
     return RankerService(
         db, IdentityClient(grpc.insecure_channel(targets["identity"])),
         EmbedderClient(grpc.insecure_channel(targets["embedder"])),
+        GovernanceClient(grpc.insecure_channel(targets["governance"])),
         default_limit=settings.recommender_default_limit,
         max_limit=settings.recommender_max_limit, environment=settings.environment)
 

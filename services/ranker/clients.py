@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -12,6 +12,8 @@ import numpy as np
 from juke.common.v1 import common_pb2
 from juke.embedder.v1 import embedder_pb2 as epb
 from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
+from juke.governance.v1 import governance_pb2 as gpb
+from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from services.common.proto_convert import tag_source_from_proto
@@ -45,17 +47,19 @@ class IdentityClient:
         s = self._stub.GetCatalogStats(ipb.GetCatalogStatsRequest())
         return (s.artists, s.albums, s.tracks, s.genres, s.external_ids, s.tags)
 
-    def rows(self) -> list[ResourceRow]:
-        return [row for rtype in RESOURCE_TYPES for row in self._rows_of(rtype)]
+    def rows(self, allowed_datasets: Collection[str]) -> list[ResourceRow]:
+        """Every resource; tags derived from a data set only if that set is allowed."""
+        return [row for rtype in RESOURCE_TYPES
+                for row in self._rows_of(rtype, frozenset(allowed_datasets))]
 
-    def _rows_of(self, rtype: str) -> list[ResourceRow]:
+    def _rows_of(self, rtype: str, allowed: frozenset[str]) -> list[ResourceRow]:
         out: list[ResourceRow] = []
         token = ""
         while True:
             reply = self._stub.ListResources(ipb.ListResourcesRequest(
                 type=RESOURCE_TYPES[rtype],
                 page=common_pb2.PageRequest(page_size=PAGE, page_token=token)))
-            out += [_row(rtype, r) for r in reply.resources]
+            out += [_row(rtype, r, allowed) for r in reply.resources]
             token = reply.page.next_page_token
             if not token:
                 return out
@@ -68,14 +72,27 @@ class IdentityClient:
                 for r in reply.results}
 
 
-def _row(rtype: str, r: ipb.Resource) -> ResourceRow:
+def _row(rtype: str, r: ipb.Resource, allowed: frozenset[str]) -> ResourceRow:
     tags = tuple(TagRow(t.name, tag_source_from_proto(t.source) or "internal",
-                        min(1.0, max(0.0, t.weight))) for t in r.tags)
+                        min(1.0, max(0.0, t.weight)))
+                 for t in r.tags if not t.dataset or t.dataset in allowed)
     return ResourceRow(
         id=r.juke_id, type=rtype, name=r.name,
         artist_ids=tuple(a.juke_id for a in r.artists),
         album_id=r.album.juke_id or None if r.HasField("album") else None,
         work_ids=tuple(r.work_mbids), genre_ids=tuple(g.juke_id for g in r.genres), tags=tags)
+
+
+class GovernanceClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = GovernanceServiceStub(channel)
+
+    def allowed_datasets(self, environment: str) -> set[str]:
+        """Data sets whose derived data may be used in `environment` (fail closed)."""
+        datasets = self._stub.ListDatasets(gpb.ListDatasetsRequest()).datasets
+        if environment == "production":
+            return {d.name for d in datasets if d.decision.production}
+        return {d.name for d in datasets if d.decision.research or d.decision.production}
 
 
 class EmbedderClient:

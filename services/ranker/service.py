@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -41,8 +41,12 @@ SEED_TRACKS_CAP = 50        # tracks whose vectors stand for one seed (an artist
 
 class Catalog(Protocol):
     def stats(self) -> tuple[int, ...]: ...
-    def rows(self) -> list[ResourceRow]: ...
+    def rows(self, allowed_datasets: Collection[str]) -> list[ResourceRow]: ...
     def resolve(self, refs: Sequence[str]) -> dict[str, tuple[str | None, str]]: ...
+
+
+class Datasets(Protocol):
+    def allowed_datasets(self, environment: str) -> set[str]: ...
 
 
 class Content(Protocol):
@@ -96,14 +100,15 @@ class _Snapshot:
 
 
 class RankerService:
-    def __init__(self, db: Database, catalog: Catalog, content: Content, *,
-                 default_limit: int = 10, max_limit: int = 100, cache_size: int = 1024,
+    def __init__(self, db: Database, catalog: Catalog, content: Content, datasets: Datasets,
+                 *, default_limit: int = 10, max_limit: int = 100, cache_size: int = 1024,
                  environment: str = "development") -> None:
         if not 1 <= default_limit <= max_limit:
             raise InvalidArgument(f"default limit {default_limit} is outside 1..{max_limit}")
         self._db = db
         self._catalog = catalog
         self._content = content
+        self._datasets = datasets
         self.default_limit = default_limit
         self.max_limit = max_limit
         self.environment = environment
@@ -123,7 +128,8 @@ class RankerService:
             if current is not None and not force and current.stats == stats:
                 return current.features.size, current.version, 0.0
             started = time.perf_counter()
-            rows = self._catalog.rows()
+            # Tags derived from a data set count only where governance allows that set.
+            rows = self._catalog.rows(self._datasets.allowed_datasets(self.environment))
             features = CatalogFeatures.build(rows)
             version = hashlib.sha256(repr(stats).encode()).hexdigest()[:12] + \
                 f"-{int(time.time())}"

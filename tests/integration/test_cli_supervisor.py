@@ -306,7 +306,8 @@ def test_up_detached_status_and_down(mesh_env: dict[str, str]) -> None:
     report = json.loads(status.stdout)
     assert {c["name"]: c["state"] for c in report["components"]} == {
         name: "healthy" for name in
-        ("postgres", "temporal", "identity", "governance", "embedder", "ranker", "gateway")}
+        ("postgres", "temporal", "identity", "governance", "embedder", "ranker",
+         "embedder-worker", "ranker-worker", "gateway")}
     assert report["supervisor"]["alive"] and report["supervisor"]["detached"]
 
     identity = f"127.0.0.1:{mesh_env['JUKE_IDENTITY_PORT']}"

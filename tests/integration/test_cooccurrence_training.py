@@ -24,7 +24,7 @@ from services.common.db import Database
 from services.common.errors import FailedPrecondition
 from services.ranker.__main__ import SERVICE_NAME
 from services.ranker.activities import TrainingActivities
-from services.ranker.clients import EmbedderClient, IdentityClient
+from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
 from services.ranker.interactions import GovernanceGate, RegisteredInteractions
 from services.ranker.service import RankerService
 from services.ranker.servicer import RankerServicer
@@ -64,10 +64,11 @@ def dataset(tmp_path_factory: pytest.TempPathFactory, identity_channel: grpc.Cha
 
 @pytest.fixture(scope="module")
 def ranker(start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
-           embedder_channel: grpc.Channel) -> RankerServiceStub:
+           embedder_channel: grpc.Channel, governance_channel: grpc.Channel) -> RankerServiceStub:
     def register(server: grpc.Server, db: Database) -> None:
         service = RankerService(db, IdentityClient(identity_channel),
-                                EmbedderClient(embedder_channel))
+                                EmbedderClient(embedder_channel),
+                                GovernanceClient(governance_channel))
         service.refresh_features()
         ranker_pb2_grpc.add_RankerServiceServicer_to_server(RankerServicer(service), server)
 
@@ -119,12 +120,13 @@ def test_train_gate_activate_and_recommend(
 
 def test_research_only_model_is_refused_in_production(
     database: Database, identity_channel: grpc.Channel, embedder_channel: grpc.Channel,
-    dataset: str, ranker: RankerServiceStub,
+    governance_channel: grpc.Channel, dataset: str, ranker: RankerServiceStub,
 ) -> None:
     models = ranker.ListCooccurrenceModels(rpb.ListCooccurrenceModelsRequest()).models
     research = next(m for m in models if not m.production_allowed)
     production = RankerService(database, IdentityClient(identity_channel),
-                               EmbedderClient(embedder_channel), environment="production")
+                               EmbedderClient(embedder_channel),
+                               GovernanceClient(governance_channel), environment="production")
     with pytest.raises(FailedPrecondition, match="never be activated in production"):
         production.activate_cooccurrence_model(research.id)
 

@@ -18,6 +18,7 @@ from juke.governance.v1 import governance_pb2 as gpb
 from juke.governance.v1 import governance_pb2_grpc
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1 import identity_pb2_grpc
+from services.cli import main as cli_main
 from services.cli.corpus.datasets import HETREC_FILES, tree_checksum
 from services.cli.importers.lastfm import (
     LastfmImportReport,
@@ -28,6 +29,7 @@ from services.cli.importers.lastfm import (
     tag_weights,
 )
 from services.common.config import Settings
+from tests.integration.conftest import channel_target
 
 REAL = Settings.from_env().shared_data_dir / "lastfm-hetrec-2011"
 LEGIAO_URBANA = 714
@@ -139,3 +141,17 @@ def test_dataset_is_registered_research_only(first, governance, subset: Path) ->
     assert hetrec.decision.research and not hetrec.decision.production
     assert hetrec.checksum == tree_checksum(subset, HETREC_FILES)
     assert hetrec.location == str(subset.resolve())
+
+
+def test_cli_imports_over_the_configured_targets(
+    first, identity_channel: grpc.Channel, governance_channel: grpc.Channel, subset: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("JUKE_IDENTITY_TARGET", channel_target(identity_channel))
+    monkeypatch.setenv("JUKE_GOVERNANCE_TARGET", channel_target(governance_channel))
+    assert cli_main.run(["lastfm", "import", "--path", str(subset)]) == 0
+    out = capsys.readouterr().out
+    assert "artists      52  (0 new, 52 already known)" in out
+    assert "allowed in research" in out
+    assert cli_main.run(["lastfm", "import", "--path", str(tmp_path / "nowhere")]) == 1
+    assert "HetRec data set not found at" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
 from services.embedder import repository as erepo
 from services.ranker.__main__ import SERVICE_NAME
-from services.ranker.clients import EmbedderClient, IdentityClient
+from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
 from services.ranker.service import RankerService
 from services.ranker.servicer import RankerServicer
 
@@ -75,10 +75,12 @@ def content_model(embedder_channel: grpc.Channel, database: Database,
 
 @pytest.fixture(scope="module")
 def ranker(start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
-           embedder_channel: grpc.Channel, catalog: dict[str, str]) -> RankerServiceStub:
+           embedder_channel: grpc.Channel, governance_channel: grpc.Channel,
+           catalog: dict[str, str]) -> RankerServiceStub:
     def register(server: grpc.Server, db: Database) -> None:
         service = RankerService(db, IdentityClient(identity_channel),
-                                EmbedderClient(embedder_channel))
+                                EmbedderClient(embedder_channel),
+                                GovernanceClient(governance_channel))
         service.refresh_features()
         from juke.ranker.v1 import ranker_pb2_grpc
 
@@ -193,3 +195,34 @@ def test_limit_bounds(ranker: RankerServiceStub, catalog: dict[str, str]) -> Non
     default = ranker.RecommendMetadata(rpb.RecommendMetadataRequest(
         query=_query([catalog["A"]]))).result
     assert 0 < len(default.items) <= 10
+
+
+def test_tags_from_research_only_data_never_reach_production_features(
+    database: Database, identity_channel: grpc.Channel, embedder_channel: grpc.Channel,
+    governance_channel: grpc.Channel, catalog: dict[str, str],
+) -> None:
+    """A HetRec-derived tag is scored in development, dropped in production (fail closed)."""
+    from juke.governance.v1 import governance_pb2 as gpb
+    from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
+    from services.cli.corpus.datasets import hetrec_dataset
+    from services.common.config import Settings
+
+    GovernanceServiceStub(governance_channel).RegisterDataset(gpb.RegisterDatasetRequest(
+        dataset=hetrec_dataset(Settings.from_env().shared_data_dir / "lastfm-hetrec-2011")))
+    research_tag = f"researchonly{TAG}"
+    IdentityServiceStub(identity_channel).AddTags(ipb.AddTagsRequest(items=[ipb.ResourceTags(
+        ref=catalog["t6"], tags=[ipb.TagInput(name=research_tag, weight=1.0,
+                                              source=common_pb2.TAG_SOURCE_INTERNAL,
+                                              dataset="lastfm-hetrec-2011")])]))
+
+    def tag_names(environment: str) -> set[str]:
+        service = RankerService(database, IdentityClient(identity_channel),
+                                EmbedderClient(embedder_channel),
+                                GovernanceClient(governance_channel), environment=environment)
+        service.refresh_features()
+        features = service._features().features
+        row = features.tags[features.lookup(catalog["t6"])]
+        return {str(features.tag_names[j]) for j in row.indices}
+
+    assert research_tag in tag_names("development")
+    assert research_tag not in tag_names("production")

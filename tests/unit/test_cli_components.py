@@ -28,14 +28,16 @@ def settings(tmp_path: Path, **env: str) -> Settings:
 def test_embedded_mesh_starts_every_component_in_dependency_order(tmp_path: Path) -> None:
     plan = plan_mesh(settings(tmp_path), python=PYTHON, base_env={})
     assert [c.name for c in plan.components] == [
-        "postgres", "temporal", "identity", "governance", "embedder", "ranker", "gateway"]
+        "postgres", "temporal", "identity", "governance", "embedder", "ranker",
+        "embedder-worker", "ranker-worker", "gateway"]
     assert list(plan.steps) == [
         Launch("temporal"), Launch("postgres"),
         AwaitHealthy("postgres"), Migrate((PYTHON, "-m", "services.cli", "migrate")),
         AwaitHealthy("temporal"),
         Launch("identity"), Launch("governance"), Launch("embedder"), Launch("ranker"),
+        Launch("embedder-worker"), Launch("ranker-worker"),
         AwaitHealthy("identity"), AwaitHealthy("governance"), AwaitHealthy("embedder"),
-        AwaitHealthy("ranker"),
+        AwaitHealthy("ranker"), AwaitHealthy("embedder-worker"), AwaitHealthy("ranker-worker"),
         Launch("gateway"), AwaitHealthy("gateway"),
     ]
 

@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 
 from juke.common.v1 import common_pb2
+from juke.governance.v1 import governance_pb2 as gpb
 from juke.identity.v1 import identity_pb2 as ipb
 from services.cli import main as cli_main
 from services.cli.importers.lastfm import (
     LastfmArtist,
     LastfmFormatError,
+    LastfmImportRefused,
+    import_hetrec,
     lastfm_juke_ids,
     load_artist_tags,
     load_artists,
@@ -72,6 +75,8 @@ def sample(tmp_path: Path) -> Path:
     write(tmp_path, "user_artists.dat", [
         "userID\tartistID\tweight", "10\t1\t13883", "10\t2\t5", "11\t7\t1",
     ])
+    write(tmp_path, "user_friends.dat", ["userID\tfriendID", "10\t11"])
+    write(tmp_path, "readme.txt", ["The data is made available for non-commercial use."])
     return tmp_path
 
 
@@ -189,6 +194,24 @@ def test_juke_ids_resolve_in_chunks_of_1000_and_skip_unknown_ids() -> None:
     found = lastfm_juke_ids(identity, np.concatenate([ids, ids]))  # type: ignore[arg-type]
     assert identity.calls == [1000, 1000, 500]
     assert found == {i: f"juke-{i}" for i in range(0, 2500, 2)}
+
+
+class _RefusingGovernance:
+    def RegisterDataset(self, request: Any) -> Any:
+        return gpb.RegisterDatasetResponse(dataset=gpb.Dataset(
+            name=request.dataset.name, decision=gpb.Decision(
+                allowed_envs=gpb.ALLOWED_ENVS_NONE,
+                reasons=[gpb.Reason(code="license_unknown")])))
+
+
+class _UnreachableIdentity:
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"identity.{name} called for a refused data set")
+
+
+def test_a_data_set_governance_refuses_writes_nothing(sample: Path) -> None:
+    with pytest.raises(LastfmImportRefused, match="in no environment \\(license_unknown\\)"):
+        import_hetrec(_UnreachableIdentity(), _RefusingGovernance(), sample)  # type: ignore[arg-type]
 
 
 def test_cli_registers_lastfm_import() -> None:

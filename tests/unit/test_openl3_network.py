@@ -184,6 +184,14 @@ def test_embed_audio_is_front_end_then_network(weights_dir: Path) -> None:
         parallel.embed_audio(audio, 44100).embeddings, embeddings, rtol=1e-5, atol=1e-6
     )
     np.testing.assert_allclose(result.track_vector(), embeddings.mean(axis=0), rtol=1e-6)
+    # workers keep scratch arrays and zero-bordered activations between calls and batch sizes
+    for model in (serial, parallel):
+        first_call = model.embed_audio(audio, 44100).embeddings
+        shorter = audio[: int(1.6 * 44100)]  # frames at 0 .. 1 s only see audio before 1.51 s
+        np.testing.assert_allclose(  # other batch shapes: BLAS may round differently
+            model.embed_audio(shorter, 44100).embeddings[:3], first_call[:3], rtol=0, atol=1e-5
+        )
+        np.testing.assert_array_equal(model.embed_audio(audio, 44100).embeddings, first_call)
     uncentred = serial.embed_audio(audio, 44100, hop_s=1.0, center=False)
     np.testing.assert_allclose(uncentred.timestamps, [0.0, 1.0, 2.0])
 

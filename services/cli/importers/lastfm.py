@@ -39,7 +39,7 @@ from juke.governance.v1 import governance_pb2 as gpb
 from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
-from services.cli.corpus.datasets import hetrec_dataset
+from services.cli.corpus.datasets import HETREC_NAME, hetrec_dataset
 
 SOURCE = "lastfm"  # adapter id source: "lastfm:<artist id>"
 BATCH = 1000  # identity's per-call limit for upserts, AddTags items and BatchResolve refs
@@ -266,14 +266,16 @@ def artist_input(artist: LastfmArtist) -> ipb.ArtistInput:
 
 def artist_tags_item(juke_id: str, tags: Sequence[tuple[str, float]]) -> ipb.ResourceTags:
     return ipb.ResourceTags(ref=juke_id, type=common_pb2.RESOURCE_TYPE_ARTIST, tags=[
-        ipb.TagInput(name=name, source=common_pb2.TAG_SOURCE_INTERNAL, weight=weight)
+        # Provenance: consumers use these tags only where governance allows HetRec.
+        ipb.TagInput(name=name, source=common_pb2.TAG_SOURCE_INTERNAL, weight=weight,
+                     dataset=HETREC_NAME)
         for name, weight in tags])
 
 
-def register_dataset(governance: GovernanceServiceStub, root: Path,
+def register_dataset(governance: GovernanceServiceStub, dataset: gpb.DatasetInput,
                      report: LastfmImportReport) -> None:
     """Record the data set and its license first; refuse when no environment allows it."""
-    reply = governance.RegisterDataset(gpb.RegisterDatasetRequest(dataset=hetrec_dataset(root)))
+    reply = governance.RegisterDataset(gpb.RegisterDatasetRequest(dataset=dataset))
     decision = reply.dataset.decision
     report.dataset, report.dataset_created = reply.dataset.name, reply.created
     report.dataset_envs = gpb.AllowedEnvs.Name(decision.allowed_envs) \
@@ -297,6 +299,9 @@ def import_hetrec(
     """Register the data set, upsert its artists, attach their top tags; idempotent."""
     report = LastfmImportReport()
     started = time.perf_counter()
+    # Everything is read and checked (files present, license stated, rows well formed)
+    # before anything is written anywhere.
+    dataset = hetrec_dataset(root)
     artists = load_artists(root)
     artist_tags = load_artist_tags(root) if with_tags else {}
     interactions = load_interactions(root)
@@ -305,7 +310,7 @@ def import_hetrec(
     report.seconds["parse"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    register_dataset(governance, root, report)
+    register_dataset(governance, dataset, report)
     report.seconds["register"] = time.perf_counter() - started
 
     tag_items = [(a.id, tags) for a in artists
@@ -317,15 +322,7 @@ def import_hetrec(
     report.seconds["artists"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    done = len(artists)
-    for batch in _batches(tag_items):
-        written = identity.AddTags(ipb.AddTagsRequest(items=[
-            artist_tags_item(juke_ids[artist_id], tags) for artist_id, tags in batch]))
-        report.tag_assignments += written.tags_written
-        report.tagged_artists += len(batch)
-        done += len(batch)
-        if progress:
-            progress(done, total)
+    _add_tags(identity, tag_items, juke_ids, report, progress, total)
     report.seconds["tags"] = time.perf_counter() - started
     return report
 
@@ -362,3 +359,17 @@ def lastfm_juke_ids(identity: IdentityServiceStub, lastfm_ids: Iterable[int]) ->
             if result.found:
                 found[lastfm_id] = result.resource.juke_id
     return found
+
+
+def _add_tags(identity: IdentityServiceStub, items: Sequence[tuple[int, list[tuple[str, float]]]],
+              juke_ids: dict[int, str], report: LastfmImportReport, progress: Progress | None,
+              total: int) -> None:
+    done = total - len(items)
+    for batch in _batches(items):
+        written = identity.AddTags(ipb.AddTagsRequest(items=[
+            artist_tags_item(juke_ids[artist_id], tags) for artist_id, tags in batch]))
+        report.tag_assignments += written.tags_written
+        report.tagged_artists += len(batch)
+        done += len(batch)
+        if progress:
+            progress(done, total)

@@ -116,36 +116,34 @@ class SincResampler:
         self.source_rate, self.target_rate = source_rate, target_rate
         self.up, self.down = target_rate // divisor, source_rate // divisor
         self.taps = _WingTable(source_rate, target_rate)
-        lowest, highest = 0, 0
-        for phase in range(self.up):
-            base, left, right = self.taps.phase(phase, self.up, self.down)
-            lowest = min(lowest, base - len(left) + 1)
-            highest = max(highest, base + len(right))
-        self.first = lowest  # input offset of matrix row 0, relative to a block's first input
-        self.window = highest - lowest + 1  # input samples one block of outputs reads
+        wings = [self.taps.phase(phase, self.up, self.down) for phase in range(self.up)]
+        # Phase 0 as resampy computes it when its accumulated time falls just short of the
+        # exact integer: from the sample before, at a fraction of one. When downsampling by
+        # a ratio whose table step resampy truncates (e.g. 88.2 -> 48 kHz) that reads the
+        # table at other points than the exact form; otherwise the two agree.
+        drifts = self.taps.step != self.taps.scale * _KAISER_BEST_STEPS
+        drift = (-1, self.taps.wing(self.taps.scale), self.taps.wing(0.0))
+        extents = [(base - len(left) + 1, base + len(right)) for base, left, right in wings]
+        if drifts:
+            extents.append((drift[0] - len(drift[1]) + 1, drift[0] + len(drift[2])))
+        self.first = min(low for low, _ in extents)  # input offset of matrix row 0
+        self.window = max(high for _, high in extents) - self.first + 1  # inputs per block
         self.phases_per_matrix = max(1, _RESAMPLE_MAX_MATRIX // self.window)
         self.matrix = self.phase_matrix(0, self.up) if self.up <= self.phases_per_matrix else None
-        self.drift_column = self._drift_column()
+        self.drift_column = self._column(*drift).astype(np.float32) if drifts else None
 
-    def _drift_column(self) -> np.ndarray | None:
-        """Phase 0 as resampy computes it when its accumulated time falls just short of the
-        exact integer: from the sample before, at a fraction of one. When downsampling by a
-        ratio whose table step resampy truncates (e.g. 88.2 -> 48 kHz), that reads the
-        table at other points than the exact form; otherwise the two agree and this is None.
-        """
-        if self.taps.step == self.taps.scale * _KAISER_BEST_STEPS:
-            return None
-        left, right = self.taps.wing(self.taps.scale), self.taps.wing(0.0)
+    def _column(self, base: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Weights by input offset (matrix row) of one output: left[i] for x[base - i],
+        right[k] for x[base + 1 + k]."""
         column = np.zeros(self.window)
-        row = -1 - self.first
-        if row - len(left) + 1 < 0 or row + len(right) >= self.window:
-            raise AssertionError("drift column outside the polyphase window")
+        row = base - self.first
         column[row - len(left) + 1 : row + 1] = left[::-1]
         column[row + 1 : row + 1 + len(right)] = right
-        return column.astype(np.float32)
+        return column
 
     def drifted_blocks(self, n_out: int) -> np.ndarray:
-        """Blocks whose phase-0 output resampy computes from the sample before (see above):
+        """Blocks whose phase-0 output resampy computes from the sample before (see
+        `__init__`):
         its time register, summed one increment at a time, lands below the exact integer."""
         registers = np.zeros(n_out)
         np.cumsum(
@@ -161,13 +159,10 @@ class SincResampler:
 
     def phase_matrix(self, start: int, stop: int) -> np.ndarray:
         """(window, stop - start) float32: column p holds phase p's weights by input offset."""
-        matrix = np.zeros((self.window, stop - start))
-        for column, phase in enumerate(range(start, stop)):
-            base, left, right = self.taps.phase(phase, self.up, self.down)
-            row = base - self.first
-            matrix[row - len(left) + 1 : row + 1, column] = left[::-1]
-            matrix[row + 1 : row + 1 + len(right), column] = right
-        return matrix.astype(np.float32)
+        columns = [
+            self._column(*self.taps.phase(p, self.up, self.down)) for p in range(start, stop)
+        ]
+        return np.stack(columns, axis=1).astype(np.float32)
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
         samples = np.asarray(samples, dtype=np.float32)

@@ -18,10 +18,16 @@ default epsilon); the ones after convolutions are folded into the kernels and bi
 load time. ReLU and a per-channel bias commute with max pooling, so blocks pool first and
 add bias and ReLU to a quarter of the values.
 
-Speed: the 3x3 convolutions with more than one input channel use Winograd's minimal
-filtering F(4x4, 3x3) (Lavin & Gray 2016): per 4x4 output tile, 36 products per channel
-pair instead of 144, as 36 batched matrix products; the transforms are exact algebra, so
-the result is the convolution up to float32 rounding (~1e-5 relative per layer).
+Speed (the network is ~10 GMAC per frame as plain convolutions):
+- the 3x3 convolutions with more than one input channel use Winograd's minimal filtering
+  F(4x4, 3x3) (Lavin & Gray 2016): per 4x4 output tile, 36 products per channel pair
+  instead of 144, as 36 batched matrix products (~5.2 GFLOP per mel256 frame); the
+  transforms are exact algebra, done separably as small matrix products, so the result is
+  the convolution up to float32 rounding (~1e-5 relative per layer);
+- frames run in batches of `batch_frames`; with `workers` > 1, batches run side by side in
+  threads with single-threaded BLAS, because the transforms and pooling are single-threaded
+  NumPy; each worker thread keeps its activations and scratch arrays (~100 MB for mel256,
+  2 frames per batch) between calls to avoid re-faulting fresh memory.
 
 Track vector: the mean of the per-frame 512-d embeddings (what the embedder stores).
 """
@@ -144,13 +150,13 @@ class Workspace:
         return found[:size].reshape(shape)
 
     def padded(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A zero-initialised array of exactly `shape`, reused while callers only ever write
-        its interior (so its borders stay zero)."""
+        """A zero-initialised array of `shape`, reused (also for smaller batches, as a
+        slice) while callers only ever write its interior, so its borders stay zero."""
         arrays = self._arrays()
         found = arrays.get(name)
-        if found is None or found.shape != shape:
+        if found is None or found.shape[1:] != shape[1:] or found.shape[0] < shape[0]:
             found = arrays[name] = np.zeros(shape, np.float32)
-        return found
+        return found[: shape[0]]
 
 
 def padded_shape(batch: int, height: int, width: int, channels: int) -> tuple[int, ...]:
@@ -481,6 +487,8 @@ class OpenL3Model:
         self.frontend = KapreMelSpectrogram(self.frontend_params)
         self.batch_frames = batch_frames
         self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
 
     @classmethod
     def from_weights(
@@ -562,7 +570,10 @@ class OpenL3Model:
         center: bool = True,
         embedding_size: int | None = None,
     ) -> OpenL3Embeddings:
-        """Embeddings of 1 s frames `hop_s` apart of decoded audio ((n,) or (n, channels))."""
+        """Embeddings of 1 s frames `hop_s` apart of decoded audio ((n,) or (n, channels) floats
+        at any rate), as openl3's `get_audio_embedding` frames them. The default size is the
+        512-d pooled embedding; 6144 gives the (4, 3) grid. `.track_vector()` of the result is
+        the mean over frames."""
         size = self._check_size(embedding_size)
         frames, timestamps = self._frames(samples, sample_rate, hop_s, center)
 
@@ -593,12 +604,16 @@ class OpenL3Model:
         def work(batch: slice) -> None:
             out[batch] = embed(batch)
 
-        with (
-            threadpool_limits(limits=1, user_api="blas"),
-            ThreadPoolExecutor(self.workers, thread_name_prefix="openl3") as pool,
-        ):
-            list(pool.map(work, batches))
+        with threadpool_limits(limits=1, user_api="blas"):
+            list(self._executor().map(work, batches))
         return out
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """The worker threads, kept: each keeps its scratch arrays between calls."""
+        with self._executor_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="openl3")
+            return self._pool
 
     def _frames(
         self, samples: np.ndarray, sample_rate: int, hop_s: float, center: bool

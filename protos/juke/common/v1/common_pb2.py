@@ -24,27 +24,27 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bjuke/common/v1/common.proto\x12\x0ejuke.common.v1\"1\n\nExternalId\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\"N\n\x03Tag\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x06source\x18\x02 \x01(\x0e\x32\x19.juke.common.v1.TagSource\x12\x0e\n\x06weight\x18\x03 \x01(\x01\"w\n\x0fResourceSummary\x12*\n\x04type\x18\x01 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12\x0f\n\x07juke_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0b\n\x03uri\x18\x04 \x01(\t\x12\x0c\n\x04mbid\x18\x05 \x01(\t\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\";\n\x0cPageResponse\x12\x17\n\x0fnext_page_token\x18\x01 \x01(\t\x12\x12\n\ntotal_size\x18\x02 \x01(\x03*\x92\x01\n\x0cResourceType\x12\x1d\n\x19RESOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14RESOURCE_TYPE_ARTIST\x10\x01\x12\x17\n\x13RESOURCE_TYPE_ALBUM\x10\x02\x12\x17\n\x13RESOURCE_TYPE_TRACK\x10\x03\x12\x17\n\x13RESOURCE_TYPE_GENRE\x10\x04*\\\n\tTagSource\x12\x1a\n\x16TAG_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TAG_SOURCE_MUSICBRAINZ\x10\x01\x12\x17\n\x13TAG_SOURCE_INTERNAL\x10\x02*`\n\x0b\x45nvironment\x12\x1b\n\x17\x45NVIRONMENT_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45NVIRONMENT_PRODUCTION\x10\x01\x12\x18\n\x14\x45NVIRONMENT_RESEARCH\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bjuke/common/v1/common.proto\x12\x0ejuke.common.v1\"1\n\nExternalId\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\"_\n\x03Tag\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x06source\x18\x02 \x01(\x0e\x32\x19.juke.common.v1.TagSource\x12\x0e\n\x06weight\x18\x03 \x01(\x01\x12\x0f\n\x07\x64\x61taset\x18\x04 \x01(\t\"w\n\x0fResourceSummary\x12*\n\x04type\x18\x01 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12\x0f\n\x07juke_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0b\n\x03uri\x18\x04 \x01(\t\x12\x0c\n\x04mbid\x18\x05 \x01(\t\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\";\n\x0cPageResponse\x12\x17\n\x0fnext_page_token\x18\x01 \x01(\t\x12\x12\n\ntotal_size\x18\x02 \x01(\x03*\x92\x01\n\x0cResourceType\x12\x1d\n\x19RESOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14RESOURCE_TYPE_ARTIST\x10\x01\x12\x17\n\x13RESOURCE_TYPE_ALBUM\x10\x02\x12\x17\n\x13RESOURCE_TYPE_TRACK\x10\x03\x12\x17\n\x13RESOURCE_TYPE_GENRE\x10\x04*\\\n\tTagSource\x12\x1a\n\x16TAG_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TAG_SOURCE_MUSICBRAINZ\x10\x01\x12\x17\n\x13TAG_SOURCE_INTERNAL\x10\x02*`\n\x0b\x45nvironment\x12\x1b\n\x17\x45NVIRONMENT_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45NVIRONMENT_PRODUCTION\x10\x01\x12\x18\n\x14\x45NVIRONMENT_RESEARCH\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'juke.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESOURCETYPE']._serialized_start=415
-  _globals['_RESOURCETYPE']._serialized_end=561
-  _globals['_TAGSOURCE']._serialized_start=563
-  _globals['_TAGSOURCE']._serialized_end=655
-  _globals['_ENVIRONMENT']._serialized_start=657
-  _globals['_ENVIRONMENT']._serialized_end=753
+  _globals['_RESOURCETYPE']._serialized_start=432
+  _globals['_RESOURCETYPE']._serialized_end=578
+  _globals['_TAGSOURCE']._serialized_start=580
+  _globals['_TAGSOURCE']._serialized_end=672
+  _globals['_ENVIRONMENT']._serialized_start=674
+  _globals['_ENVIRONMENT']._serialized_end=770
   _globals['_EXTERNALID']._serialized_start=47
   _globals['_EXTERNALID']._serialized_end=96
   _globals['_TAG']._serialized_start=98
-  _globals['_TAG']._serialized_end=176
-  _globals['_RESOURCESUMMARY']._serialized_start=178
-  _globals['_RESOURCESUMMARY']._serialized_end=297
-  _globals['_PAGEREQUEST']._serialized_start=299
-  _globals['_PAGEREQUEST']._serialized_end=351
-  _globals['_PAGERESPONSE']._serialized_start=353
-  _globals['_PAGERESPONSE']._serialized_end=412
+  _globals['_TAG']._serialized_end=193
+  _globals['_RESOURCESUMMARY']._serialized_start=195
+  _globals['_RESOURCESUMMARY']._serialized_end=314
+  _globals['_PAGEREQUEST']._serialized_start=316
+  _globals['_PAGEREQUEST']._serialized_end=368
+  _globals['_PAGERESPONSE']._serialized_start=370
+  _globals['_PAGERESPONSE']._serialized_end=429
 # @@protoc_insertion_point(module_scope)

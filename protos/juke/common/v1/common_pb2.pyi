@@ -45,14 +45,16 @@ class ExternalId(_message.Message):
     def __init__(self, source: _Optional[str] = ..., external_id: _Optional[str] = ...) -> None: ...
 
 class Tag(_message.Message):
-    __slots__ = ("name", "source", "weight")
+    __slots__ = ("name", "source", "weight", "dataset")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
     name: str
     source: TagSource
     weight: float
-    def __init__(self, name: _Optional[str] = ..., source: _Optional[_Union[TagSource, str]] = ..., weight: _Optional[float] = ...) -> None: ...
+    dataset: str
+    def __init__(self, name: _Optional[str] = ..., source: _Optional[_Union[TagSource, str]] = ..., weight: _Optional[float] = ..., dataset: _Optional[str] = ...) -> None: ...
 
 class ResourceSummary(_message.Message):
     __slots__ = ("type", "juke_id", "name", "uri", "mbid")

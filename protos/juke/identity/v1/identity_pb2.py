@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from juke.common.v1 import common_pb2 as juke_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fjuke/identity/v1/identity.proto\x12\x10juke.identity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bjuke/common/v1/common.proto\"\xa5\x04\n\x08Resource\x12*\n\x04type\x18\x01 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12\x0f\n\x07juke_id\x18\x02 \x01(\t\x12\x0c\n\x04mbid\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0b\n\x03uri\x18\x05 \x01(\t\x12\x16\n\x0e\x64isambiguation\x18\x06 \x01(\t\x12\x30\n\x0c\x65xternal_ids\x18\x07 \x03(\x0b\x32\x1a.juke.common.v1.ExternalId\x12!\n\x04tags\x18\x08 \x03(\x0b\x32\x13.juke.common.v1.Tag\x12\x30\n\x07\x61rtists\x18\t \x03(\x0b\x32\x1f.juke.common.v1.ResourceSummary\x12.\n\x05\x61lbum\x18\n \x01(\x0b\x32\x1f.juke.common.v1.ResourceSummary\x12\x12\n\nwork_mbids\x18\x0b \x03(\t\x12/\n\x06genres\x18\x0c \x03(\x0b\x32\x1f.juke.common.v1.ResourceSummary\x12\x13\n\x0b\x64uration_ms\x18\r \x01(\x03\x12\x14\n\x0ctrack_number\x18\x0e \x01(\x05\x12\x14\n\x0crelease_date\x18\x0f \x01(\t\x12.\n\ncreated_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x12GetResourceRequest\x12*\n\x04type\x18\x01 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12\x0b\n\x03ref\x18\x02 \x01(\t\"C\n\x13GetResourceResponse\x12,\n\x08resource\x18\x01 \x01(\x0b\x32\x1a.juke.identity.v1.Resource\"E\n\nResolveRef\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12*\n\x04type\x18\x02 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\"\x81\x01\n\rResolveResult\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\r\n\x05\x66ound\x18\x02 \x01(\x08\x12\x31\n\x08resource\x18\x03 \x01(\x0b\x32\x1f.juke.common.v1.ResourceSummary\x12\x12\n\nmatched_by\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"A\n\x13\x42\x61tchResolveRequest\x12*\n\x04refs\x18\x01 \x03(\x0b\x32\x1c.juke.identity.v1.ResolveRef\"H\n\x14\x42\x61tchResolveResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.juke.identity.v1.ResolveResult\"c\n\x16SearchResourcesRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12+\n\x05types\x18\x02 \x03(\x0e\x32\x1c.juke.common.v1.ResourceType\x12\r\n\x05limit\x18\x03 \x01(\x05\"^\n\tSearchHit\x12\x31\n\x08resource\x18\x01 \x01(\x0b\x32\x1f.juke.common.v1.ResourceSummary\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0f\n\x07\x63ontext\x18\x03 \x01(\t\"D\n\x17SearchResourcesResponse\x12)\n\x04hits\x18\x01 \x03(\x0b\x32\x1b.juke.identity.v1.SearchHit\"S\n\x08TagInput\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x06source\x18\x02 \x01(\x0e\x32\x19.juke.common.v1.TagSource\x12\x0e\n\x06weight\x18\x03 \x01(\x01\"\xc4\x01\n\x0b\x41rtistInput\x12\x0c\n\x04mbid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tsort_name\x18\x03 \x01(\t\x12\x16\n\x0e\x64isambiguation\x18\x04 \x01(\t\x12\x30\n\x0c\x65xternal_ids\x18\x05 \x03(\x0b\x32\x1a.juke.common.v1.ExternalId\x12(\n\x04tags\x18\x06 \x03(\x0b\x32\x1a.juke.identity.v1.TagInput\x12\x12\n\ngenre_refs\x18\x07 \x03(\t\"\xdb\x01\n\nAlbumInput\x12\x0c\n\x04mbid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x61rtist_refs\x18\x03 \x03(\t\x12\x14\n\x0crelease_date\x18\x04 \x01(\t\x12\x16\n\x0e\x64isambiguation\x18\x05 \x01(\t\x12\x30\n\x0c\x65xternal_ids\x18\x06 \x03(\x0b\x32\x1a.juke.common.v1.ExternalId\x12(\n\x04tags\x18\x07 \x03(\x0b\x32\x1a.juke.identity.v1.TagInput\x12\x12\n\ngenre_refs\x18\x08 \x03(\t\"\x97\x02\n\nTrackInput\x12\x0c\n\x04mbid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\talbum_ref\x18\x03 \x01(\t\x12\x13\n\x0b\x61rtist_refs\x18\x04 \x03(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x03\x12\x14\n\x0ctrack_number\x18\x06 \x01(\x05\x12\x12\n\nwork_mbids\x18\x07 \x03(\t\x12\x16\n\x0e\x64isambiguation\x18\x08 \x01(\t\x12\x30\n\x0c\x65xternal_ids\x18\t \x03(\x0b\x32\x1a.juke.common.v1.ExternalId\x12(\n\x04tags\x18\n \x03(\x0b\x32\x1a.juke.identity.v1.TagInput\x12\x12\n\ngenre_refs\x18\x0b \x03(\t\"r\n\nGenreInput\x12\x0c\n\x04mbid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x64isambiguation\x18\x03 \x01(\t\x12\x30\n\x0c\x65xternal_ids\x18\x04 \x03(\x0b\x32\x1a.juke.common.v1.ExternalId\"=\n\x0cUpsertResult\x12\x0f\n\x07juke_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\x0b\n\x03uri\x18\x03 \x01(\t\"F\n\x14UpsertArtistsRequest\x12.\n\x07\x61rtists\x18\x01 \x03(\x0b\x32\x1d.juke.identity.v1.ArtistInput\"H\n\x15UpsertArtistsResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.juke.identity.v1.UpsertResult\"C\n\x13UpsertAlbumsRequest\x12,\n\x06\x61lbums\x18\x01 \x03(\x0b\x32\x1c.juke.identity.v1.AlbumInput\"G\n\x14UpsertAlbumsResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.juke.identity.v1.UpsertResult\"C\n\x13UpsertTracksRequest\x12,\n\x06tracks\x18\x01 \x03(\x0b\x32\x1c.juke.identity.v1.TrackInput\"G\n\x14UpsertTracksResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.juke.identity.v1.UpsertResult\"C\n\x13UpsertGenresRequest\x12,\n\x06genres\x18\x01 \x03(\x0b\x32\x1c.juke.identity.v1.GenreInput\"G\n\x14UpsertGenresResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.juke.identity.v1.UpsertResult\"q\n\x0cResourceTags\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12*\n\x04type\x18\x02 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12(\n\x04tags\x18\x03 \x03(\x0b\x32\x1a.juke.identity.v1.TagInput\"?\n\x0e\x41\x64\x64TagsRequest\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.juke.identity.v1.ResourceTags\"\'\n\x0f\x41\x64\x64TagsResponse\x12\x14\n\x0ctags_written\x18\x01 \x01(\x05\"m\n\x14ListResourcesRequest\x12*\n\x04type\x18\x01 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12)\n\x04page\x18\x02 \x01(\x0b\x32\x1b.juke.common.v1.PageRequest\"r\n\x15ListResourcesResponse\x12-\n\tresources\x18\x01 \x03(\x0b\x32\x1a.juke.identity.v1.Resource\x12*\n\x04page\x18\x02 \x01(\x0b\x32\x1c.juke.common.v1.PageResponse\"\x18\n\x16GetCatalogStatsRequest\"~\n\x17GetCatalogStatsResponse\x12\x0f\n\x07\x61rtists\x18\x01 \x01(\x03\x12\x0e\n\x06\x61lbums\x18\x02 \x01(\x03\x12\x0e\n\x06tracks\x18\x03 \x01(\x03\x12\x0e\n\x06genres\x18\x04 \x01(\x03\x12\x14\n\x0c\x65xternal_ids\x18\x05 \x01(\x03\x12\x0c\n\x04tags\x18\x06 \x01(\x03\x32\xcd\x07\n\x0fIdentityService\x12Z\n\x0bGetResource\x12$.juke.identity.v1.GetResourceRequest\x1a%.juke.identity.v1.GetResourceResponse\x12]\n\x0c\x42\x61tchResolve\x12%.juke.identity.v1.BatchResolveRequest\x1a&.juke.identity.v1.BatchResolveResponse\x12\x66\n\x0fSearchResources\x12(.juke.identity.v1.SearchResourcesRequest\x1a).juke.identity.v1.SearchResourcesResponse\x12`\n\rUpsertArtists\x12&.juke.identity.v1.UpsertArtistsRequest\x1a\'.juke.identity.v1.UpsertArtistsResponse\x12]\n\x0cUpsertAlbums\x12%.juke.identity.v1.UpsertAlbumsRequest\x1a&.juke.identity.v1.UpsertAlbumsResponse\x12]\n\x0cUpsertTracks\x12%.juke.identity.v1.UpsertTracksRequest\x1a&.juke.identity.v1.UpsertTracksResponse\x12]\n\x0cUpsertGenres\x12%.juke.identity.v1.UpsertGenresRequest\x1a&.juke.identity.v1.UpsertGenresResponse\x12N\n\x07\x41\x64\x64Tags\x12 .juke.identity.v1.AddTagsRequest\x1a!.juke.identity.v1.AddTagsResponse\x12`\n\rListResources\x12&.juke.identity.v1.ListResourcesRequest\x1a\'.juke.identity.v1.ListResourcesResponse\x12\x66\n\x0fGetCatalogStats\x12(.juke.identity.v1.GetCatalogStatsRequest\x1a).juke.identity.v1.GetCatalogStatsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fjuke/identity/v1/identity.proto\x12\x10juke.identity.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bjuke/common/v1/common.proto\"\xa5\x04\n\x08Resource\x12*\n\x04type\x18\x01 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12\x0f\n\x07juke_id\x18\x02 \x01(\t\x12\x0c\n\x04mbid\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0b\n\x03uri\x18\x05 \x01(\t\x12\x16\n\x0e\x64isambiguation\x18\x06 \x01(\t\x12\x30\n\x0c\x65xternal_ids\x18\x07 \x03(\x0b\x32\x1a.juke.common.v1.ExternalId\x12!\n\x04tags\x18\x08 \x03(\x0b\x32\x13.juke.common.v1.Tag\x12\x30\n\x07\x61rtists\x18\t \x03(\x0b\x32\x1f.juke.common.v1.ResourceSummary\x12.\n\x05\x61lbum\x18\n \x01(\x0b\x32\x1f.juke.common.v1.ResourceSummary\x12\x12\n\nwork_mbids\x18\x0b \x03(\t\x12/\n\x06genres\x18\x0c \x03(\x0b\x32\x1f.juke.common.v1.ResourceSummary\x12\x13\n\x0b\x64uration_ms\x18\r \x01(\x03\x12\x14\n\x0ctrack_number\x18\x0e \x01(\x05\x12\x14\n\x0crelease_date\x18\x0f \x01(\t\x12.\n\ncreated_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x12GetResourceRequest\x12*\n\x04type\x18\x01 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12\x0b\n\x03ref\x18\x02 \x01(\t\"C\n\x13GetResourceResponse\x12,\n\x08resource\x18\x01 \x01(\x0b\x32\x1a.juke.identity.v1.Resource\"E\n\nResolveRef\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12*\n\x04type\x18\x02 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\"\x81\x01\n\rResolveResult\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12\r\n\x05\x66ound\x18\x02 \x01(\x08\x12\x31\n\x08resource\x18\x03 \x01(\x0b\x32\x1f.juke.common.v1.ResourceSummary\x12\x12\n\nmatched_by\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"A\n\x13\x42\x61tchResolveRequest\x12*\n\x04refs\x18\x01 \x03(\x0b\x32\x1c.juke.identity.v1.ResolveRef\"H\n\x14\x42\x61tchResolveResponse\x12\x30\n\x07results\x18\x01 \x03(\x0b\x32\x1f.juke.identity.v1.ResolveResult\"c\n\x16SearchResourcesRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12+\n\x05types\x18\x02 \x03(\x0e\x32\x1c.juke.common.v1.ResourceType\x12\r\n\x05limit\x18\x03 \x01(\x05\"^\n\tSearchHit\x12\x31\n\x08resource\x18\x01 \x01(\x0b\x32\x1f.juke.common.v1.ResourceSummary\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0f\n\x07\x63ontext\x18\x03 \x01(\t\"D\n\x17SearchResourcesResponse\x12)\n\x04hits\x18\x01 \x03(\x0b\x32\x1b.juke.identity.v1.SearchHit\"d\n\x08TagInput\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x06source\x18\x02 \x01(\x0e\x32\x19.juke.common.v1.TagSource\x12\x0e\n\x06weight\x18\x03 \x01(\x01\x12\x0f\n\x07\x64\x61taset\x18\x04 \x01(\t\"\xc4\x01\n\x0b\x41rtistInput\x12\x0c\n\x04mbid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tsort_name\x18\x03 \x01(\t\x12\x16\n\x0e\x64isambiguation\x18\x04 \x01(\t\x12\x30\n\x0c\x65xternal_ids\x18\x05 \x03(\x0b\x32\x1a.juke.common.v1.ExternalId\x12(\n\x04tags\x18\x06 \x03(\x0b\x32\x1a.juke.identity.v1.TagInput\x12\x12\n\ngenre_refs\x18\x07 \x03(\t\"\xdb\x01\n\nAlbumInput\x12\x0c\n\x04mbid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x61rtist_refs\x18\x03 \x03(\t\x12\x14\n\x0crelease_date\x18\x04 \x01(\t\x12\x16\n\x0e\x64isambiguation\x18\x05 \x01(\t\x12\x30\n\x0c\x65xternal_ids\x18\x06 \x03(\x0b\x32\x1a.juke.common.v1.ExternalId\x12(\n\x04tags\x18\x07 \x03(\x0b\x32\x1a.juke.identity.v1.TagInput\x12\x12\n\ngenre_refs\x18\x08 \x03(\t\"\x97\x02\n\nTrackInput\x12\x0c\n\x04mbid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\talbum_ref\x18\x03 \x01(\t\x12\x13\n\x0b\x61rtist_refs\x18\x04 \x03(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x03\x12\x14\n\x0ctrack_number\x18\x06 \x01(\x05\x12\x12\n\nwork_mbids\x18\x07 \x03(\t\x12\x16\n\x0e\x64isambiguation\x18\x08 \x01(\t\x12\x30\n\x0c\x65xternal_ids\x18\t \x03(\x0b\x32\x1a.juke.common.v1.ExternalId\x12(\n\x04tags\x18\n \x03(\x0b\x32\x1a.juke.identity.v1.TagInput\x12\x12\n\ngenre_refs\x18\x0b \x03(\t\"r\n\nGenreInput\x12\x0c\n\x04mbid\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x64isambiguation\x18\x03 \x01(\t\x12\x30\n\x0c\x65xternal_ids\x18\x04 \x03(\x0b\x32\x1a.juke.common.v1.ExternalId\"=\n\x0cUpsertResult\x12\x0f\n\x07juke_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12\x0b\n\x03uri\x18\x03 \x01(\t\"F\n\x14UpsertArtistsRequest\x12.\n\x07\x61rtists\x18\x01 \x03(\x0b\x32\x1d.juke.identity.v1.ArtistInput\"H\n\x15UpsertArtistsResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.juke.identity.v1.UpsertResult\"C\n\x13UpsertAlbumsRequest\x12,\n\x06\x61lbums\x18\x01 \x03(\x0b\x32\x1c.juke.identity.v1.AlbumInput\"G\n\x14UpsertAlbumsResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.juke.identity.v1.UpsertResult\"C\n\x13UpsertTracksRequest\x12,\n\x06tracks\x18\x01 \x03(\x0b\x32\x1c.juke.identity.v1.TrackInput\"G\n\x14UpsertTracksResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.juke.identity.v1.UpsertResult\"C\n\x13UpsertGenresRequest\x12,\n\x06genres\x18\x01 \x03(\x0b\x32\x1c.juke.identity.v1.GenreInput\"G\n\x14UpsertGenresResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.juke.identity.v1.UpsertResult\"q\n\x0cResourceTags\x12\x0b\n\x03ref\x18\x01 \x01(\t\x12*\n\x04type\x18\x02 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12(\n\x04tags\x18\x03 \x03(\x0b\x32\x1a.juke.identity.v1.TagInput\"?\n\x0e\x41\x64\x64TagsRequest\x12-\n\x05items\x18\x01 \x03(\x0b\x32\x1e.juke.identity.v1.ResourceTags\"\'\n\x0f\x41\x64\x64TagsResponse\x12\x14\n\x0ctags_written\x18\x01 \x01(\x05\"m\n\x14ListResourcesRequest\x12*\n\x04type\x18\x01 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12)\n\x04page\x18\x02 \x01(\x0b\x32\x1b.juke.common.v1.PageRequest\"r\n\x15ListResourcesResponse\x12-\n\tresources\x18\x01 \x03(\x0b\x32\x1a.juke.identity.v1.Resource\x12*\n\x04page\x18\x02 \x01(\x0b\x32\x1c.juke.common.v1.PageResponse\"\x18\n\x16GetCatalogStatsRequest\"~\n\x17GetCatalogStatsResponse\x12\x0f\n\x07\x61rtists\x18\x01 \x01(\x03\x12\x0e\n\x06\x61lbums\x18\x02 \x01(\x03\x12\x0e\n\x06tracks\x18\x03 \x01(\x03\x12\x0e\n\x06genres\x18\x04 \x01(\x03\x12\x14\n\x0c\x65xternal_ids\x18\x05 \x01(\x03\x12\x0c\n\x04tags\x18\x06 \x01(\x03\x32\xcd\x07\n\x0fIdentityService\x12Z\n\x0bGetResource\x12$.juke.identity.v1.GetResourceRequest\x1a%.juke.identity.v1.GetResourceResponse\x12]\n\x0c\x42\x61tchResolve\x12%.juke.identity.v1.BatchResolveRequest\x1a&.juke.identity.v1.BatchResolveResponse\x12\x66\n\x0fSearchResources\x12(.juke.identity.v1.SearchResourcesRequest\x1a).juke.identity.v1.SearchResourcesResponse\x12`\n\rUpsertArtists\x12&.juke.identity.v1.UpsertArtistsRequest\x1a\'.juke.identity.v1.UpsertArtistsResponse\x12]\n\x0cUpsertAlbums\x12%.juke.identity.v1.UpsertAlbumsRequest\x1a&.juke.identity.v1.UpsertAlbumsResponse\x12]\n\x0cUpsertTracks\x12%.juke.identity.v1.UpsertTracksRequest\x1a&.juke.identity.v1.UpsertTracksResponse\x12]\n\x0cUpsertGenres\x12%.juke.identity.v1.UpsertGenresRequest\x1a&.juke.identity.v1.UpsertGenresResponse\x12N\n\x07\x41\x64\x64Tags\x12 .juke.identity.v1.AddTagsRequest\x1a!.juke.identity.v1.AddTagsResponse\x12`\n\rListResources\x12&.juke.identity.v1.ListResourcesRequest\x1a\'.juke.identity.v1.ListResourcesResponse\x12\x66\n\x0fGetCatalogStats\x12(.juke.identity.v1.GetCatalogStatsRequest\x1a).juke.identity.v1.GetCatalogStatsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,47 +54,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEARCHRESOURCESRESPONSE']._serialized_start=1356
   _globals['_SEARCHRESOURCESRESPONSE']._serialized_end=1424
   _globals['_TAGINPUT']._serialized_start=1426
-  _globals['_TAGINPUT']._serialized_end=1509
-  _globals['_ARTISTINPUT']._serialized_start=1512
-  _globals['_ARTISTINPUT']._serialized_end=1708
-  _globals['_ALBUMINPUT']._serialized_start=1711
-  _globals['_ALBUMINPUT']._serialized_end=1930
-  _globals['_TRACKINPUT']._serialized_start=1933
-  _globals['_TRACKINPUT']._serialized_end=2212
-  _globals['_GENREINPUT']._serialized_start=2214
-  _globals['_GENREINPUT']._serialized_end=2328
-  _globals['_UPSERTRESULT']._serialized_start=2330
-  _globals['_UPSERTRESULT']._serialized_end=2391
-  _globals['_UPSERTARTISTSREQUEST']._serialized_start=2393
-  _globals['_UPSERTARTISTSREQUEST']._serialized_end=2463
-  _globals['_UPSERTARTISTSRESPONSE']._serialized_start=2465
-  _globals['_UPSERTARTISTSRESPONSE']._serialized_end=2537
-  _globals['_UPSERTALBUMSREQUEST']._serialized_start=2539
-  _globals['_UPSERTALBUMSREQUEST']._serialized_end=2606
-  _globals['_UPSERTALBUMSRESPONSE']._serialized_start=2608
-  _globals['_UPSERTALBUMSRESPONSE']._serialized_end=2679
-  _globals['_UPSERTTRACKSREQUEST']._serialized_start=2681
-  _globals['_UPSERTTRACKSREQUEST']._serialized_end=2748
-  _globals['_UPSERTTRACKSRESPONSE']._serialized_start=2750
-  _globals['_UPSERTTRACKSRESPONSE']._serialized_end=2821
-  _globals['_UPSERTGENRESREQUEST']._serialized_start=2823
-  _globals['_UPSERTGENRESREQUEST']._serialized_end=2890
-  _globals['_UPSERTGENRESRESPONSE']._serialized_start=2892
-  _globals['_UPSERTGENRESRESPONSE']._serialized_end=2963
-  _globals['_RESOURCETAGS']._serialized_start=2965
-  _globals['_RESOURCETAGS']._serialized_end=3078
-  _globals['_ADDTAGSREQUEST']._serialized_start=3080
-  _globals['_ADDTAGSREQUEST']._serialized_end=3143
-  _globals['_ADDTAGSRESPONSE']._serialized_start=3145
-  _globals['_ADDTAGSRESPONSE']._serialized_end=3184
-  _globals['_LISTRESOURCESREQUEST']._serialized_start=3186
-  _globals['_LISTRESOURCESREQUEST']._serialized_end=3295
-  _globals['_LISTRESOURCESRESPONSE']._serialized_start=3297
-  _globals['_LISTRESOURCESRESPONSE']._serialized_end=3411
-  _globals['_GETCATALOGSTATSREQUEST']._serialized_start=3413
-  _globals['_GETCATALOGSTATSREQUEST']._serialized_end=3437
-  _globals['_GETCATALOGSTATSRESPONSE']._serialized_start=3439
-  _globals['_GETCATALOGSTATSRESPONSE']._serialized_end=3565
-  _globals['_IDENTITYSERVICE']._serialized_start=3568
-  _globals['_IDENTITYSERVICE']._serialized_end=4541
+  _globals['_TAGINPUT']._serialized_end=1526
+  _globals['_ARTISTINPUT']._serialized_start=1529
+  _globals['_ARTISTINPUT']._serialized_end=1725
+  _globals['_ALBUMINPUT']._serialized_start=1728
+  _globals['_ALBUMINPUT']._serialized_end=1947
+  _globals['_TRACKINPUT']._serialized_start=1950
+  _globals['_TRACKINPUT']._serialized_end=2229
+  _globals['_GENREINPUT']._serialized_start=2231
+  _globals['_GENREINPUT']._serialized_end=2345
+  _globals['_UPSERTRESULT']._serialized_start=2347
+  _globals['_UPSERTRESULT']._serialized_end=2408
+  _globals['_UPSERTARTISTSREQUEST']._serialized_start=2410
+  _globals['_UPSERTARTISTSREQUEST']._serialized_end=2480
+  _globals['_UPSERTARTISTSRESPONSE']._serialized_start=2482
+  _globals['_UPSERTARTISTSRESPONSE']._serialized_end=2554
+  _globals['_UPSERTALBUMSREQUEST']._serialized_start=2556
+  _globals['_UPSERTALBUMSREQUEST']._serialized_end=2623
+  _globals['_UPSERTALBUMSRESPONSE']._serialized_start=2625
+  _globals['_UPSERTALBUMSRESPONSE']._serialized_end=2696
+  _globals['_UPSERTTRACKSREQUEST']._serialized_start=2698
+  _globals['_UPSERTTRACKSREQUEST']._serialized_end=2765
+  _globals['_UPSERTTRACKSRESPONSE']._serialized_start=2767
+  _globals['_UPSERTTRACKSRESPONSE']._serialized_end=2838
+  _globals['_UPSERTGENRESREQUEST']._serialized_start=2840
+  _globals['_UPSERTGENRESREQUEST']._serialized_end=2907
+  _globals['_UPSERTGENRESRESPONSE']._serialized_start=2909
+  _globals['_UPSERTGENRESRESPONSE']._serialized_end=2980
+  _globals['_RESOURCETAGS']._serialized_start=2982
+  _globals['_RESOURCETAGS']._serialized_end=3095
+  _globals['_ADDTAGSREQUEST']._serialized_start=3097
+  _globals['_ADDTAGSREQUEST']._serialized_end=3160
+  _globals['_ADDTAGSRESPONSE']._serialized_start=3162
+  _globals['_ADDTAGSRESPONSE']._serialized_end=3201
+  _globals['_LISTRESOURCESREQUEST']._serialized_start=3203
+  _globals['_LISTRESOURCESREQUEST']._serialized_end=3312
+  _globals['_LISTRESOURCESRESPONSE']._serialized_start=3314
+  _globals['_LISTRESOURCESRESPONSE']._serialized_end=3428
+  _globals['_GETCATALOGSTATSREQUEST']._serialized_start=3430
+  _globals['_GETCATALOGSTATSREQUEST']._serialized_end=3454
+  _globals['_GETCATALOGSTATSRESPONSE']._serialized_start=3456
+  _globals['_GETCATALOGSTATSRESPONSE']._serialized_end=3582
+  _globals['_IDENTITYSERVICE']._serialized_start=3585
+  _globals['_IDENTITYSERVICE']._serialized_end=4558
 # @@protoc_insertion_point(module_scope)

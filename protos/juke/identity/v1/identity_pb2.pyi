@@ -123,14 +123,16 @@ class SearchResourcesResponse(_message.Message):
     def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ...) -> None: ...
 
 class TagInput(_message.Message):
-    __slots__ = ("name", "source", "weight")
+    __slots__ = ("name", "source", "weight", "dataset")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
     name: str
     source: _common_pb2.TagSource
     weight: float
-    def __init__(self, name: _Optional[str] = ..., source: _Optional[_Union[_common_pb2.TagSource, str]] = ..., weight: _Optional[float] = ...) -> None: ...
+    dataset: str
+    def __init__(self, name: _Optional[str] = ..., source: _Optional[_Union[_common_pb2.TagSource, str]] = ..., weight: _Optional[float] = ..., dataset: _Optional[str] = ...) -> None: ...
 
 class ArtistInput(_message.Message):
     __slots__ = ("mbid", "name", "sort_name", "disambiguation", "external_ids", "tags", "genre_refs")
