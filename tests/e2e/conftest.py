@@ -29,6 +29,10 @@ class Mesh:
     def target(self, service: str) -> str:
         return f"127.0.0.1:{self.env[f'JUKE_{service.upper()}_PORT']}"
 
+    @property
+    def corpus_dir(self) -> Path:
+        return Path(self.env["JUKE_CORPUS_DIR"])
+
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.gateway, timeout=30)
 
@@ -38,6 +42,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("JUKE_DATABASE_URL", "JUKE_TEMPORAL_ADDRESS")}
     env["JUKE_HOME"] = str(tmp_path_factory.mktemp("mesh") / "juke")
+    env["JUKE_CORPUS_DIR"] = str(Path(env["JUKE_HOME"]).parent / "corpus")
     for name in ("PG", "TEMPORAL", "TEMPORAL_UI", "GATEWAY", "IDENTITY", "GOVERNANCE",
                  "EMBEDDER", "RANKER", "EMBEDDER_WORKER", "RANKER_WORKER"):
         env[f"JUKE_{name}_PORT"] = str(free_port())
