@@ -37,17 +37,27 @@ class Mesh:
         return httpx.Client(base_url=self.gateway, timeout=30)
 
 
+def _fresh_ports(env: dict[str, str]) -> None:
+    for name in ("PG", "TEMPORAL", "TEMPORAL_UI", "GATEWAY", "IDENTITY", "GOVERNANCE",
+                 "EMBEDDER", "RANKER", "EMBEDDER_WORKER", "RANKER_WORKER"):
+        env[f"JUKE_{name}_PORT"] = str(free_port())
+
+
 @pytest.fixture(scope="session")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("JUKE_DATABASE_URL", "JUKE_TEMPORAL_ADDRESS")}
     env["JUKE_HOME"] = str(tmp_path_factory.mktemp("mesh") / "juke")
     env["JUKE_CORPUS_DIR"] = str(Path(env["JUKE_HOME"]).parent / "corpus")
-    for name in ("PG", "TEMPORAL", "TEMPORAL_UI", "GATEWAY", "IDENTITY", "GOVERNANCE",
-                 "EMBEDDER", "RANKER", "EMBEDDER_WORKER", "RANKER_WORKER"):
-        env[f"JUKE_{name}_PORT"] = str(free_port())
+    _fresh_ports(env)
     mesh = Mesh(env=env, gateway=f"http://127.0.0.1:{env['JUKE_GATEWAY_PORT']}")
     up = mesh.juke("up", "--detach")
+    if up.returncode != 0 and "already in use" in up.stdout + up.stderr:
+        # Ports are picked free but not held: the Temporal dev server binds random ports of
+        # its own at start and can, rarely, take one of ours. Pick again once.
+        _fresh_ports(env)
+        mesh.gateway = f"http://127.0.0.1:{env['JUKE_GATEWAY_PORT']}"
+        up = mesh.juke("up", "--detach")
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         yield mesh
