@@ -96,6 +96,16 @@ def activate(session: Session, model_id: uuid.UUID) -> uuid.UUID | None:
     return previous
 
 
+def previous_known_good(session: Session, current: uuid.UUID | None) -> ModelRecord | None:
+    """The most recently activated known-good model other than `current`."""
+    stmt = (select(EmbeddingModel).where(EmbeddingModel.is_known_good,
+                                         EmbeddingModel.id != current if current else text("true"))
+            .order_by(EmbeddingModel.activated_at.desc().nulls_last(),
+                      EmbeddingModel.created_at.desc()))
+    row = session.scalars(stmt).first()
+    return _model(row) if row else None
+
+
 def mark_known_good(session: Session, model_id: uuid.UUID) -> None:
     session.execute(update(EmbeddingModel).where(EmbeddingModel.id == model_id)
                     .values(is_known_good=True))

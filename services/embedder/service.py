@@ -157,6 +157,16 @@ class EmbedderService:
             repo.mark_known_good(session, record.id)
         return self._view_of(self.resolve(str(record.id)))
 
+    def rollback(self) -> tuple[ModelView, uuid.UUID | None]:
+        """Re-activate the previous known-good model (design §12); nothing is deleted."""
+        with self._db.transaction() as session:
+            current = repo.active_model(session)
+            target = repo.previous_known_good(session, current.id if current else None)
+            if target is None:
+                raise FailedPrecondition("no previous known-good embedding model to roll back to")
+            repo.activate(session, target.id)
+        return self._view_of(self.resolve(str(target.id))), current.id if current else None
+
     def active(self) -> ModelView:
         return self._view_of(self.resolve(""))
 

@@ -54,6 +54,15 @@ class EmbedderServicer(embedder_pb2_grpc.EmbedderServiceServicer):
         return pb.ActivateModelResponse(model=model_pb(view),
                                         previous_model_id=str(previous) if previous else "")
 
+    def MarkKnownGood(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.MarkKnownGoodResponse(model=model_pb(self._service.mark_known_good(
+            request.model_id)))
+
+    def RollbackModel(self, request: Any, context: grpc.ServicerContext) -> Any:
+        restored, deactivated = self._service.rollback()
+        return pb.RollbackModelResponse(restored=model_pb(restored),
+                                        deactivated_model_id=str(deactivated or ""))
+
     def GetActiveModel(self, request: Any, context: grpc.ServicerContext) -> Any:
         return pb.GetActiveModelResponse(model=model_pb(self._service.active()))
 

@@ -63,6 +63,7 @@ class CooccurrenceModel(Base):
     is_known_good: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ItemCooccurrence(Base):
@@ -75,3 +76,22 @@ class ItemCooccurrence(Base):
     item_b_juke_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     co_count: Mapped[int] = mapped_column(BigInteger, nullable=False)
     pmi_score: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class ModelEvaluation(Base):
+    """design §5.4 model_evaluation: one offline metric of one model on one data split.
+
+    `model_id` is text: a co-occurrence model or weight config id, or a label such as
+    "baseline:popularity"; rows compare only when their `dataset_hash` matches.
+    """
+
+    __tablename__ = "model_evaluation"
+    __table_args__ = (Index("ix_model_evaluation_model", "model_id", "dataset_hash"),)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    model_id: Mapped[str] = mapped_column(Text, nullable=False)
+    metric_name: Mapped[str] = mapped_column(Text, nullable=False)
+    metric_value: Mapped[float] = mapped_column(Float, nullable=False)
+    dataset_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)

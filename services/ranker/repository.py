@@ -41,6 +41,7 @@ class CooccurrenceModelRecord:
     active: bool
     is_known_good: bool
     created_at: datetime
+    activated_at: datetime | None = None
 
 
 def _config(row: RankingWeightConfig) -> WeightConfigRecord:
@@ -52,7 +53,7 @@ def _cooc(row: CooccurrenceModel) -> CooccurrenceModelRecord:
     return CooccurrenceModelRecord(row.id, row.version, row.training_set_hash,
                                    row.production_allowed, row.item_type, row.pairs,
                                    dict(row.params), row.active, row.is_known_good,
-                                   row.created_at)
+                                   row.created_at, row.activated_at)
 
 
 # --- weight configs ------------------------------------------------------------------------
@@ -131,8 +132,18 @@ def activate_cooccurrence_model(session: Session, model_id: uuid.UUID) -> uuid.U
     session.execute(update(CooccurrenceModel).where(CooccurrenceModel.active)
                     .values(active=False))
     session.execute(update(CooccurrenceModel).where(CooccurrenceModel.id == model_id)
-                    .values(active=True))
+                    .values(active=True, activated_at=func.now()))
     return previous
+
+
+def previous_known_good_cooccurrence(session: Session, current: uuid.UUID | None
+                                     ) -> CooccurrenceModelRecord | None:
+    stmt = select(CooccurrenceModel).where(CooccurrenceModel.is_known_good)
+    if current is not None:
+        stmt = stmt.where(CooccurrenceModel.id != current)
+    row = session.scalars(stmt.order_by(CooccurrenceModel.activated_at.desc().nulls_last(),
+                                        CooccurrenceModel.created_at.desc())).first()
+    return _cooc(row) if row else None
 
 
 def mark_cooccurrence_known_good(session: Session, model_id: uuid.UUID) -> None:

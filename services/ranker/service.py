@@ -333,3 +333,27 @@ class RankerService:
             previous = repo.activate_cooccurrence_model(session, key)
         self.clear_cache()
         return replace(model, active=True), previous
+
+    def mark_cooccurrence_known_good(self, model_id: str) -> CooccurrenceModelRecord:
+        key = parse_uuid(model_id)
+        if key is None:
+            raise InvalidArgument(f"co-occurrence model id {model_id!r} is not a UUID")
+        with self._db.transaction() as session:
+            if repo.cooccurrence_model(session, key) is None:
+                raise NotFound(f"no co-occurrence model {model_id!r}")
+            repo.mark_cooccurrence_known_good(session, key)
+            model = repo.cooccurrence_model(session, key)
+        assert model is not None
+        return model
+
+    def rollback_cooccurrence_model(self) -> tuple[CooccurrenceModelRecord, uuid.UUID | None]:
+        """Re-activate the previous known-good co-occurrence model; nothing is deleted."""
+        with self._db.transaction() as session:
+            _, current = repo.active_ids(session)
+            target = repo.previous_known_good_cooccurrence(session, current)
+            if target is None:
+                raise FailedPrecondition(
+                    "no previous known-good co-occurrence model to roll back to")
+            repo.activate_cooccurrence_model(session, target.id)
+        self.clear_cache()
+        return replace(target, active=True), current

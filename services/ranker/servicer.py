@@ -120,6 +120,15 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
         return pb.ActivateCooccurrenceModelResponse(
             model=cooc_pb(model), previous_id=str(previous) if previous else "")
 
+    def MarkCooccurrenceKnownGood(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.MarkCooccurrenceKnownGoodResponse(
+            model=cooc_pb(self._service.mark_cooccurrence_known_good(request.id)))
+
+    def RollbackCooccurrenceModel(self, request: Any, context: grpc.ServicerContext) -> Any:
+        restored, deactivated = self._service.rollback_cooccurrence_model()
+        return pb.RollbackCooccurrenceModelResponse(restored=cooc_pb(restored),
+                                                    deactivated_id=str(deactivated or ""))
+
     def RefreshFeatures(self, request: Any, context: grpc.ServicerContext) -> Any:
         size, version, seconds = self._service.refresh_features()
         return pb.RefreshFeaturesResponse(resources=size, features_version=version,

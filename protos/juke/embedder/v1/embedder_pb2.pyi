@@ -197,3 +197,27 @@ class GetCoverageResponse(_message.Message):
     artist_vectors: int
     index_built: bool
     def __init__(self, model_id: _Optional[str] = ..., track_embeddings: _Optional[int] = ..., album_vectors: _Optional[int] = ..., artist_vectors: _Optional[int] = ..., index_built: _Optional[bool] = ...) -> None: ...
+
+class MarkKnownGoodRequest(_message.Message):
+    __slots__ = ("model_id",)
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    def __init__(self, model_id: _Optional[str] = ...) -> None: ...
+
+class MarkKnownGoodResponse(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: EmbeddingModel
+    def __init__(self, model: _Optional[_Union[EmbeddingModel, _Mapping]] = ...) -> None: ...
+
+class RollbackModelRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RollbackModelResponse(_message.Message):
+    __slots__ = ("restored", "deactivated_model_id")
+    RESTORED_FIELD_NUMBER: _ClassVar[int]
+    DEACTIVATED_MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    restored: EmbeddingModel
+    deactivated_model_id: str
+    def __init__(self, restored: _Optional[_Union[EmbeddingModel, _Mapping]] = ..., deactivated_model_id: _Optional[str] = ...) -> None: ...

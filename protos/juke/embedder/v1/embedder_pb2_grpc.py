@@ -55,6 +55,16 @@ class EmbedderServiceStub:
                 request_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetActiveModelRequest.SerializeToString,
                 response_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetActiveModelResponse.FromString,
                 _registered_method=True)
+        self.MarkKnownGood = channel.unary_unary(
+                '/juke.embedder.v1.EmbedderService/MarkKnownGood',
+                request_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.MarkKnownGoodRequest.SerializeToString,
+                response_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.MarkKnownGoodResponse.FromString,
+                _registered_method=True)
+        self.RollbackModel = channel.unary_unary(
+                '/juke.embedder.v1.EmbedderService/RollbackModel',
+                request_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.RollbackModelRequest.SerializeToString,
+                response_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.RollbackModelResponse.FromString,
+                _registered_method=True)
         self.SearchNeighbors = channel.unary_unary(
                 '/juke.embedder.v1.EmbedderService/SearchNeighbors',
                 request_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.SearchNeighborsRequest.SerializeToString,
@@ -97,6 +107,20 @@ class EmbedderServiceServicer:
 
     def GetActiveModel(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkKnownGood(self, request, context):
+        """Record that a model served well (promotion marks it after activation).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackModel(self, request, context):
+        """Re-activate the previous known-good model; nothing is deleted, nothing restarts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -144,6 +168,16 @@ def add_EmbedderServiceServicer_to_server(servicer, server):
                     servicer.GetActiveModel,
                     request_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetActiveModelRequest.FromString,
                     response_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetActiveModelResponse.SerializeToString,
+            ),
+            'MarkKnownGood': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkKnownGood,
+                    request_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.MarkKnownGoodRequest.FromString,
+                    response_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.MarkKnownGoodResponse.SerializeToString,
+            ),
+            'RollbackModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackModel,
+                    request_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.RollbackModelRequest.FromString,
+                    response_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.RollbackModelResponse.SerializeToString,
             ),
             'SearchNeighbors': grpc.unary_unary_rpc_method_handler(
                     servicer.SearchNeighbors,
@@ -270,6 +304,60 @@ class EmbedderService:
             '/juke.embedder.v1.EmbedderService/GetActiveModel',
             juke_dot_embedder_dot_v1_dot_embedder__pb2.GetActiveModelRequest.SerializeToString,
             juke_dot_embedder_dot_v1_dot_embedder__pb2.GetActiveModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkKnownGood(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.embedder.v1.EmbedderService/MarkKnownGood',
+            juke_dot_embedder_dot_v1_dot_embedder__pb2.MarkKnownGoodRequest.SerializeToString,
+            juke_dot_embedder_dot_v1_dot_embedder__pb2.MarkKnownGoodResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.embedder.v1.EmbedderService/RollbackModel',
+            juke_dot_embedder_dot_v1_dot_embedder__pb2.RollbackModelRequest.SerializeToString,
+            juke_dot_embedder_dot_v1_dot_embedder__pb2.RollbackModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

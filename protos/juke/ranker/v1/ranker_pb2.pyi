@@ -273,3 +273,27 @@ class RefreshFeaturesResponse(_message.Message):
     features_version: str
     seconds: float
     def __init__(self, resources: _Optional[int] = ..., features_version: _Optional[str] = ..., seconds: _Optional[float] = ...) -> None: ...
+
+class MarkCooccurrenceKnownGoodRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class MarkCooccurrenceKnownGoodResponse(_message.Message):
+    __slots__ = ("model",)
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    model: CooccurrenceModel
+    def __init__(self, model: _Optional[_Union[CooccurrenceModel, _Mapping]] = ...) -> None: ...
+
+class RollbackCooccurrenceModelRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RollbackCooccurrenceModelResponse(_message.Message):
+    __slots__ = ("restored", "deactivated_id")
+    RESTORED_FIELD_NUMBER: _ClassVar[int]
+    DEACTIVATED_ID_FIELD_NUMBER: _ClassVar[int]
+    restored: CooccurrenceModel
+    deactivated_id: str
+    def __init__(self, restored: _Optional[_Union[CooccurrenceModel, _Mapping]] = ..., deactivated_id: _Optional[str] = ...) -> None: ...

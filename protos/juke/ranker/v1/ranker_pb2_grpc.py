@@ -80,6 +80,16 @@ class RankerServiceStub:
                 request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCooccurrenceModelRequest.SerializeToString,
                 response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCooccurrenceModelResponse.FromString,
                 _registered_method=True)
+        self.MarkCooccurrenceKnownGood = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/MarkCooccurrenceKnownGood',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.MarkCooccurrenceKnownGoodRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.MarkCooccurrenceKnownGoodResponse.FromString,
+                _registered_method=True)
+        self.RollbackCooccurrenceModel = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/RollbackCooccurrenceModel',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelResponse.FromString,
+                _registered_method=True)
         self.RefreshFeatures = channel.unary_unary(
                 '/juke.ranker.v1.RankerService/RefreshFeatures',
                 request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RefreshFeaturesRequest.SerializeToString,
@@ -150,6 +160,19 @@ class RankerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MarkCooccurrenceKnownGood(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackCooccurrenceModel(self, request, context):
+        """Re-activate the previous known-good co-occurrence model; nothing is deleted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RefreshFeatures(self, request, context):
         """Reload catalog features from the identity service now (also done periodically).
         """
@@ -204,6 +227,16 @@ def add_RankerServiceServicer_to_server(servicer, server):
                     servicer.ActivateCooccurrenceModel,
                     request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCooccurrenceModelRequest.FromString,
                     response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCooccurrenceModelResponse.SerializeToString,
+            ),
+            'MarkCooccurrenceKnownGood': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkCooccurrenceKnownGood,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.MarkCooccurrenceKnownGoodRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.MarkCooccurrenceKnownGoodResponse.SerializeToString,
+            ),
+            'RollbackCooccurrenceModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackCooccurrenceModel,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelResponse.SerializeToString,
             ),
             'RefreshFeatures': grpc.unary_unary_rpc_method_handler(
                     servicer.RefreshFeatures,
@@ -455,6 +488,60 @@ class RankerService:
             '/juke.ranker.v1.RankerService/ActivateCooccurrenceModel',
             juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCooccurrenceModelRequest.SerializeToString,
             juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCooccurrenceModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkCooccurrenceKnownGood(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/MarkCooccurrenceKnownGood',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.MarkCooccurrenceKnownGoodRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.MarkCooccurrenceKnownGoodResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackCooccurrenceModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/RollbackCooccurrenceModel',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
