@@ -94,6 +94,9 @@ def workflow_id(kind: str, candidate_id: str) -> str:
     return f"promotion-{kind}-{candidate_id}"
 
 
+EPSILON = 1e-9  # 0.21 vs 0.20 is +5% even in floating point
+
+
 def _relative(candidate: float, active: float) -> float:
     if active > 0:
         return (candidate - active) / active
@@ -105,7 +108,7 @@ def gate_failures(gates: Gates, candidate: dict[str, float], active: dict[str, f
     """Which offline gates the candidate fails against the active model (empty: passes)."""
     failures = []
     coverage = candidate.get("coverage", 0.0)
-    if coverage < gates.coverage_min:
+    if coverage + EPSILON < gates.coverage_min:
         failures.append(f"coverage {coverage:.3f} < {gates.coverage_min:.2f}")
     if not active:  # the first model: only the absolute gate applies
         return failures
@@ -113,13 +116,13 @@ def gate_failures(gates: Gates, candidate: dict[str, float], active: dict[str, f
               ("recall@10", gates.recall_min_relative_gain))
     for metric, needed in checks:
         gain = _relative(candidate.get(metric, 0.0), active.get(metric, 0.0))
-        if gain < needed:
+        if gain + EPSILON < needed:
             failures.append(f"{metric} {candidate.get(metric, 0.0):.4f} vs active "
                             f"{active.get(metric, 0.0):.4f}: {gain:+.1%} < +{needed:.0%}")
     cold_active = active.get("ndcg@10_cold", 0.0)
     if cold_active > 0:
         regression = (cold_active - candidate.get("ndcg@10_cold", 0.0)) / cold_active
-        if regression > gates.cold_start_max_regression:
+        if regression - EPSILON > gates.cold_start_max_regression:
             failures.append(f"cold-start nDCG@10 regresses {regression:.1%} "
                             f"> {gates.cold_start_max_regression:.0%}")
     return failures
