@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
+from temporalio.client import Client
 
+from juke.embedder.v1 import embedder_pb2_grpc
 from juke.governance.v1 import governance_pb2_grpc
 from juke.identity.v1 import identity_pb2_grpc
 from juke.ranker.v1 import ranker_pb2_grpc
@@ -18,6 +20,17 @@ class Clients:
     identity: identity_pb2_grpc.IdentityServiceStub
     governance: governance_pb2_grpc.GovernanceServiceStub
     ranker: ranker_pb2_grpc.RankerServiceStub
+    embedder: embedder_pb2_grpc.EmbedderServiceStub
+    settings: Settings
+    _temporal: list[Client] = field(default_factory=list)
+
+    async def temporal(self) -> Client:
+        """Connected on first use: only the operator endpoints need Temporal."""
+        if not self._temporal:
+            self._temporal.append(await Client.connect(
+                self.settings.effective_temporal_address,
+                namespace=self.settings.temporal_namespace))
+        return self._temporal[0]
 
     @classmethod
     def connect(cls, settings: Settings) -> Clients:
@@ -25,8 +38,11 @@ class Clients:
         identity = grpc.aio.insecure_channel(targets["identity"])
         governance = grpc.aio.insecure_channel(targets["governance"])
         ranker = grpc.aio.insecure_channel(targets["ranker"])
+        embedder = grpc.aio.insecure_channel(targets["embedder"])
         return cls(
-            channels=[identity, governance, ranker],
+            channels=[identity, governance, ranker, embedder],
+            embedder=embedder_pb2_grpc.EmbedderServiceStub(embedder),
+            settings=settings,
             identity=identity_pb2_grpc.IdentityServiceStub(identity),
             governance=governance_pb2_grpc.GovernanceServiceStub(governance),
             ranker=ranker_pb2_grpc.RankerServiceStub(ranker),

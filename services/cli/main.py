@@ -24,7 +24,9 @@ COMMAND_MODULES: list[str] = [
     "services.cli.corpus.commands",  # corpus, datasets, training-sets
     "services.cli.embed",       # models, embed backfill
     "services.cli.ranking",     # retrain, weights, cooccurrence
+    "services.cli.promotion",   # models promote|approve|rollback (after services.cli.embed)
     "services.cli.datasets_import",  # lastfm import
+    "services.cli.evaluate",    # evaluate
 ]
 
 

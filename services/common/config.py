@@ -78,6 +78,8 @@ class Settings:
     ranker_task_queue: str = "ranker"
     worker_ports: dict[str, int] = field(default_factory=dict)
     recommender_default_limit: int = 10
+    promotion_approver: str = "project-owner"
+    operator: str = ""
     recommender_max_limit: int = 100
     features_refresh_s: float = 30.0
 
@@ -125,6 +127,8 @@ class Settings:
             embed_task_queue=env.get("JUKE_EMBED_TASK_QUEUE", "embedder"),
             ranker_task_queue=env.get("JUKE_RANKER_TASK_QUEUE", "ranker"),
             recommender_default_limit=_int(env, "JUKE_RECOMMENDER_DEFAULT_LIMIT", 10),
+            promotion_approver=env.get("JUKE_PROMOTION_APPROVER", "project-owner"),
+            operator=env.get("JUKE_OPERATOR") or env.get("USER") or "",
             recommender_max_limit=_int(env, "JUKE_RECOMMENDER_MAX_LIMIT", 100),
             features_refresh_s=float(_int(env, "JUKE_RANKER_REFRESH_S", 30)),
             worker_ports={

@@ -1,0 +1,149 @@
+"""`juke models promote|approve|rollback`: promotion workflow, approval and rollback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+
+from juke.common.v1 import common_pb2
+from juke.embedder.v1 import embedder_pb2 as epb
+from juke.identity.v1 import identity_pb2 as ipb
+from juke.ranker.v1 import ranker_pb2 as rpb
+from services.cli.catalog import identity_stub
+from services.cli.embed import embedder_stub
+from services.cli.ranking import ranker_stub
+from services.common.config import Settings
+from services.ranker.promotion import (
+    KINDS,
+    WORKFLOW_NAME,
+    Approval,
+    PromotionInput,
+    PromotionResult,
+    workflow_id,
+)
+
+
+async def _client(settings: Settings) -> Client:
+    return await Client.connect(settings.effective_temporal_address,
+                                namespace=settings.temporal_namespace)
+
+
+def promote(settings: Settings, kind: str, candidate_id: str, wait: bool) -> PromotionResult | None:
+    async def run() -> PromotionResult | None:
+        client = await _client(settings)
+        handle = await client.start_workflow(
+            WORKFLOW_NAME, PromotionInput(kind, candidate_id, approver=settings.promotion_approver,
+                                          requested_by=settings.operator),
+            id=workflow_id(kind, candidate_id), task_queue=settings.ranker_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            result_type=PromotionResult, execution_timeout=timedelta(days=8))
+        print(f"promotion {handle.id} started; approver: {settings.promotion_approver}; "
+              f"Temporal UI: http://{settings.host}:{settings.temporal_ui_port}/namespaces/"
+              f"{settings.temporal_namespace}/workflows/{handle.id}")
+        return await handle.result() if wait else None
+
+    return asyncio.run(run())
+
+
+def decide(settings: Settings, kind: str, candidate_id: str, approver: str, approve: bool,
+           reason: str) -> str:
+    async def run() -> str:
+        handle = (await _client(settings)).get_workflow_handle(workflow_id(kind, candidate_id))
+        return str(await handle.execute_update("approve", Approval(approver, approve, reason),
+                                               result_type=str))
+
+    return asyncio.run(run())
+
+
+def rollback(settings: Settings, kind: str) -> tuple[str, str, float]:
+    """Roll back; return (restored, deactivated, seconds until a recommendation used it)."""
+    started = time.perf_counter()
+    if kind == "embedding":
+        channel, stub = embedder_stub(settings)
+        with channel:
+            reply = stub.RollbackModel(epb.RollbackModelRequest())
+        restored, deactivated = reply.restored.id, reply.deactivated_model_id
+        label = f"{reply.restored.name} {reply.restored.version}"
+    else:
+        rchannel, rstub = ranker_stub(settings)
+        with rchannel:
+            cooc = rstub.RollbackCooccurrenceModel(rpb.RollbackCooccurrenceModelRequest())
+        restored, deactivated, label = cooc.restored.id, cooc.deactivated_id, \
+            cooc.restored.version
+    return label, deactivated, _first_served(settings, kind, restored, started)
+
+
+def _first_served(settings: Settings, kind: str, restored: str, started: float) -> float:
+    """Seconds from the rollback call to a recommendation whose bundle names `restored`."""
+    seed = _any_seed(settings)  # any request shows the bundle; the seed only has to exist
+    channel, stub = ranker_stub(settings)
+    with channel:
+        for _ in range(600):
+            bundle = stub.Recommend(rpb.RecommendRequest(query=rpb.RecommendQuery(
+                seed_item_ids=[seed], limit=1))).result.bundle
+            served = bundle.embedding_model_id if kind == "embedding" else \
+                bundle.cooccurrence_model_id
+            if served == restored:
+                return time.perf_counter() - started
+            time.sleep(0.1)
+    raise SystemExit(f"juke: the ranker still does not serve {restored} after 60 s")
+
+
+def _any_seed(settings: Settings) -> str:
+    channel, identity = identity_stub(settings)
+    with channel:
+        page = identity.ListResources(ipb.ListResourcesRequest(
+            type=common_pb2.RESOURCE_TYPE_TRACK,
+            page=common_pb2.PageRequest(page_size=1)))
+    if not page.resources:
+        raise SystemExit("juke: the catalog has no track to measure a recommendation with")
+    return page.resources[0].juke_id
+
+
+def _cmd_promote(args: argparse.Namespace) -> int:
+    result = promote(Settings.from_env(), args.kind, args.candidate, wait=args.wait)
+    if result is not None:
+        print(f"{result.status}: {'; '.join(result.reasons) or '-'}")
+        return 0 if result.status == "activated" else 3
+    return 0
+
+
+def _cmd_approve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    outcome = decide(settings, args.kind, args.candidate, args.approver or settings.operator,
+                     not args.reject, args.reason or "")
+    print(outcome)
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    label, deactivated, seconds = rollback(Settings.from_env(), args.kind)
+    print(f"rolled back to {label} (deactivated {deactivated or '-'}); the ranker served it "
+          f"{seconds * 1000:.0f} ms after the call")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Adds promote/approve/rollback to the `juke models` group made by services.cli.embed."""
+    models = subparsers.choices["models"]
+    sub = next(a for a in models._actions if isinstance(a, argparse._SubParsersAction))
+    p = sub.add_parser("promote", help="gates -> governance -> approval -> activation")
+    p.add_argument("candidate", help="candidate model id")
+    p.add_argument("--kind", choices=KINDS, default="cooccurrence")
+    p.add_argument("--wait", action="store_true", help="follow it to the end")
+    p.set_defaults(func=_cmd_promote)
+    a = sub.add_parser("approve", help="approve (or --reject) a waiting promotion")
+    a.add_argument("candidate", help="candidate model id")
+    a.add_argument("--kind", choices=KINDS, default="cooccurrence")
+    a.add_argument("--reject", action="store_true")
+    a.add_argument("--reason", help="required with --reject")
+    a.add_argument("--as", dest="approver", help="identity (default JUKE_OPERATOR / $USER)")
+    a.set_defaults(func=_cmd_approve)
+    r = sub.add_parser("rollback", help="re-activate the previous known-good model")
+    r.add_argument("--kind", choices=KINDS, default="embedding")
+    r.set_defaults(func=_cmd_rollback)
