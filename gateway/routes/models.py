@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -75,3 +76,33 @@ async def rollback(body: RollbackIn, request: Request) -> RollbackOut:
         rpb.RollbackCooccurrenceModelRequest())
     return RollbackOut(kind=body.kind, restored_id=cooc.restored.id,
                        restored=cooc.restored.version, deactivated_id=cooc.deactivated_id or None)
+
+
+class HealthMetricOut(BaseModel):
+    name: str
+    value: float
+    model_id: str | None
+    metadata: dict[str, object]
+    recorded_at: str | None
+
+
+class ModelHealthOut(BaseModel):
+    bundle: dict[str, object]
+    metrics: list[HealthMetricOut]
+
+
+@router.get("/health/models", response_model=ModelHealthOut)
+async def model_health(request: Request) -> ModelHealthOut:
+    """Dashboard feed: the active models, request counts and latency percentiles per RPC,
+    embedding coverage of the eligible corpus, and the latest evaluations."""
+    reply = await request.app.state.clients.ranker.GetModelHealth(rpb.GetModelHealthRequest())
+    b = reply.bundle
+    return ModelHealthOut(
+        bundle={"embedding_model": b.embedding_model or None,
+                "cooccurrence_model": b.cooccurrence_model or None,
+                "weight_config_id": b.weight_config_id},
+        metrics=[HealthMetricOut(
+            name=m.name, value=m.value, model_id=m.model_id or None,
+            metadata=json.loads(m.metadata_json or "{}"),
+            recorded_at=m.recorded_at.ToJsonString() if m.HasField("recorded_at") else None)
+            for m in reply.metrics])

@@ -82,6 +82,7 @@ class Settings:
     operator: str = ""
     recommender_max_limit: int = 100
     features_refresh_s: float = 30.0
+    health_interval_s: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +132,7 @@ class Settings:
             operator=env.get("JUKE_OPERATOR") or env.get("USER") or "",
             recommender_max_limit=_int(env, "JUKE_RECOMMENDER_MAX_LIMIT", 100),
             features_refresh_s=float(_int(env, "JUKE_RANKER_REFRESH_S", 30)),
+            health_interval_s=float(_int(env, "JUKE_HEALTH_INTERVAL_S", 60)),
             worker_ports={
                 name: _int(env, f"JUKE_{name.upper()}_WORKER_PORT", port)
                 for name, port in DEFAULT_WORKER_PORTS.items()

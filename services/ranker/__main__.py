@@ -12,6 +12,7 @@ from services.common.config import Settings
 from services.common.db import Database
 from services.common.runner import Readiness, run_service
 from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
+from services.ranker.health import HealthRecorder, RequestStats
 from services.ranker.service import RankerService
 from services.ranker.servicer import RankerServicer
 
@@ -45,7 +46,12 @@ def keep_features_fresh(service: RankerService, interval_s: float) -> None:
 
 def register(server: grpc.Server, db: Database, settings: Settings) -> Readiness:
     service = build_service(db, settings)
-    ranker_pb2_grpc.add_RankerServiceServicer_to_server(RankerServicer(service), server)
+    stats = RequestStats()
+    recorder = HealthRecorder(stats, service.model_metrics, service.store_health,
+                              settings.health_interval_s)
+    recorder.start()
+    ranker_pb2_grpc.add_RankerServiceServicer_to_server(
+        RankerServicer(service, stats, recorder), server)
     keep_features_fresh(service, settings.features_refresh_s)
     return service.ready  # SERVING once the catalog features are loaded
 

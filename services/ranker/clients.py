@@ -94,6 +94,9 @@ class GovernanceClient:
             return {d.name for d in datasets if d.decision.production}
         return {d.name for d in datasets if d.decision.research or d.decision.production}
 
+    def production_eligible_rows(self) -> int:
+        return int(self._stub.GetCorpusSummary(gpb.GetCorpusSummaryRequest()).production_eligible)
+
 
 class EmbedderClient:
     def __init__(self, channel: grpc.Channel) -> None:
@@ -114,6 +117,11 @@ class EmbedderClient:
         reply = self._stub.GetVectors(epb.GetVectorsRequest(juke_ids=list(ids),
                                                             model_id=model_id))
         return {v.juke_id: np.asarray(v.vector, dtype=np.float32) for v in reply.vectors}
+
+    def coverage(self, model_id: str) -> tuple[int, bool]:
+        """(track embeddings, index built) under a model."""
+        reply = self._stub.GetCoverage(epb.GetCoverageRequest(model_id=model_id))
+        return reply.track_embeddings, reply.index_built
 
     def neighbors(self, query: np.ndarray, k: int, model_id: str,
                   exclude: Sequence[str]) -> Candidates:

@@ -95,3 +95,18 @@ class ModelEvaluation(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class ModelHealthMetric(Base):
+    """design §5.4 model_health_metrics: snapshots of serving health, the dashboard feed."""
+
+    __tablename__ = "model_health_metrics"
+    __table_args__ = (Index("ix_model_health_metrics_name_time", "metric_name", "created_at"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    metric_name: Mapped[str] = mapped_column(Text, nullable=False)
+    metric_value: Mapped[float] = mapped_column(Float, nullable=False)
+    model_id: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB, nullable=False,
+                                                      default=dict)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)

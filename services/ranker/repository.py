@@ -12,7 +12,13 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.common.ids import uuid7
-from services.ranker.db_models import CooccurrenceModel, ItemCooccurrence, RankingWeightConfig
+from services.ranker.db_models import (
+    CooccurrenceModel,
+    ItemCooccurrence,
+    ModelEvaluation,
+    ModelHealthMetric,
+    RankingWeightConfig,
+)
 
 INSERT_CHUNK = 10_000
 
@@ -169,3 +175,43 @@ def cooccurrence_rows(session: Session, model_id: uuid.UUID
 def count_pairs(session: Session, model_id: uuid.UUID) -> int:
     return int(session.scalar(select(func.count()).select_from(ItemCooccurrence).where(
         ItemCooccurrence.model_id == model_id)) or 0)
+
+
+# --- model health ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HealthRecord:
+    name: str
+    value: float
+    model_id: str
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+
+def record_health(session: Session, rows: list[tuple[str, float, str, dict[str, Any]]]) -> None:
+    if rows:
+        session.execute(insert(ModelHealthMetric), [
+            {"metric_name": n, "metric_value": v, "model_id": m, "metadata_": meta}
+            for n, v, m, meta in rows])
+
+
+def latest_health(session: Session) -> list[HealthRecord]:
+    """The most recent value of every metric."""
+    stmt = (select(ModelHealthMetric).distinct(ModelHealthMetric.metric_name)
+            .order_by(ModelHealthMetric.metric_name, ModelHealthMetric.created_at.desc(),
+                      ModelHealthMetric.id.desc()))
+    return [HealthRecord(r.metric_name, r.metric_value, r.model_id, dict(r.metadata_),
+                         r.created_at) for r in session.scalars(stmt)]
+
+
+def latest_evaluation(session: Session, model_id: str) -> dict[str, float]:
+    """The newest evaluation run's metrics for `model_id` (empty when never evaluated)."""
+    newest = select(ModelEvaluation.dataset_hash, ModelEvaluation.created_at).where(
+        ModelEvaluation.model_id == model_id).order_by(ModelEvaluation.created_at.desc()).limit(1)
+    row = session.execute(newest).first()
+    if row is None:
+        return {}
+    stmt = select(ModelEvaluation.metric_name, ModelEvaluation.metric_value).where(
+        ModelEvaluation.model_id == model_id, ModelEvaluation.dataset_hash == row[0])
+    return {name: float(value) for name, value in session.execute(stmt)}

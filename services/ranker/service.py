@@ -26,6 +26,7 @@ from services.common.ids import parse_uuid
 from services.ranker import repository as repo
 from services.ranker.clients import ActiveEmbedding, Candidates
 from services.ranker.features import CatalogFeatures, ResourceRow
+from services.ranker.health import Metric
 from services.ranker.hybrid import Recommendation, WeightConfig, recommend
 from services.ranker.pmi import CooccurrenceTable
 from services.ranker.repository import CooccurrenceModelRecord, WeightConfigRecord
@@ -47,10 +48,12 @@ class Catalog(Protocol):
 
 class Datasets(Protocol):
     def allowed_datasets(self, environment: str) -> set[str]: ...
+    def production_eligible_rows(self) -> int: ...
 
 
 class Content(Protocol):
     def active(self) -> ActiveEmbedding | None: ...
+    def coverage(self, model_id: str) -> tuple[int, bool]: ...
     def vectors(self, ids: Sequence[str], model_id: str) -> dict[str, np.ndarray]: ...
     def neighbors(self, query: np.ndarray, k: int, model_id: str,
                   exclude: Sequence[str]) -> Candidates: ...
@@ -357,3 +360,32 @@ class RankerService:
             repo.activate_cooccurrence_model(session, target.id)
         self.clear_cache()
         return replace(target, active=True), current
+
+    # --- model health --------------------------------------------------------------------
+
+    def model_metrics(self) -> list[Metric]:
+        """Coverage of the eligible corpus by the active embedding, latest evaluations."""
+        bundle = self.bundle()
+        out: list[Metric] = []
+        if bundle.embedding is not None:
+            embedded, indexed = self._content.coverage(bundle.embedding.model_id)
+            eligible = self._datasets.production_eligible_rows()
+            out += [Metric("embedding_coverage", embedded / eligible if eligible else 0.0,
+                           bundle.embedding.model_id,
+                           {"embedded": embedded, "eligible": eligible, "index": indexed})]
+        with self._db.read() as session:
+            for model_id in (str(bundle.weight_config.id),
+                             str(bundle.cooccurrence.id) if bundle.cooccurrence else ""):
+                metrics = repo.latest_evaluation(session, model_id) if model_id else {}
+                out += [Metric(f"evaluation:{name}", value, model_id)
+                        for name, value in sorted(metrics.items())]
+        return out
+
+    def store_health(self, metrics: list[Metric]) -> None:
+        with self._db.transaction() as session:
+            repo.record_health(session, [(m.name, m.value, m.model_id, m.metadata or {})
+                                         for m in metrics])
+
+    def latest_health(self) -> list[repo.HealthRecord]:
+        with self._db.read() as session:
+            return repo.latest_health(session)

@@ -12,8 +12,9 @@ from juke.ranker.v1 import ranker_pb2 as pb
 from juke.ranker.v1 import ranker_pb2_grpc
 from services.common.errors import InvalidArgument
 from services.common.proto_convert import timestamp, type_from_proto, type_to_proto
+from services.ranker.health import HealthRecorder, RequestStats, timed
 from services.ranker.repository import CooccurrenceModelRecord, WeightConfigRecord
-from services.ranker.service import Query, RankerService, Result
+from services.ranker.service import Bundle, Query, RankerService, Result
 
 
 def query_from_pb(q: pb.RecommendQuery) -> Query:
@@ -34,7 +35,6 @@ def _summary(rtype: str, juke_id: str, name: str) -> common_pb2.ResourceSummary:
 
 def result_pb(result: Result) -> pb.RecommendResult:
     b = result.bundle
-    wc = b.weight_config
     rec = result.recommendation
     items = [
         pb.RecommendedItem(
@@ -53,13 +53,18 @@ def result_pb(result: Result) -> pb.RecommendResult:
     seeds = [_summary(rtype, juke_id, name) for rtype, juke_id, name in result.seeds]
     return pb.RecommendResult(
         items=items, empty_signals=list(rec.empty_signals), seeds=seeds, cached=result.cached,
-        bundle=pb.ModelBundle(
-            embedding_model_id=b.embedding.model_id if b.embedding else "",
-            embedding_model=b.embedding.label if b.embedding else "",
-            cooccurrence_model_id=str(b.cooccurrence.id) if b.cooccurrence else "",
-            cooccurrence_model=b.cooccurrence.version if b.cooccurrence else "",
-            weight_config_id=str(wc.id), w_content=wc.w_content, w_metadata=wc.w_metadata,
-            w_cooccurrence=wc.w_cooccurrence, lambda_mmr=wc.lambda_mmr))
+        bundle=result_bundle_pb(b))
+
+
+def result_bundle_pb(b: Bundle) -> pb.ModelBundle:
+    wc = b.weight_config
+    return pb.ModelBundle(
+        embedding_model_id=b.embedding.model_id if b.embedding else "",
+        embedding_model=b.embedding.label if b.embedding else "",
+        cooccurrence_model_id=str(b.cooccurrence.id) if b.cooccurrence else "",
+        cooccurrence_model=b.cooccurrence.version if b.cooccurrence else "",
+        weight_config_id=str(wc.id), w_content=wc.w_content, w_metadata=wc.w_metadata,
+        w_cooccurrence=wc.w_cooccurrence, lambda_mmr=wc.lambda_mmr)
 
 
 def config_pb(c: WeightConfigRecord) -> pb.WeightConfig:
@@ -78,11 +83,17 @@ def cooc_pb(m: CooccurrenceModelRecord) -> pb.CooccurrenceModel:
 
 
 class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
-    def __init__(self, service: RankerService) -> None:
+    def __init__(self, service: RankerService, stats: RequestStats | None = None,
+                 recorder: HealthRecorder | None = None) -> None:
         self._service = service
+        self._stats = stats or RequestStats()
+        self._recorder = recorder
 
     def _run(self, request: Any, mode: str) -> pb.RecommendResult:
-        return result_pb(self._service.recommend(query_from_pb(request.query), mode))
+        def call() -> pb.RecommendResult:
+            return result_pb(self._service.recommend(query_from_pb(request.query), mode))
+
+        return timed(self._stats, mode, call)  # type: ignore[return-value]
 
     def Recommend(self, request: Any, context: grpc.ServicerContext) -> Any:
         return pb.RecommendResponse(result=self._run(request, "hybrid"))
@@ -133,3 +144,13 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
         size, version, seconds = self._service.refresh_features()
         return pb.RefreshFeaturesResponse(resources=size, features_version=version,
                                           seconds=seconds)
+
+    def GetModelHealth(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if self._recorder is not None:
+            self._recorder.snapshot()  # the feed is never older than this call
+        bundle = result_bundle_pb(self._service.bundle())
+        return pb.GetModelHealthResponse(bundle=bundle, metrics=[
+            pb.HealthMetric(name=m.name, value=m.value, model_id=m.model_id,
+                            metadata_json=json.dumps(m.metadata, default=str),
+                            recorded_at=timestamp(m.recorded_at))
+            for m in self._service.latest_health()])

@@ -226,3 +226,33 @@ def test_tags_from_research_only_data_never_reach_production_features(
 
     assert research_tag in tag_names("development")
     assert research_tag not in tag_names("production")
+
+
+def test_model_health_feed_counts_requests_and_coverage(
+    start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
+    embedder_channel: grpc.Channel, governance_channel: grpc.Channel, catalog: dict[str, str],
+    content_model: str,
+) -> None:
+    from services.ranker.health import HealthRecorder, RequestStats
+
+    def register(server: grpc.Server, db: Database) -> None:
+        from juke.ranker.v1 import ranker_pb2_grpc
+
+        service = RankerService(db, IdentityClient(identity_channel),
+                                EmbedderClient(embedder_channel),
+                                GovernanceClient(governance_channel))
+        service.refresh_features()
+        stats = RequestStats()
+        recorder = HealthRecorder(stats, service.model_metrics, service.store_health, 3600)
+        ranker_pb2_grpc.add_RankerServiceServicer_to_server(
+            RankerServicer(service, stats, recorder), server)
+
+    stub = RankerServiceStub(start_server("ranker", [SERVICE_NAME], register))
+    for _ in range(3):
+        stub.Recommend(rpb.RecommendRequest(query=_query([catalog["t1"]])))
+    health = stub.GetModelHealth(rpb.GetModelHealthRequest())
+    metrics = {m.name: m for m in health.metrics}
+    assert metrics["requests_total:hybrid"].value == 3
+    assert metrics["latency_p95_ms:hybrid"].value > 0
+    assert metrics["embedding_coverage"].model_id == content_model
+    assert health.bundle.embedding_model_id == content_model

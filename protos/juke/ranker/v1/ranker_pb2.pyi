@@ -297,3 +297,29 @@ class RollbackCooccurrenceModelResponse(_message.Message):
     restored: CooccurrenceModel
     deactivated_id: str
     def __init__(self, restored: _Optional[_Union[CooccurrenceModel, _Mapping]] = ..., deactivated_id: _Optional[str] = ...) -> None: ...
+
+class HealthMetric(_message.Message):
+    __slots__ = ("name", "value", "model_id", "metadata_json", "recorded_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: float
+    model_id: str
+    metadata_json: str
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., model_id: _Optional[str] = ..., metadata_json: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetModelHealthRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetModelHealthResponse(_message.Message):
+    __slots__ = ("metrics", "bundle")
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    metrics: _containers.RepeatedCompositeFieldContainer[HealthMetric]
+    bundle: ModelBundle
+    def __init__(self, metrics: _Optional[_Iterable[_Union[HealthMetric, _Mapping]]] = ..., bundle: _Optional[_Union[ModelBundle, _Mapping]] = ...) -> None: ...

@@ -90,6 +90,11 @@ class RankerServiceStub:
                 request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelRequest.SerializeToString,
                 response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelResponse.FromString,
                 _registered_method=True)
+        self.GetModelHealth = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/GetModelHealth',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHealthRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHealthResponse.FromString,
+                _registered_method=True)
         self.RefreshFeatures = channel.unary_unary(
                 '/juke.ranker.v1.RankerService/RefreshFeatures',
                 request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RefreshFeaturesRequest.SerializeToString,
@@ -173,6 +178,13 @@ class RankerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetModelHealth(self, request, context):
+        """The dashboard feed: latest health metrics (requests, latency, coverage, evaluation).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RefreshFeatures(self, request, context):
         """Reload catalog features from the identity service now (also done periodically).
         """
@@ -237,6 +249,11 @@ def add_RankerServiceServicer_to_server(servicer, server):
                     servicer.RollbackCooccurrenceModel,
                     request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelRequest.FromString,
                     response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelResponse.SerializeToString,
+            ),
+            'GetModelHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModelHealth,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHealthRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHealthResponse.SerializeToString,
             ),
             'RefreshFeatures': grpc.unary_unary_rpc_method_handler(
                     servicer.RefreshFeatures,
@@ -542,6 +559,33 @@ class RankerService:
             '/juke.ranker.v1.RankerService/RollbackCooccurrenceModel',
             juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelRequest.SerializeToString,
             juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackCooccurrenceModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModelHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/GetModelHealth',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHealthRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHealthResponse.FromString,
             options,
             channel_credentials,
             insecure,
