@@ -4,11 +4,11 @@ Two ways to build the same inputs (`EvalData`: catalog rows for `CatalogFeatures
 and (user, item, count) triples):
 
 - `from_mesh`: through the project's own import paths, after `juke lastfm import`:
-  governance must have the data set registered and allow it for research (its registered
-  location is where the listening counts are read, as the co-occurrence trainer does);
-  the artists are the catalog's artists with a `lastfm` adapter id, as identity lists them,
-  with the tags governance allows for research; listening counts are mapped onto their
-  juke_ids with the importer's `lastfm_juke_ids`.
+  governance must have the data set registered and allow it for research; its registered
+  location is where artists.dat and the listening counts are read (as the co-occurrence
+  trainer does). The data set's artists are resolved to catalog juke_ids by their `lastfm`
+  adapter ids (the importer's `lastfm_juke_ids`) and taken as identity lists them, with the
+  tags governance allows for research; listening counts are mapped onto the same ids.
 - `from_files`: in-process from the data set's files, for speed and for machines without
   a running mesh: artists.dat, the importer's tag choice (`tag_weights`: top 20 tags per
   artist, weight = users who applied the tag / the artist's strongest tag), internal-taxonomy
@@ -37,11 +37,11 @@ from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from services.cli.corpus.datasets import HETREC_NAME
 from services.cli.importers.lastfm import (
     SOURCE,
+    lastfm_juke_ids,
     load_artist_tags,
     load_artists,
     load_interactions,
     tag_weights,
-    lastfm_juke_ids,
 )
 from services.common.errors import FailedPrecondition
 from services.common.proto_convert import tag_source_from_proto
@@ -100,45 +100,41 @@ def research_datasets(governance: GovernanceServiceStub) -> dict[str, gpb.Datase
             if d.decision.research or d.decision.production}
 
 
-def _lastfm_artists(identity: IdentityServiceStub) -> Iterator[tuple[ipb.Resource, int]]:
-    """Catalog artists with a Last.fm adapter id, and that id."""
+def _artists(identity: IdentityServiceStub) -> Iterator[ipb.Resource]:
+    """Every catalog artist with its tags, page by page."""
     token = ""
     while True:
         reply = identity.ListResources(ipb.ListResourcesRequest(
             type=common_pb2.RESOURCE_TYPE_ARTIST,
             page=common_pb2.PageRequest(page_size=PAGE, page_token=token)))
-        for resource in reply.resources:
-            for ref in resource.external_ids:
-                if ref.source == SOURCE and ref.external_id.isdigit():
-                    yield resource, int(ref.external_id)
-                    break
+        yield from reply.resources
         token = reply.page.next_page_token
         if not token:
             return
 
 
 def from_mesh(identity_channel: grpc.Channel, governance_channel: grpc.Channel) -> EvalData:
-    """The inputs through identity and governance (see the module docstring)."""
+    """The inputs through governance and identity (see the module docstring)."""
     identity = IdentityServiceStub(identity_channel)
     allowed = research_datasets(GovernanceServiceStub(governance_channel))
     if HETREC_NAME not in allowed:
         raise FailedPrecondition(f"data set {HETREC_NAME!r} is not registered for research "
                                  f"with governance: {IMPORT_HINT}")
     location = Path(allowed[HETREC_NAME].location)
-    rows: list[ResourceRow] = []
-    lastfm_ids: dict[str, int] = {}
-    for resource, lastfm_id in _lastfm_artists(identity):
-        tags = [(t.name, tag_source_from_proto(t.source) or "internal",
-                 min(1.0, max(0.0, t.weight)))
-                for t in resource.tags if not t.dataset or t.dataset in allowed]
-        rows.append(_row(resource.juke_id, resource.name, tags))
-        lastfm_ids[resource.juke_id] = lastfm_id
-    if not rows:
+    if not (location / "artists.dat").is_file():
+        raise FailedPrecondition(f"data set {HETREC_NAME!r} is registered at {location}, "
+                                 f"which holds no artists.dat: {IMPORT_HINT}")
+    mapping = lastfm_juke_ids(identity, [a.id for a in load_artists(location)])
+    if not mapping:
         raise FailedPrecondition(f"no HetRec artist is in the catalog: {IMPORT_HINT}")
+    lastfm_ids = {juke_id: lastfm_id for lastfm_id, juke_id in mapping.items()}
+    rows = [
+        _row(resource.juke_id, resource.name,
+             [(t.name, tag_source_from_proto(t.source) or "internal", min(1.0, max(0.0, t.weight)))
+              for t in resource.tags if not t.dataset or t.dataset in allowed])
+        for resource in _artists(identity) if resource.juke_id in lastfm_ids]
     users, artists, weights = read_lastfm_user_artists(location)
-    mapping = lastfm_juke_ids(identity, np.unique(artists).tolist())
-    listed = set(lastfm_ids.values())
-    known = np.array([int(a) in mapping and int(a) in listed for a in artists], dtype=bool)
+    known = np.array([int(a) in mapping for a in artists], dtype=bool)
     items = np.array([mapping[int(a)] for a in artists[known]], dtype=object)
     return EvalData(rows=tuple(sorted(rows, key=lambda r: r.id)),
                     interactions=Triples(users[known].astype(str), items, weights[known]),

@@ -203,7 +203,7 @@ def table_items(table: CooccurrenceTable) -> frozenset[str]:
 def out_type_of(features: CatalogFeatures, items: np.ndarray) -> str:
     """The one resource type of the interaction items; every item must be in the catalog."""
     unique = np.unique(items.astype(str))
-    missing = [i for i in unique if i not in features.index]
+    missing = [str(i) for i in unique if i not in features.index]
     if missing:
         raise InvalidArgument(f"{len(missing)} interaction items are not in the evaluation "
                               f"catalog, e.g. {missing[0]!r}")
@@ -257,7 +257,7 @@ class ModelRow:
     label: str  # for people
     model_id: str  # what `model_evaluation.model_id` records
     result: EvalResult | None  # None: not evaluated (see note)
-    note: str = ""
+    note: str = ""  # what it is; for a model not evaluated, why
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -272,16 +272,14 @@ class HarnessReport:
     catalog_items: int
     cooccurrence_pairs: int
     cold_items: int  # held-out items (over all cases) without co-occurrence
+    users: int  # evaluated users
+    cold_users: int  # of which hold out at least one item without co-occurrence
     grid: GridResult
     pmi: PmiConfig
     seconds: dict[str, float]
 
     def row(self, key: str) -> ModelRow:
         return next(r for r in self.rows if r.key == key)
-
-    @property
-    def users(self) -> int:
-        return self.row(HYBRID).result.users if self.row(HYBRID).result else 0  # type: ignore[union-attr]
 
     def hybrid_margin(self) -> dict[str, float]:
         """Hybrid nDCG@10 minus each evaluated single signal's (positive: hybrid better)."""
@@ -364,7 +362,7 @@ def run_harness(
                  results[COOCCURRENCE], "ranker, PMI signal",
                  {"lambda_mmr": EVAL_LAMBDA, "pmi": pmi_params}),
         ModelRow(CONTENT_ONLY, "content-only", "signal:content", None,
-                 f"n/a: {content_unavailable}"),
+                 content_unavailable),
         ModelRow(HYBRID, "hybrid", tuned.best.id, results[HYBRID],
                  "ranker, weights chosen on validation",
                  {**weights, "pmi": pmi_params, "validation_ndcg@10": tuned.scores,
@@ -376,4 +374,5 @@ def run_harness(
         protocol=protocol, dataset_hash=dataset_hash(data), rows=report_rows,
         out_type=out_type, train_interactions=len(data.train), train_items=len(train_items),
         catalog_items=features.count(out_type), cooccurrence_pairs=len(table),
-        cold_items=len(held - cooc_items), grid=tuned, pmi=pmi, seconds=seconds)
+        cold_items=len(held - cooc_items), users=results[HYBRID].users,
+        cold_users=results[HYBRID].cold_users, grid=tuned, pmi=pmi, seconds=seconds)

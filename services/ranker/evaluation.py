@@ -34,6 +34,7 @@ same data only when their hashes match.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -171,7 +172,7 @@ def split(interactions: Triples, protocol: Protocol | None = None,
     cases: list[UserCase] = []
     bounds = np.flatnonzero(np.concatenate(
         ([True], data.users[1:] != data.users[:-1], [True]))) if len(data) else np.array([0])
-    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+    for start, stop in itertools.pairwise(bounds):
         user = str(data.users[start])
         if user not in chosen:
             continue

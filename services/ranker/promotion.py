@@ -53,6 +53,7 @@ class EvaluationPair:
     candidate: dict[str, float]
     active: dict[str, float]            # empty when nothing is active yet
     active_id: str = ""
+    unavailable_reason: str = ""        # set when no offline evaluation applies
 
 
 @dataclass
@@ -177,7 +178,8 @@ class PromotionWorkflow:
             heartbeat_timeout=timedelta(minutes=5), retry_policy=RETRY)
         result = PromotionResult(status="", reasons=[], dataset_hash=pair.dataset_hash,
                                  candidate=pair.candidate, active=pair.active)
-        failures = gate_failures(params.gates, pair.candidate, pair.active)
+        failures = ([pair.unavailable_reason] if pair.unavailable_reason
+                    else gate_failures(params.gates, pair.candidate, pair.active))
         if failures:
             return self._end(result, "failed_gates", failures)
         self._status = "checking_governance"

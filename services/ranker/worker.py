@@ -8,12 +8,18 @@ import grpc
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
+from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.config import Settings
 from services.common.db import Database
 from services.common.temporal_worker import run_worker
 from services.ranker.activities import TrainingActivities
+from services.ranker.eval_data import from_mesh
 from services.ranker.interactions import connect
+from services.ranker.promotion import PromotionWorkflow
+from services.ranker.promotion_activities import PromotionActivities
+from services.ranker.promotion_eval import HarnessEvaluator
 from services.ranker.training import CooccurrenceTrainer
 from services.ranker.workflows import CooccurrenceTrainingWorkflow
 
@@ -23,11 +29,20 @@ def build_worker(client: Client, settings: Settings, db: Database,
     targets = settings.service_targets
     source, gate = connect(grpc.insecure_channel(targets["governance"]),
                            grpc.insecure_channel(targets["identity"]))
-    acts = TrainingActivities(CooccurrenceTrainer(db, source, gate),
-                              RankerServiceStub(grpc.insecure_channel(targets["ranker"])))
+    ranker = RankerServiceStub(grpc.insecure_channel(targets["ranker"]))
+    training = TrainingActivities(CooccurrenceTrainer(db, source, gate), ranker)
+    identity, governance = (grpc.insecure_channel(targets["identity"]),
+                            grpc.insecure_channel(targets["governance"]))
+    evaluator = HarnessEvaluator(db, lambda: from_mesh(identity, governance))
+    promotion = PromotionActivities(
+        evaluator, ranker, EmbedderServiceStub(grpc.insecure_channel(targets["embedder"])),
+        GovernanceServiceStub(governance))
     return Worker(client, task_queue=settings.ranker_task_queue,
-                  workflows=[CooccurrenceTrainingWorkflow],
-                  activities=[acts.train_cooccurrence, acts.activate_cooccurrence],
+                  workflows=[CooccurrenceTrainingWorkflow, PromotionWorkflow],
+                  activities=[training.train_cooccurrence, training.activate_cooccurrence,
+                              promotion.evaluate_for_promotion,
+                              promotion.check_candidate_training_set,
+                              promotion.activate_candidate, promotion.mark_candidate_known_good],
                   activity_executor=executor, max_concurrent_activities=1)
 
 

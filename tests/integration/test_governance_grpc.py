@@ -153,7 +153,7 @@ def test_track_eligibility_fails_closed_without_a_manifest_row(gov, ingested, id
         source=SOURCE)).entries if e.track_path.endswith("hr3-hell.ogg"))
     results = gov.CheckEligibility(gpb.CheckEligibilityRequest(
         environment=PRODUCTION, track_juke_ids=[hell.track_juke_id, unknown])).results
-    assert results[0].eligible and results[0].entry_ids == [hell.id]
+    assert results[0].eligible and hell.id in results[0].entry_ids
     assert not results[1].eligible and "no corpus manifest entry" in results[1].error
 
 

@@ -192,6 +192,8 @@ def test_embed_audio_is_front_end_then_network(weights_dir: Path) -> None:
             model.embed_audio(shorter, 44100).embeddings[:3], first_call[:3], rtol=0, atol=1e-5
         )
         np.testing.assert_array_equal(model.embed_audio(audio, 44100).embeddings, first_call)
+        model.close()  # stops the worker threads; a later call starts new ones
+        np.testing.assert_array_equal(model.embed_audio(audio, 44100).embeddings, first_call)
     uncentred = serial.embed_audio(audio, 44100, hop_s=1.0, center=False)
     np.testing.assert_allclose(uncentred.timestamps, [0.0, 1.0, 2.0])
 

@@ -72,9 +72,11 @@ def names_for(f: ScannedFile, label: str) -> Names:
 class ProgressBar:
     """A one-line bar on a terminal; silent when output is not a terminal."""
 
-    def __init__(self, label: str, out: TextIO = sys.stderr) -> None:
-        self.label, self.out = label, out
-        self.enabled = out.isatty()
+    def __init__(self, label: str, out: TextIO | None = None) -> None:
+        # Resolved now, not at import: tests swap sys.stderr between runs.
+        self.label = label
+        self.out: TextIO = out if out is not None else sys.stderr
+        self.enabled = self.out.isatty()
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled or total == 0:

@@ -244,10 +244,6 @@ class FoldedConv:
         )
 
     @property
-    def in_channels(self) -> int:
-        return int(self.kernel.shape[2])
-
-    @property
     def out_channels(self) -> int:
         return int(self.kernel.shape[3])
 
@@ -354,8 +350,8 @@ def _pool_relu_sink(bias: np.ndarray, out: np.ndarray) -> TileSink:
     height = out.shape[1]
 
     def sink(first: int, tiles: np.ndarray) -> None:
-        rows_max = np.maximum(tiles[0::2], tiles[1::2])  # (2, 4, ...)
-        pooled = np.maximum(rows_max[:, 0::2], rows_max[:, 1::2])  # (2, 2, ...)
+        column_pairs = np.maximum(tiles[0::2], tiles[1::2])  # (2, 4, ...)
+        pooled = np.maximum(column_pairs[:, 0::2], column_pairs[:, 1::2])  # (2, 2, ...)
         pooled += bias
         np.maximum(pooled, 0, out=pooled)
         image = _untile(pooled)
@@ -367,6 +363,7 @@ def _pool_relu_sink(bias: np.ndarray, out: np.ndarray) -> TileSink:
 
 
 def _linear_sink(bias: np.ndarray, out: np.ndarray) -> TileSink:
+    """Writes tiles + bias into `out` (batch, height, width, c), cropping (the last conv)."""
     height = out.shape[1]
 
     def sink(first: int, tiles: np.ndarray) -> None:
@@ -607,6 +604,13 @@ class OpenL3Model:
         with threadpool_limits(limits=1, user_api="blas"):
             list(self._executor().map(work, batches))
         return out
+
+    def close(self) -> None:
+        """Stops the worker threads (freeing what they keep); the model stays usable."""
+        with self._executor_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def _executor(self) -> ThreadPoolExecutor:
         """The worker threads, kept: each keeps its scratch arrays between calls."""

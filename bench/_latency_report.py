@@ -1,0 +1,151 @@
+"""Timed request runs (threads, per-call latency, errors kept) and their printed report."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import grpc
+
+from bench._ann_recall import RecallRow
+from bench._mesh import percentiles
+from bench._synthetic_catalog import SyntheticCatalog
+
+
+@dataclass(frozen=True)
+class Reply:
+    items: int
+    cached: bool
+    empty_signals: tuple[str, ...]
+
+
+@dataclass
+class Run:
+    label: str
+    concurrency: int
+    samples_ms: list[float] = field(default_factory=list)
+    wall_s: float = 0.0
+    errors: Counter[str] = field(default_factory=Counter)
+    replies: list[Reply] = field(default_factory=list)
+    load_average: float = 0.0   # 1-minute, at the end: other work on the box shows here
+
+    @property
+    def throughput(self) -> float:
+        return len(self.samples_ms) / self.wall_s if self.wall_s else 0.0
+
+
+def describe(err: BaseException) -> str:
+    if isinstance(err, grpc.RpcError):
+        return f"{err.code().name}: {err.details()}"[:200]
+    return f"{type(err).__name__}: {err}"[:200]
+
+
+def drive(label: str, call: Callable[[], Reply | None], n: int, concurrency: int) -> Run:
+    """`n` calls from `concurrency` threads; each call timed on its own, failures counted."""
+    print(f"  {label}: {n} calls at concurrency {concurrency} ...", flush=True)
+    run = Run(label, concurrency)
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while next(counter) < n:
+            started = time.perf_counter()
+            try:
+                reply = call()
+            except Exception as err:  # recorded, and the run goes on
+                with lock:
+                    run.errors[describe(err)] += 1
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                run.samples_ms.append(elapsed)
+                if reply is not None:
+                    run.replies.append(reply)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for future in [pool.submit(worker) for _ in range(concurrency)]:
+            future.result()
+    run.wall_s = time.perf_counter() - started
+    run.load_average = os.getloadavg()[0]
+    return run
+
+
+@dataclass
+class Report:
+    runs: list[Run] = field(default_factory=list)
+    components: list[Run] = field(default_factory=list)
+    recall: list[RecallRow] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def fact(self, line: str) -> None:
+        self.facts.append(line)
+        print(f"  {line}", flush=True)
+
+    def problem(self, where: str, detail: str) -> None:
+        self.problems.append(f"{where}: {detail}")
+        print(f"  PROBLEM {where}: {detail}", flush=True)
+
+    def render(self, catalog: SyntheticCatalog, pool: int) -> str:
+        parts = [f"\n=== Recommend, {catalog.n_tracks:,} tracks, {catalog.n_albums:,} albums, "
+                 f"{catalog.n_artists:,} artists, {catalog.tags:,} tags, {catalog.dim}-d "
+                 f"vectors ({catalog.clusters} clusters), {catalog.pairs:,} co-occurrence rows"]
+        if self.runs:
+            parts.append(_run_table(
+                "hybrid Recommend (limit 10, fresh 1-3 seed tracks per request)", self.runs))
+        if self.components:
+            parts.append(_run_table("where the time goes (concurrency 1)", self.components))
+        if self.recall:
+            parts.append(_recall_table(self.recall, catalog, pool))
+        parts.append("\n".join(["facts:", *(f"  {f}" for f in self.facts)]))
+        if self.problems:
+            parts.append("\n".join(["PROBLEMS:", *(f"  {p}" for p in self.problems)]))
+        return "\n".join(parts)
+
+
+def _run_table(title: str, runs: Sequence[Run]) -> str:
+    lines = [f"\n{title}",
+             f"  {'path':<40}{'conc':>5}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+             f"{'max ms':>9}{'req/s':>8}  notes"]
+    for run in runs:
+        head = f"  {run.label:<40}{run.concurrency:>5}{len(run.samples_ms):>6}"
+        if not run.samples_ms:
+            lines.append(f"{head}  no successful calls; {_notes(run)}")
+            continue
+        p = percentiles(run.samples_ms)
+        lines.append(f"{head}{p['p50']:>9.1f}{p['p95']:>9.1f}{p['p99']:>9.1f}{p['max']:>9.1f}"
+                     f"{run.throughput:>8.1f}  {_notes(run)}")
+    return "\n".join(lines)
+
+
+def _notes(run: Run) -> str:
+    notes = [f"load {run.load_average:.1f}"]
+    if run.replies:
+        notes.append(f"cached {sum(r.cached for r in run.replies)}/{len(run.replies)}")
+        short = sum(r.items < 10 for r in run.replies)
+        if short:
+            notes.append(f"{short} with <10 items")
+        empty = Counter(s for r in run.replies for s in r.empty_signals)
+        notes += [f"{s} empty in {c}" for s, c in sorted(empty.items())]
+    notes += [f"{count} x {error}" for error, count in run.errors.most_common(2)]
+    return "; ".join(notes)
+
+
+def _recall_table(rows: Sequence[RecallRow], catalog: SyntheticCatalog, pool: int) -> str:
+    lines = [f"\nANN (IVFFlat, {catalog.ivfflat_lists} lists) vs exact search, "
+             f"{catalog.dim}-d, top {pool} ids per query",
+             f"  {'probes':<8}{'recall@10':>10}{f'recall@{pool}':>11}{'p50 ms':>9}"
+             f"{'p95 ms':>9}{'p99 ms':>9}"]
+    for row in rows:
+        p = row.latency_ms
+        name = "exact" if row.probes is None else str(row.probes)
+        lines.append(f"  {name:<8}{row.recall_at_10:>10.3f}{row.recall_at_pool:>11.3f}"
+                     f"{p['p50']:>9.1f}{p['p95']:>9.1f}{p['p99']:>9.1f}")
+    return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""The evaluated models and the harness (services.ranker.eval_models) on small data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from services.common.errors import InvalidArgument
+from services.ranker import eval_models
+from services.ranker.eval_models import (
+    CONTENT_ONLY,
+    HYBRID,
+    ITEM_KNN,
+    MODEL_KEYS,
+    POPULARITY,
+    ItemKnn,
+    Popularity,
+    RankerSignals,
+    grid_search,
+    hybrid_config,
+    out_type_of,
+    run_harness,
+    table_items,
+)
+from services.ranker.evaluation import (
+    NDCG,
+    EvalSplit,
+    Protocol,
+    Triples,
+    dataset_hash,
+    split,
+    validation_split,
+)
+from services.ranker.features import CatalogFeatures, ResourceRow, TagRow
+from services.ranker.hybrid import WeightConfig, recommend
+from services.ranker.pmi import CooccurrenceTable, PmiConfig, train_pmi
+from services.ranker.signals import COOCCURRENCE, METADATA, CooccurrenceIndex
+
+SMALL_PMI = PmiConfig(min_count=2, top_k=None)
+
+
+def pairs(data: Triples) -> set[tuple[str, str]]:
+    return set(zip(data.users.astype(str).tolist(), data.items.astype(str).tolist(),
+                   strict=True))
+
+
+def held_pairs(data: EvalSplit) -> set[tuple[str, str]]:
+    return {(c.user, i) for c in data.cases for i in c.held_out}
+
+
+def triples(rows: list[tuple[str, str, float]]) -> Triples:
+    users, items, weights = zip(*rows, strict=True)
+    return Triples(np.array(users, dtype=object), np.array(items, dtype=object),
+                   np.array(weights, dtype=np.float64))
+
+
+def catalog() -> list[ResourceRow]:
+    """24 artists in two scenes (rock r00.., jazz j00..), tagged by scene and sub-style."""
+    rows = []
+    for scene, tag in (("r", "rock"), ("j", "jazz")):
+        for k in range(12):
+            rows.append(ResourceRow(f"{scene}{k:02d}", "artist", f"{tag} artist {k}", tags=(
+                TagRow(tag, "internal", 1.0), TagRow(f"{tag} style {k % 3}", "internal", 0.6))))
+    rows.append(ResourceRow("untagged", "artist", "nobody's favourite"))
+    return rows
+
+
+def listening(n_users: int = 80, seed: int = 0) -> Triples:
+    """Each user listens mostly within one scene, preferring one sub-style."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_users):
+        scene = "rj"[u % 2]
+        style = u % 3
+        liked = [k for k in range(12) if k % 3 == style] + list(rng.choice(12, 3, replace=False))
+        for k in sorted(set(liked)):
+            rows.append((f"u{u:03d}", f"{scene}{k:02d}", float(rng.integers(1, 100))))
+        if rng.random() < 0.3:
+            rows.append((f"u{u:03d}", f"{'jr'[u % 2]}{int(rng.integers(12)):02d}", 1.0))
+    return triples(rows)
+
+
+# ---- baselines ---------------------------------------------------------------------------------
+
+
+def test_popularity_ranks_by_listeners_then_weight_then_id() -> None:
+    train = triples([("u1", "x", 1), ("u2", "x", 1), ("u3", "x", 1),
+                     ("u1", "y", 100), ("u2", "y", 100),
+                     ("u1", "z", 5), ("u2", "z", 5), ("u3", "w", 1), ("u4", "v", 1)])
+    model = Popularity(train)
+    assert model([], [], 10) == ["x", "y", "z", "v", "w"]
+    assert model(["x"], ["z"], 2) == ["y", "v"]
+
+
+def test_item_knn_sums_the_seeds_cosine_among_their_neighbours() -> None:
+    # a: u1 u2, b: u1 u2, c: u2 u3, d: u3
+    train = triples([("u1", "a", 1), ("u1", "b", 1), ("u2", "a", 1), ("u2", "b", 1),
+                     ("u2", "c", 1), ("u3", "c", 1), ("u3", "d", 1)])
+    knn = ItemKnn(train, neighbours=None)
+    # cos(a,b) = 1, cos(a,c) = 1/2, cos(a,d) = 0: d is not recommended at all
+    assert knn(["a"], [], 10) == ["b", "c"]
+    # c: 1/2 + cos(c,d) = 1/2 + 1/sqrt(2) beats b: 1
+    assert knn(["a", "d"], [], 10) == ["c", "b"]
+    assert knn(["a", "d"], ["c"], 10) == ["b"]
+    assert ItemKnn(train, neighbours=1)(["a"], [], 10) == ["b"]  # a keeps only b
+    with pytest.raises(InvalidArgument):
+        ItemKnn(train, neighbours=0)
+
+
+# ---- the ranker ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ranker() -> tuple[CatalogFeatures, CooccurrenceIndex, Triples]:
+    features = CatalogFeatures.build(catalog())
+    data = listening()
+    table = train_pmi(data.users, data.items, data.weights, SMALL_PMI)
+    return features, CooccurrenceIndex(features, table), data
+
+
+@pytest.mark.parametrize("config, with_cooc", [
+    (hybrid_config(0.3, 0.7), True),
+    (WeightConfig.single_signal(COOCCURRENCE, lambda_mmr=1.0), True),
+    (WeightConfig.single_signal(METADATA, lambda_mmr=1.0), False),
+    (hybrid_config(0.5, 0.5, lambda_mmr=0.6), True),
+])
+def test_ranker_models_give_what_hybrid_recommend_gives(ranker, config, with_cooc) -> None:
+    features, index, data = ranker
+    signals = RankerSignals(features, index, "artist")
+    model = signals.model(config, with_cooccurrence=with_cooc)
+    for case in split(data).cases[:15]:
+        expected = recommend(features, list(case.seeds), config, out_types=("artist",),
+                             exclude_ids=list(case.seeds), limit=10,
+                             cooccurrence=index if with_cooc else None)
+        assert model(case.seeds, case.seeds, 10) == [item.id for item in expected.items]
+
+
+def test_ranker_signals_are_computed_once_per_seed_list(ranker) -> None:
+    features, index, _ = ranker
+    signals = RankerSignals(features, index, "artist")
+    first = signals.computed(["r00", "r03"])
+    assert signals.computed(["r00", "r03"]) is first
+    assert signals.computed(["j00"]) is not first
+
+
+def test_table_items_are_those_with_a_positive_partner() -> None:
+    table = CooccurrenceTable(np.array(["a", "b", "c"], dtype=object),
+                              np.array(["b", "a", "d"], dtype=object),
+                              np.array([3, 3, 1]), np.array([0.5, 0.5, -0.2]))
+    assert table_items(table) == {"a", "b"}
+
+
+def test_out_type_needs_every_item_in_the_catalog_and_one_type() -> None:
+    features = CatalogFeatures.build([*catalog(), ResourceRow("t1", "track", "a track")])
+    assert out_type_of(features, np.array(["r00", "j01"], dtype=object)) == "artist"
+    with pytest.raises(InvalidArgument, match=r"not in the evaluation catalog, e\.g\. 'nope'"):
+        out_type_of(features, np.array(["r00", "nope"], dtype=object))
+    with pytest.raises(InvalidArgument, match="mix resource types"):
+        out_type_of(features, np.array(["r00", "t1"], dtype=object))
+
+
+# ---- grid search and harness ---------------------------------------------------------------
+
+
+def test_grid_search_picks_the_best_validation_ndcg(ranker) -> None:
+    features, _, data = ranker
+    test = split(data)
+    validation = validation_split(test.train, test.protocol)
+    result = grid_search(features, validation, "artist", grid=(0.2, 0.5, 0.8), pmi=SMALL_PMI)
+    assert list(result.scores) == [hybrid_config(w, 1 - w).id for w in (0.2, 0.5, 0.8)]
+    assert result.scores[result.best.id] == max(result.scores.values())
+    assert result.dataset_hash == dataset_hash(validation)
+    assert result.users == len(validation.cases)
+    assert result.best.lambda_mmr == 1.0 and result.best.w_content == 0.0
+    with pytest.raises(InvalidArgument, match="metadata weights in"):
+        grid_search(features, validation, "artist", grid=(0.0, 0.5))
+
+
+def test_the_harness_tunes_on_training_data_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validation split the harness tunes on holds no test held-out row."""
+    seen: list[EvalSplit] = []
+    real = eval_models.grid_search
+
+    def spy(features, validation, *args, **kwargs):
+        seen.append(validation)
+        return real(features, validation, *args, **kwargs)
+
+    monkeypatch.setattr(eval_models, "grid_search", spy)
+    data = listening()
+    protocol = Protocol(seed=5)
+    run_harness(catalog(), data, protocol, grid=(0.5,), pmi=SMALL_PMI, grid_users=None)
+    test = split(data, protocol)
+    (validation,) = seen
+    rows = pairs(validation.train) | held_pairs(validation)
+    assert rows == pairs(test.train)
+    assert not rows & held_pairs(test)
+
+
+def test_harness_reports_every_model_on_one_dataset_hash() -> None:
+    data = listening()
+    report = run_harness(catalog(), data, Protocol(seed=5), grid=(0.2, 0.5, 0.8),
+                         pmi=SMALL_PMI, neighbours=10, content_unavailable="no audio here")
+    assert [r.key for r in report.rows] == list(MODEL_KEYS)
+    assert report.dataset_hash == dataset_hash(split(data, Protocol(seed=5)))
+    evaluated = [r for r in report.rows if r.result is not None]
+    assert [r.key for r in evaluated] == [POPULARITY, ITEM_KNN, METADATA, COOCCURRENCE, HYBRID]
+    content = report.row(CONTENT_ONLY)
+    assert content.result is None and content.note == "no audio here"
+    for row in evaluated:
+        assert row.result is not None and row.result.users == report.users > 0
+        assert all(0 <= v <= 1 or math.isnan(v) for v in row.result.metrics.values())
+    hybrid = report.row(HYBRID)
+    assert hybrid.model_id == report.grid.best.id
+    assert hybrid.params["w_metadata"] == report.grid.best.w_metadata
+    assert set(report.hybrid_margin()) == {METADATA, COOCCURRENCE}
+    # Two scenes, clear communities: the learned signals beat popularity.
+    popularity = report.row(POPULARITY).result
+    assert popularity is not None and hybrid.result is not None
+    assert hybrid.result.metrics[NDCG] > popularity.metrics[NDCG]
+    sampled = run_harness(catalog(), data, Protocol(seed=5), users=10, grid_users=10,
+                          grid=(0.5,), pmi=SMALL_PMI)
+    assert sampled.users == 10 and sampled.grid.users == 10
+    assert sampled.dataset_hash != report.dataset_hash
