@@ -8,7 +8,7 @@ has been ingested and embedded (`make demo`, or `juke corpus ingest` + `juke emb
 from __future__ import annotations
 
 import argparse
-from collections import Counter
+from collections import defaultdict
 
 import grpc
 
@@ -46,8 +46,8 @@ def main() -> None:
         tracks = catalog_tracks(identity)
         vectors = embedder.GetVectors(epb.GetVectorsRequest(juke_ids=list(tracks)))
         embedded = [v.juke_id for v in vectors.vectors]
-        hits: Counter[str] = Counter()
-        chance: Counter[str] = Counter()
+        hits: dict[str, float] = defaultdict(float)
+        chance: dict[str, float] = defaultdict(float)
         for track in embedded:
             album, artists = tracks[track]
             others = [t for t in embedded if t != track]

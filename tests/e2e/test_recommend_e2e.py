@@ -58,3 +58,28 @@ def test_bad_seeds_are_4xx_naming_them(mesh: Mesh, embedded: None) -> None:
         too_many = http.post("/api/v1/recommendations/",
                              json={"seed_items": ["hr3-hell"], "limit": 1000})
         assert too_many.status_code == 400 and "limit" in too_many.json()["error"]["message"]
+
+
+def test_rollback_restores_the_known_good_model_without_restarts(
+    mesh: Mesh, embedded: None
+) -> None:
+    from juke.embedder.v1 import embedder_pb2 as epb
+    from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
+
+    with grpc.insecure_channel(mesh.target("embedder")) as channel:
+        embedder = EmbedderServiceStub(channel)
+        good = embedder.GetActiveModel(epb.GetActiveModelRequest()).model
+        embedder.MarkKnownGood(epb.MarkKnownGoodRequest(model_id=good.id))
+        other = embedder.RegisterModel(epb.RegisterModelRequest(
+            name="e2e-candidate", version="1", source_model="custom", embedding_dim=8)).model
+        embedder.ActivateModel(epb.ActivateModelRequest(model_id=other.id,
+                                                        allow_unavailable=True))
+    rollback = mesh.juke("models", "rollback", "--kind", "embedding")
+    assert rollback.returncode == 0, rollback.stdout + rollback.stderr
+    assert "rolled back to msd-musicnn 0.1.0" in rollback.stdout
+    print(rollback.stdout.strip())  # carries the time to the first restored recommendation
+    with mesh.http() as http:
+        body = http.post("/api/v1/recommendations/", json={"seed_items": ["hr3-hell"]}).json()
+        assert body["model_bundle"]["embedding_model_id"] == good.id
+        health = http.get("/api/v1/health/models").json()
+        assert any(m["name"].startswith("requests_total:") for m in health["metrics"])
