@@ -5,8 +5,8 @@
 
 Builds a synthetic catalog (bench/_synthetic_catalog.py: tracks with 512-d clustered
 vectors, tags, genres and a co-occurrence table) in a throwaway embedded PostgreSQL (or
-JUKE_DATABASE_URL), starts identity, embedder, ranker and the REST gateway as their own
-processes, then reports:
+JUKE_DATABASE_URL), starts identity, governance, embedder, ranker and the REST gateway as
+their own processes, then reports:
 
 - ranker start-up: spawn -> SERVING (catalog features loaded from identity), and the first
   Recommend, which loads the co-occurrence table;
@@ -34,6 +34,8 @@ import argparse
 import itertools
 import random
 import re
+import signal
+import sys
 import tempfile
 import threading
 import time
@@ -52,7 +54,6 @@ from bench._latency_report import Reply, Report, describe, drive
 from bench._memory import GIB, Guard, MemorySampler
 from bench._mesh import (
     database,
-    free_port,
     gateway_process,
     service_process,
     start_kept_database,
@@ -142,11 +143,8 @@ class Mesh:
         return target
 
     def start_gateway(self, stack: ExitStack) -> str:
-        # Governance is not started: the recommendation route never calls it, and the
-        # gateway's channels connect lazily.
-        unused = f"127.0.0.1:{free_port()}"
         base, proc = stack.enter_context(gateway_process(
-            self.targets | {"governance": unused}, log=self.logs / "gateway.log"))
+            self.targets, log=self.logs / "gateway.log"))
         self._watch("gateway", proc)
         return str(base)
 
@@ -175,8 +173,8 @@ class Mesh:
 def measure_mesh(catalog: SyntheticCatalog, args: argparse.Namespace, mesh: Mesh) -> None:
     report, sampler = mesh.report, mesh.sampler
     with ExitStack() as stack:
-        mesh.start(stack, "identity")
-        mesh.start(stack, "embedder")
+        for name in ("identity", "governance", "embedder"):  # what the ranker calls
+            mesh.start(stack, name)
         sampler.phase = "features"
         env = {"JUKE_LOG_LEVEL": "INFO",  # for the "catalog features: ..." line
                **{f"JUKE_{n.upper()}_TARGET": t for n, t in mesh.targets.items()}}
@@ -342,7 +340,7 @@ def run(args: argparse.Namespace) -> None:
             measure_mesh(catalog, args, mesh)
         except Exception:
             report.problem("mesh measurements", traceback.format_exc(limit=4))
-        for name in ("identity", "embedder"):
+        for name in ("identity", "governance", "embedder"):
             report.fact(f"{name} peak RSS {sampler.peak(name) / GIB:.2f} GiB")
         sampler.phase = "recall"
         if args.recall_queries > 0:
@@ -398,6 +396,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"--requests {args.requests} must be at least 1")
     if args.partners < 0:
         parser.error(f"--partners {args.partners} must be >= 0")
+    # A plain SIGTERM would skip the clean-up (services, PostgreSQL); exit through it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run(args)
 
 

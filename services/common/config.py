@@ -72,6 +72,7 @@ class Settings:
     corpus_dir: Path = Path(".juke/corpus")
     musicnn_dir: Path | None = None
     openl3_weights: Path | None = None
+    openl3_mel128_weights: Path | None = None
     vector_index_type: str = "ivfflat"
     ivfflat_probes: int = 10
     embed_task_queue: str = "embedder"
@@ -123,6 +124,7 @@ class Settings:
             corpus_dir=Path(env.get("JUKE_CORPUS_DIR", str(home / "corpus"))),
             musicnn_dir=_path(env, "JUKE_MUSICNN_DIR"),
             openl3_weights=_path(env, "JUKE_OPENL3_WEIGHTS"),
+            openl3_mel128_weights=_path(env, "JUKE_OPENL3_MEL128_WEIGHTS"),
             vector_index_type=env.get("JUKE_VECTOR_INDEX_TYPE", "ivfflat").lower(),
             ivfflat_probes=_int(env, "JUKE_IVFFLAT_PROBES", 10),
             embed_task_queue=env.get("JUKE_EMBED_TASK_QUEUE", "embedder"),

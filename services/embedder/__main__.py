@@ -17,7 +17,8 @@ SERVICE_NAME = embedder_pb2.DESCRIPTOR.services_by_name["EmbedderService"].full_
 
 def build_service(db: Database, settings: Settings) -> EmbedderService:
     return EmbedderService(
-        db, builtin_models(settings.musicnn_dir, settings.openl3_weights),
+        db, builtin_models(settings.musicnn_dir, settings.openl3_weights,
+                           settings.openl3_mel128_weights),
         index_type=settings.vector_index_type, probes=settings.ivfflat_probes)
 
 

@@ -127,9 +127,11 @@ def openl3_builtin(weights: Path | None, input_repr: str = "mel256") -> BuiltinM
                         load=lambda: OpenL3Runtime(OpenL3Model.from_weights(path, input_repr)))
 
 
-def builtin_models(musicnn_dir: Path | None, openl3_weights: Path | None) -> list[BuiltinModel]:
+def builtin_models(musicnn_dir: Path | None, openl3_weights: Path | None,
+                   openl3_mel128_weights: Path | None = None) -> list[BuiltinModel]:
     """In order of preference for the default active model (OpenL3 is the locked choice)."""
-    models = [openl3_builtin(openl3_weights, "mel256"), openl3_builtin(openl3_weights, "mel128"),
+    models = [openl3_builtin(openl3_weights, "mel256"),
+              openl3_builtin(openl3_mel128_weights, "mel128"),
               musicnn_builtin(musicnn_dir)]
     for m in models:
         log.info("content model %s %s: %s", m.spec.name,

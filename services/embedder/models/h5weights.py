@@ -175,7 +175,7 @@ def read_keras_layers(path: Path) -> list[KerasLayer]:
             source = path
         with h5py.File(source, "r") as handle:
             return _layers(handle, path)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, KeyError) as exc:  # KeyError: h5 object missing
         raise WeightsError(f"cannot read Keras weights file {str(path)!r}: {exc}") from exc
 
 
