@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from pathlib import Path
@@ -14,6 +13,7 @@ from juke.governance.v1 import governance_pb2 as gpb
 from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from services.common.files import sha256_file
 from services.embedder.activity_types import (
     Batch,
     BatchItem,
@@ -32,14 +32,6 @@ log = logging.getLogger(__name__)
 ENVIRONMENTS = {"production": common_pb2.ENVIRONMENT_PRODUCTION,
                 "research": common_pb2.ENVIRONMENT_RESEARCH}
 PAGE = 500
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class BackfillActivities:
@@ -114,7 +106,7 @@ class BackfillActivities:
     def _unreadable(path: Path, checksum: str) -> str | None:
         if not path.is_file():
             return f"file not found at {path}"
-        actual = _sha256(path)
+        actual = sha256_file(path)
         if actual != checksum:
             return f"file changed since ingest (sha256 {actual[:12]}…, manifest {checksum[:12]}…)"
         return None

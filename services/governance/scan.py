@@ -27,7 +27,6 @@ them.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import os
 import posixpath
@@ -40,6 +39,7 @@ from typing import Any
 import mutagen
 import soundfile
 
+from services.common.files import sha256_file
 from services.governance.evidence import EMBEDDED_TAG, Evidence, dep5, naev, normalised_spdx
 from services.governance.licenses import LicenseRegistry
 from services.governance.policy import (
@@ -220,14 +220,6 @@ def _music_rule(path: str, sources: _Sources,
 
 
 # -- per-file facts ------------------------------------------------------------------------
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_audio(path: Path) -> tuple[int | None, dict[str, tuple[str, ...]], list[tuple[str, str]]]:

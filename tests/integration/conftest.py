@@ -88,3 +88,31 @@ def embedder_channel(start_server: Callable[..., grpc.Channel]) -> grpc.Channel:
         embedder_pb2_grpc.add_EmbedderServiceServicer_to_server(EmbedderServicer(service), server)
 
     return start_server("embedder", [SERVICE_NAME], register)
+
+
+@pytest.fixture(scope="session")
+def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
+                 embedder_channel: grpc.Channel,
+                 governance_channel: grpc.Channel) -> Callable[..., grpc.Channel]:
+    """Start a ranker (features loaded from the current catalog) over the other services."""
+    from juke.ranker.v1 import ranker_pb2_grpc
+    from services.ranker.__main__ import SERVICE_NAME
+    from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
+    from services.ranker.health import HealthRecorder, RequestStats
+    from services.ranker.service import RankerService
+    from services.ranker.servicer import RankerServicer
+
+    def start() -> grpc.Channel:
+        def register(server: grpc.Server, db: Database) -> None:
+            service = RankerService(db, IdentityClient(identity_channel),
+                                    EmbedderClient(embedder_channel),
+                                    GovernanceClient(governance_channel))
+            service.refresh_features()
+            stats = RequestStats()
+            recorder = HealthRecorder(stats, service.model_metrics, service.store_health, 3600)
+            ranker_pb2_grpc.add_RankerServiceServicer_to_server(
+                RankerServicer(service, stats, recorder), server)
+
+        return start_server("ranker", [SERVICE_NAME], register)
+
+    return start

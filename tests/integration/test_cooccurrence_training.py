@@ -18,16 +18,13 @@ from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from juke.ranker.v1 import ranker_pb2 as rpb
-from juke.ranker.v1 import ranker_pb2_grpc
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
 from services.common.errors import FailedPrecondition
-from services.ranker.__main__ import SERVICE_NAME
 from services.ranker.activities import TrainingActivities
 from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
 from services.ranker.interactions import GovernanceGate, RegisteredInteractions
 from services.ranker.service import RankerService
-from services.ranker.servicer import RankerServicer
 from services.ranker.training import CooccurrenceTrainer
 from services.ranker.workflows import (
     WORKFLOW_NAME,
@@ -63,16 +60,8 @@ def dataset(tmp_path_factory: pytest.TempPathFactory, identity_channel: grpc.Cha
 
 
 @pytest.fixture(scope="module")
-def ranker(start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
-           embedder_channel: grpc.Channel, governance_channel: grpc.Channel) -> RankerServiceStub:
-    def register(server: grpc.Server, db: Database) -> None:
-        service = RankerService(db, IdentityClient(identity_channel),
-                                EmbedderClient(embedder_channel),
-                                GovernanceClient(governance_channel))
-        service.refresh_features()
-        ranker_pb2_grpc.add_RankerServiceServicer_to_server(RankerServicer(service), server)
-
-    return RankerServiceStub(start_server("ranker", [SERVICE_NAME], register))
+def ranker(start_ranker: Callable[..., grpc.Channel]) -> RankerServiceStub:
+    return RankerServiceStub(start_ranker())
 
 
 def test_train_gate_activate_and_recommend(

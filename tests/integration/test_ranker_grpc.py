@@ -18,10 +18,8 @@ from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
 from services.embedder import repository as erepo
-from services.ranker.__main__ import SERVICE_NAME
 from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
 from services.ranker.service import RankerService
-from services.ranker.servicer import RankerServicer
 
 TAG = f"tag{uuid.uuid4().hex[:8]}"
 
@@ -74,19 +72,9 @@ def content_model(embedder_channel: grpc.Channel, database: Database,
 
 
 @pytest.fixture(scope="module")
-def ranker(start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
-           embedder_channel: grpc.Channel, governance_channel: grpc.Channel,
+def ranker(start_ranker: Callable[..., grpc.Channel],
            catalog: dict[str, str]) -> RankerServiceStub:
-    def register(server: grpc.Server, db: Database) -> None:
-        service = RankerService(db, IdentityClient(identity_channel),
-                                EmbedderClient(embedder_channel),
-                                GovernanceClient(governance_channel))
-        service.refresh_features()
-        from juke.ranker.v1 import ranker_pb2_grpc
-
-        ranker_pb2_grpc.add_RankerServiceServicer_to_server(RankerServicer(service), server)
-
-    return RankerServiceStub(start_server("ranker", [SERVICE_NAME], register))
+    return RankerServiceStub(start_ranker())  # after `catalog`, so its features include it
 
 
 def _names(result: rpb.RecommendResult) -> list[str]:
@@ -229,25 +217,9 @@ def test_tags_from_research_only_data_never_reach_production_features(
 
 
 def test_model_health_feed_counts_requests_and_coverage(
-    start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
-    embedder_channel: grpc.Channel, governance_channel: grpc.Channel, catalog: dict[str, str],
-    content_model: str,
+    start_ranker: Callable[..., grpc.Channel], catalog: dict[str, str], content_model: str,
 ) -> None:
-    from services.ranker.health import HealthRecorder, RequestStats
-
-    def register(server: grpc.Server, db: Database) -> None:
-        from juke.ranker.v1 import ranker_pb2_grpc
-
-        service = RankerService(db, IdentityClient(identity_channel),
-                                EmbedderClient(embedder_channel),
-                                GovernanceClient(governance_channel))
-        service.refresh_features()
-        stats = RequestStats()
-        recorder = HealthRecorder(stats, service.model_metrics, service.store_health, 3600)
-        ranker_pb2_grpc.add_RankerServiceServicer_to_server(
-            RankerServicer(service, stats, recorder), server)
-
-    stub = RankerServiceStub(start_server("ranker", [SERVICE_NAME], register))
+    stub = RankerServiceStub(start_ranker())  # a fresh ranker: counters start at zero
     for _ in range(3):
         stub.Recommend(rpb.RecommendRequest(query=_query([catalog["t1"]])))
     health = stub.GetModelHealth(rpb.GetModelHealthRequest())

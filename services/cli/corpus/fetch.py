@@ -7,12 +7,13 @@ Nothing is installed: each .deb is downloaded into the cache and unpacked with
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from services.common.files import sha256_file
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,6 @@ def package(name: str) -> PinnedPackage:
         ) from None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def extracted_dir(cache: Path, pkg: PinnedPackage) -> Path:
     return cache / pkg.name
 
@@ -88,7 +81,7 @@ def download(cache: Path, pkg: PinnedPackage) -> Path:
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     deb = debs / pkg.deb_name
-    if not (deb.is_file() and sha256_of(deb) == pkg.sha256):
+    if not (deb.is_file() and sha256_file(deb) == pkg.sha256):
         apt = _require_tool("apt-get")
         result = _apt_download(apt, pkg, debs)
         if result.returncode != 0 and os.geteuid() == 0:
@@ -101,7 +94,7 @@ def download(cache: Path, pkg: PinnedPackage) -> Path:
                 f"{result.stderr.strip() or result.stdout.strip()} "
                 "(is the bookworm package list present? try `apt-get update`)"
             )
-    actual = sha256_of(deb)
+    actual = sha256_file(deb)
     if actual != pkg.sha256:
         deb.unlink()
         raise FetchError(f"{deb.name}: sha256 {actual} does not match the pinned {pkg.sha256}")

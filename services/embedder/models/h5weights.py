@@ -89,11 +89,6 @@ def git_blob_id(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def identify_weights(path: Path, input_repr: str | None = None) -> KnownWeights:
     """The known weight file that `path` is, by git blob id; an error names both ids otherwise.
 

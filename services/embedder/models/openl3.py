@@ -47,11 +47,11 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from services.common.errors import InvalidArgument
+from services.common.files import sha256_file
 from services.embedder.models.h5weights import (
     BatchNormParams,
     OpenL3AudioParams,
     WeightsError,
-    file_sha256,
     identify_weights,
     read_openl3_params,
 )
@@ -515,7 +515,7 @@ class OpenL3Model:
             embedding_dim=network.channels,
             license=LICENSE,
             weights_file=path.name,
-            weights_sha256=file_sha256(path),
+            weights_sha256=sha256_file(path),
             weights_blob_id=blob_id,
             frontend=kapre_params(input_repr).as_dict(),
             skipped_layers=params.frontend_layers,
