@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.cli.postgres import EmbeddedPostgres
@@ -129,9 +130,9 @@ def service_process(name: str, database_url: str, *, env: dict[str, str] | None 
     port = free_port()
     full_env = {**os.environ, "JUKE_LOG_LEVEL": "WARNING", **(env or {}),
                 "JUKE_DATABASE_URL": database_url, f"JUKE_{name.upper()}_PORT": str(port)}
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log, "ab") if log else None  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=full_env,
-                            stdout=out, stderr=subprocess.STDOUT)
+                            stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT)
     target = f"127.0.0.1:{port}"
     try:
         if started is not None:
@@ -140,6 +141,8 @@ def service_process(name: str, database_url: str, *, env: dict[str, str] | None 
         yield target, proc
     finally:
         _stop(proc)
+        if out:
+            out.close()
 
 
 @contextmanager
@@ -147,14 +150,12 @@ def gateway_process(targets: dict[str, str], *, log: Path | None = None, timeout
                     ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run `python -m gateway` against `targets` (service name -> host:port); yields
     (base URL, process) once /healthz answers."""
-    import httpx
-
     port = free_port()
     env = {**os.environ, "JUKE_LOG_LEVEL": "WARNING", "JUKE_GATEWAY_PORT": str(port),
            **{f"JUKE_{name.upper()}_TARGET": target for name, target in targets.items()}}
-    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, stdout=out,
-                            stderr=subprocess.STDOUT)
+    out = open(log, "ab") if log else None  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env,
+                            stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -172,3 +173,5 @@ def gateway_process(targets: dict[str, str], *, log: Path | None = None, timeout
         yield base, proc
     finally:
         _stop(proc)
+        if out:
+            out.close()

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import random
 import re
 import signal
@@ -153,15 +154,18 @@ class Mesh:
         text = path.read_text(errors="replace") if path.exists() else "(no log)"
         return "\n      ".join(text.splitlines()[-lines:])
 
+    def failure(self, name: str, cause: str) -> str:
+        """`cause`, what the memory guard did to `name` if anything, and its log tail."""
+        guard = self.sampler.guard
+        why = f" {guard.tripped}." if guard and guard.tripped and guard.name == name else ""
+        return f"{cause}.{why}\n      {name} log tail:\n      {self.log_tail(name)}"
+
     def death(self, name: str) -> str | None:
-        """Why `name` is no longer running, with its log tail; None while it runs."""
+        """Why `name` is no longer running; None while it runs."""
         proc = self.procs.get(name)
         if proc is None or proc.poll() is None:
             return None
-        guard = self.sampler.guard
-        why = guard.tripped if guard and guard.tripped and guard.name == name else ""
-        return (f"{name} exited with status {proc.returncode}. {why}\n"
-                f"      log tail:\n      {self.log_tail(name)}")
+        return self.failure(name, f"{name} exited with status {proc.returncode}")
 
     def alive(self, name: str, where: str) -> bool:
         death = self.death(name)
@@ -181,7 +185,7 @@ def measure_mesh(catalog: SyntheticCatalog, args: argparse.Namespace, mesh: Mesh
         try:
             ranker = mesh.start(stack, "ranker", args.start_timeout, env)
         except Exception as err:
-            report.problem("ranker start-up", mesh.death("ranker") or describe(err))
+            report.problem("ranker start-up", mesh.failure("ranker", describe(err)))
             return
         found = _FEATURES_LOG.findall((mesh.logs / "ranker.log").read_text(errors="replace"))
         if found:
@@ -311,7 +315,8 @@ def measure_recall(url: str, catalog: SyntheticCatalog, args: argparse.Namespace
 
 @contextmanager
 def the_database(keep: bool) -> Iterator[str]:
-    if not keep:
+    """JUKE_DATABASE_URL, else an embedded PostgreSQL, removed at the end unless `keep`."""
+    if not keep or os.environ.get("JUKE_DATABASE_URL"):
         with database() as url:
             yield url
         return

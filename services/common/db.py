@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -17,14 +21,28 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
-def build_engine(url: str, *, pool_size: int = 10, application_name: str = "juke") -> Engine:
-    return create_engine(
+def build_engine(url: str, *, pool_size: int = 10, application_name: str = "juke",
+                 vectors: bool = False) -> Engine:
+    """`vectors`: pgvector values come back as numpy arrays (binary), not text to parse."""
+    engine = create_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"application_name": application_name},
     )
+    if vectors:
+        event.listen(engine, "connect", _register_vector)
+    return engine
+
+
+def _register_vector(dbapi_connection: Any, _record: Any) -> None:
+    from pgvector.psycopg import register_vector
+
+    try:
+        register_vector(dbapi_connection)
+    except Exception as err:  # before migrations create the extension: text still works
+        log.warning("pgvector type not registered: %s", err)
 
 
 class Database:

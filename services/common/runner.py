@@ -19,6 +19,7 @@ def run_service(
     service_names: list[str],
     register: Callable[[grpc.Server, Database, Settings], Readiness | None],
     settings: Settings | None = None,
+    vectors: bool = False,
 ) -> None:
     """Read settings once, build the database and server, serve until SIGTERM.
 
@@ -30,7 +31,7 @@ def run_service(
     setup_tracing(f"juke-{name}", console=settings.telemetry_console)
     engine = build_engine(
         settings.require_database_url(), pool_size=settings.db_pool_size,
-        application_name=f"juke-{name}",
+        application_name=f"juke-{name}", vectors=vectors,
     )
     db = Database(engine)
     extra: list[Readiness] = []

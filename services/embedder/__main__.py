@@ -29,7 +29,7 @@ def register(server: grpc.Server, db: Database, settings: Settings) -> None:
 
 
 def main() -> None:
-    run_service("embedder", [SERVICE_NAME], register)
+    run_service("embedder", [SERVICE_NAME], register, vectors=True)
 
 
 if __name__ == "__main__":

@@ -152,7 +152,7 @@ def track_matrix(session: Session, model_id: uuid.UUID) -> tuple[list[uuid.UUID]
     rows = session.execute(stmt).all()
     if not rows:
         return [], np.zeros((0, 0), dtype=np.float32)
-    return [r[0] for r in rows], np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
+    return [r[0] for r in rows], np.stack([_array(r[1]) for r in rows])
 
 
 def replace_resource_vectors(session: Session, model_id: uuid.UUID, resource_type: str,
@@ -174,12 +174,12 @@ def vectors(session: Session, model_id: uuid.UUID,
     tracks = select(TrackEmbedding.track_juke_id, TrackEmbedding.vector).where(
         TrackEmbedding.model_id == model_id, TrackEmbedding.track_juke_id.in_(wanted))
     for r in session.execute(tracks):
-        out[r[0]] = ("track", np.asarray(r[1], dtype=np.float32))
+        out[r[0]] = ("track", _array(r[1]))
     others = select(ResourceEmbedding.resource_juke_id, ResourceEmbedding.resource_type,
                     ResourceEmbedding.vector).where(
         ResourceEmbedding.model_id == model_id, ResourceEmbedding.resource_juke_id.in_(wanted))
     for r in session.execute(others):
-        out[r[0]] = (r[1], np.asarray(r[2], dtype=np.float32))
+        out[r[0]] = (r[1], _array(r[2]))
     return out
 
 
@@ -228,6 +228,9 @@ def nearest_tracks(session: Session, model_id: uuid.UUID, dim: int, query: np.nd
 
 
 def _array(value: Any) -> np.ndarray:
+    """A vector column value as float32: binary (registered type), text, or array."""
+    if hasattr(value, "to_numpy"):  # pgvector.Vector from the registered binary type
+        return np.asarray(value.to_numpy(), dtype=np.float32)
     if isinstance(value, str):  # pgvector text form, when the type is not registered
         return np.array(value.strip("[]").split(","), dtype=np.float32)
     return np.asarray(value, dtype=np.float32)

@@ -90,6 +90,9 @@ class EmbedderService:
                                         f"{record.name!r} {record.version!r} in this deployment")
 
     def _view_of(self, record: ModelRecord) -> ModelView:
+        if (record.name, record.version) in self._builtins:  # availability known at start
+            return self._view(record)
+        # A custom model is available only through the vectors it already has.
         with self._db.read() as session:
             tracks = repo.coverage(session, record.id).tracks
         return self._view(record, tracks)

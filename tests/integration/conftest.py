@@ -14,7 +14,8 @@ from tests.conftest import free_port
 
 @pytest.fixture(scope="session")
 def database(migrated_url: str) -> Iterator[Database]:
-    engine = build_engine(migrated_url, pool_size=5, application_name="juke-tests")
+    engine = build_engine(migrated_url, pool_size=5, application_name="juke-tests",
+                          vectors=True)
     yield Database(engine)
     engine.dispose()
 
