@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Text, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from services.common.ids import uuid7
@@ -159,17 +159,24 @@ def mark_cooccurrence_known_good(session: Session, model_id: uuid.UUID) -> None:
 
 def cooccurrence_rows(session: Session, model_id: uuid.UUID
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    stmt = select(ItemCooccurrence.item_a_juke_id, ItemCooccurrence.item_b_juke_id,
+    """The model's rows as arrays; ids come back as text, so no UUID object per row."""
+    stmt = select(ItemCooccurrence.item_a_juke_id.cast(Text),
+                  ItemCooccurrence.item_b_juke_id.cast(Text),
                   ItemCooccurrence.co_count, ItemCooccurrence.pmi_score).where(
         ItemCooccurrence.model_id == model_id)
-    rows = session.execute(stmt).all()
-    if not rows:
-        empty = np.array([], dtype=object)
-        return empty, empty.copy(), np.array([], np.int64), np.array([], np.float64)
-    a, b, c, p = zip(*rows, strict=True)
-    return (np.array([str(x) for x in a], dtype=object), np.array([str(x) for x in b],
-                                                                    dtype=object),
-            np.array(c, dtype=np.int64), np.array(p, dtype=np.float64))
+    result = session.execute(stmt)
+    a_ids: list[str] = []
+    b_ids: list[str] = []
+    counts: list[int] = []
+    scores: list[float] = []
+    for part in result.partitions(100_000):  # streamed in chunks, not one giant list
+        for a, b, c, p in part:
+            a_ids.append(a)
+            b_ids.append(b)
+            counts.append(c)
+            scores.append(p)
+    return (np.array(a_ids, dtype=object), np.array(b_ids, dtype=object),
+            np.array(counts, dtype=np.int64), np.array(scores, dtype=np.float64))
 
 
 def count_pairs(session: Session, model_id: uuid.UUID) -> int:

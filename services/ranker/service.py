@@ -117,6 +117,7 @@ class RankerService:
         self.environment = environment
         self._snapshot: _Snapshot | None = None
         self._refresh_lock = threading.Lock()
+        self._cooc_lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], Result] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
@@ -169,10 +170,13 @@ class RankerService:
         if model is None:
             return None
         if model.id not in snap.cooc:
-            with self._db.read() as session:
-                a, b, c, p = repo.cooccurrence_rows(session, model.id)
-            snap.cooc[model.id] = CooccurrenceIndex(
-                snap.features, CooccurrenceTable(a, b, c, p, input_hash=model.version))
+            # One load per model: concurrent cold requests wait instead of each loading it.
+            with self._cooc_lock:
+                if model.id not in snap.cooc:
+                    with self._db.read() as session:
+                        a, b, c, p = repo.cooccurrence_rows(session, model.id)
+                    snap.cooc[model.id] = CooccurrenceIndex(
+                        snap.features, CooccurrenceTable(a, b, c, p, input_hash=model.version))
         return snap.cooc[model.id]
 
     # --- recommending --------------------------------------------------------------------
@@ -262,7 +266,7 @@ class RankerService:
         cleaned = [r.strip() for r in refs if r.strip()]
         if not cleaned:
             raise InvalidArgument("at least one seed_item_id is required")
-        known = set(features.index)
+        known = features.index  # a dict: membership without copying the catalog
         to_resolve = [r for r in cleaned if not (parse_uuid(r) and r in known)]
         resolved = self._catalog.resolve(to_resolve) if to_resolve else {}
         seeds, bad = [], []
