@@ -146,6 +146,12 @@ def write_track_embedding(session: Session, *, track_id: uuid.UUID, model_id: uu
     return session.execute(upsert).first() is not None
 
 
+def has_embeddings(session: Session, model_id: uuid.UUID) -> bool:
+    """Cheaper than counting: the first row answers."""
+    stmt = select(TrackEmbedding.id).where(TrackEmbedding.model_id == model_id).limit(1)
+    return session.execute(stmt).first() is not None
+
+
 def track_matrix(session: Session, model_id: uuid.UUID) -> tuple[list[uuid.UUID], np.ndarray]:
     stmt = select(TrackEmbedding.track_juke_id, TrackEmbedding.vector).where(
         TrackEmbedding.model_id == model_id).order_by(TrackEmbedding.track_juke_id)

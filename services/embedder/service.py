@@ -84,8 +84,8 @@ class EmbedderService:
         if builtin is not None:
             return ModelView(record, builtin.available, builtin.reason)
         if embeddings:
-            return ModelView(record, True, f"serves {embeddings} stored vectors; no runtime "
-                                           "in this deployment embeds new audio with it")
+            return ModelView(record, True, "serves its stored vectors; no runtime in this "
+                                           "deployment embeds new audio with it")
         return ModelView(record, False, f"no runtime for {record.source_model} model "
                                         f"{record.name!r} {record.version!r} in this deployment")
 
@@ -94,8 +94,8 @@ class EmbedderService:
             return self._view(record)
         # A custom model is available only through the vectors it already has.
         with self._db.read() as session:
-            tracks = repo.coverage(session, record.id).tracks
-        return self._view(record, tracks)
+            has_vectors = repo.has_embeddings(session, record.id)
+        return self._view(record, 1 if has_vectors else 0)
 
     def list_models(self) -> list[ModelView]:
         with self._db.read() as session:
