@@ -20,7 +20,6 @@ from services.identity.models import (
     AlbumArtist,
     ResourceGenre,
     ResourceTag,
-    Track,
     TrackArtist,
     TrackWork,
 )
@@ -73,11 +72,6 @@ class SearchRow:
 
 def _summary(rtype: str, row: Any) -> Summary:
     return Summary(type=rtype, juke_id=row.juke_id, name=row.name, mbid=row.mbid)
-
-
-def _summary_columns(rtype: str) -> Any:
-    model = RESOURCE_MODELS[rtype]
-    return select(model.juke_id, model.name, model.mbid)
 
 
 # --- lookups -------------------------------------------------------------------------------
@@ -427,7 +421,3 @@ def upsert_tags(
     )
     session.execute(stmt)
     return len(values)
-
-
-def track_ids_of_album(session: Session, album: uuid.UUID) -> list[uuid.UUID]:
-    return list(session.scalars(select(Track.juke_id).where(Track.album_juke_id == album)))

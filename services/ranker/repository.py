@@ -179,11 +179,6 @@ def cooccurrence_rows(session: Session, model_id: uuid.UUID
             np.array(counts, dtype=np.int64), np.array(scores, dtype=np.float64))
 
 
-def count_pairs(session: Session, model_id: uuid.UUID) -> int:
-    return int(session.scalar(select(func.count()).select_from(ItemCooccurrence).where(
-        ItemCooccurrence.model_id == model_id)) or 0)
-
-
 # --- model health ------------------------------------------------------------------------
 
 
