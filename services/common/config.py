@@ -84,6 +84,10 @@ class Settings:
     recommender_max_limit: int = 100
     features_refresh_s: float = 30.0
     health_interval_s: float = 60.0
+    # Gateway API keys: "name:role:sha256-hex" entries, comma separated (hashes, never keys).
+    api_keys: str = ""
+    rate_limit_per_minute: int = 600
+    max_request_bytes: int = 1_048_576
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -135,6 +139,9 @@ class Settings:
             recommender_max_limit=_int(env, "JUKE_RECOMMENDER_MAX_LIMIT", 100),
             features_refresh_s=float(_int(env, "JUKE_RANKER_REFRESH_S", 30)),
             health_interval_s=float(_int(env, "JUKE_HEALTH_INTERVAL_S", 60)),
+            api_keys=env.get("JUKE_API_KEYS", ""),
+            rate_limit_per_minute=_int(env, "JUKE_RATE_LIMIT_PER_MINUTE", 600),
+            max_request_bytes=_int(env, "JUKE_MAX_REQUEST_BYTES", 1_048_576),
             worker_ports={
                 name: _int(env, f"JUKE_{name.upper()}_WORKER_PORT", port)
                 for name, port in DEFAULT_WORKER_PORTS.items()
