@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from gateway.clients import Clients
 from gateway.errors import install_error_handlers
-from gateway.routes import catalog, governance, models, recommendations
+from gateway.routes import catalog, events, governance, models, recommendations
 from services.common.config import Settings
 
 
@@ -38,4 +38,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(governance.router)
     app.include_router(recommendations.router)
     app.include_router(models.router)
+    app.include_router(events.router)
     return app

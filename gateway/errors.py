@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error detected in the gateway itself (before any gRPC call)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, **extra: object) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.extra = extra  # more fields of the error body (candidates, index, ...)
 
 
 def bad_request(message: str) -> ApiError:
@@ -34,8 +35,8 @@ def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
-        extra = {"candidates": err.candidates} if hasattr(err, "candidates") else {}
-        return JSONResponse(error_body(err.code, err.message, **extra), status_code=err.status)
+        return JSONResponse(error_body(err.code, err.message, **err.extra),
+                            status_code=err.status)
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def _rpc_error(_: Request, err: grpc.aio.AioRpcError) -> JSONResponse:

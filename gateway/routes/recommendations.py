@@ -101,8 +101,7 @@ class AmbiguousSeed(ApiError):
     def __init__(self, name: str, candidates: list[dict[str, str]]) -> None:
         super().__init__(400, "AMBIGUOUS_SEED",
                          f"seed {name!r} matches {len(candidates)} resources; use one of "
-                         "their URIs")
-        self.candidates = candidates
+                         "their URIs", candidates=candidates)
 
 
 def _response(result: Any) -> RecommendationResponse:

@@ -22,6 +22,7 @@ from services.ranker.promotion import (
     KINDS,
     WORKFLOW_NAME,
     Approval,
+    Gates,
     PromotionInput,
     PromotionResult,
     workflow_id,
@@ -33,12 +34,26 @@ async def _client(settings: Settings) -> Client:
                                 namespace=settings.temporal_namespace)
 
 
-def promote(settings: Settings, kind: str, candidate_id: str, wait: bool) -> PromotionResult | None:
+def gates_from(settings: Settings, overrides: dict[str, float | None] | None = None) -> Gates:
+    """The configured gates (JUKE_GATE_*), with any given per-promotion overrides."""
+    gates = Gates(ndcg_min_relative_gain=settings.gate_ndcg_min_gain,
+                  recall_min_relative_gain=settings.gate_recall_min_gain,
+                  cold_start_max_regression=settings.gate_cold_start_max_regression,
+                  coverage_min=settings.gate_coverage_min)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            setattr(gates, name, value)
+    return gates
+
+
+def promote(settings: Settings, kind: str, candidate_id: str, wait: bool,
+            gates: Gates | None = None) -> PromotionResult | None:
     async def run() -> PromotionResult | None:
         client = await _client(settings)
         handle = await client.start_workflow(
             WORKFLOW_NAME, PromotionInput(kind, candidate_id, approver=settings.promotion_approver,
-                                          requested_by=settings.operator),
+                                          requested_by=settings.operator,
+                                          gates=gates or gates_from(settings)),
             id=workflow_id(kind, candidate_id), task_queue=settings.ranker_task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             result_type=PromotionResult, execution_timeout=timedelta(days=8))
@@ -97,16 +112,27 @@ def _first_served(settings: Settings, kind: str, restored: str, started: float) 
 def _any_seed(settings: Settings) -> str:
     channel, identity = identity_stub(settings)
     with channel:
-        page = identity.ListResources(ipb.ListResourcesRequest(
-            type=common_pb2.RESOURCE_TYPE_TRACK,
-            page=common_pb2.PageRequest(page_size=1)))
-    if not page.resources:
-        raise SystemExit("juke: the catalog has no track to measure a recommendation with")
-    return page.resources[0].juke_id
+        for rtype in (common_pb2.RESOURCE_TYPE_TRACK, common_pb2.RESOURCE_TYPE_ARTIST):
+            page = identity.ListResources(ipb.ListResourcesRequest(
+                type=rtype, page=common_pb2.PageRequest(page_size=1)))
+            if page.resources:
+                return page.resources[0].juke_id
+    raise SystemExit("juke: the catalog has no track or artist to measure a recommendation with")
+
+
+GATE_FLAGS = {
+    "ndcg_min_relative_gain": "relative nDCG@10 gain needed (default JUKE_GATE_NDCG_MIN_GAIN)",
+    "recall_min_relative_gain": "relative Recall@10 gain (default JUKE_GATE_RECALL_MIN_GAIN)",
+    "cold_start_max_regression": "largest cold-start nDCG@10 loss "
+                                 "(default JUKE_GATE_COLD_START_MAX_REGRESSION)",
+    "coverage_min": "smallest top-10 catalog coverage (default JUKE_GATE_COVERAGE_MIN)",
+}
 
 
 def _cmd_promote(args: argparse.Namespace) -> int:
-    result = promote(Settings.from_env(), args.kind, args.candidate, wait=args.wait)
+    settings = Settings.from_env()
+    gates = gates_from(settings, {name: getattr(args, name) for name in GATE_FLAGS})
+    result = promote(settings, args.kind, args.candidate, wait=args.wait, gates=gates)
     if result is not None:
         print(f"{result.status}: {'; '.join(result.reasons) or '-'}")
         return 0 if result.status == "activated" else 3
@@ -136,6 +162,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("candidate", help="candidate model id")
     p.add_argument("--kind", choices=KINDS, default="cooccurrence")
     p.add_argument("--wait", action="store_true", help="follow it to the end")
+    for name, help_text in GATE_FLAGS.items():
+        p.add_argument("--" + name.replace("_", "-"), dest=name, type=float, help=help_text)
     p.set_defaults(func=_cmd_promote)
     a = sub.add_parser("approve", help="approve (or --reject) a waiting promotion")
     a.add_argument("candidate", help="candidate model id")

@@ -32,6 +32,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name}={raw!r} is not an integer") from None
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -86,6 +96,11 @@ class Settings:
     health_interval_s: float = 60.0
     # Gateway API keys: "name:role:sha256-hex" entries, comma separated (hashes, never keys).
     api_keys: str = ""
+    # Promotion gates (design §9 Phase 1), relative to the active model except coverage.
+    gate_ndcg_min_gain: float = 0.05
+    gate_recall_min_gain: float = 0.03
+    gate_cold_start_max_regression: float = 0.02
+    gate_coverage_min: float = 0.30
     rate_limit_per_minute: int = 600
     max_request_bytes: int = 1_048_576
 
@@ -140,6 +155,11 @@ class Settings:
             features_refresh_s=float(_int(env, "JUKE_RANKER_REFRESH_S", 30)),
             health_interval_s=float(_int(env, "JUKE_HEALTH_INTERVAL_S", 60)),
             api_keys=env.get("JUKE_API_KEYS", ""),
+            gate_ndcg_min_gain=_float(env, "JUKE_GATE_NDCG_MIN_GAIN", 0.05),
+            gate_recall_min_gain=_float(env, "JUKE_GATE_RECALL_MIN_GAIN", 0.03),
+            gate_cold_start_max_regression=_float(env, "JUKE_GATE_COLD_START_MAX_REGRESSION",
+                                                  0.02),
+            gate_coverage_min=_float(env, "JUKE_GATE_COVERAGE_MIN", 0.30),
             rate_limit_per_minute=_int(env, "JUKE_RATE_LIMIT_PER_MINUTE", 600),
             max_request_bytes=_int(env, "JUKE_MAX_REQUEST_BYTES", 1_048_576),
             worker_ports={

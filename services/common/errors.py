@@ -39,6 +39,10 @@ class Unavailable(JukeError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class Unimplemented(JukeError):
+    code = grpc.StatusCode.UNIMPLEMENTED
+
+
 # gRPC status -> HTTP status, used by the gateway (google.rpc code mapping).
 HTTP_STATUS_BY_GRPC_CODE: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.OK: 200,

@@ -12,6 +12,7 @@ from services.common.config import Settings
 from services.common.db import Database
 from services.common.runner import Readiness, run_service
 from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
+from services.ranker.events import EventService
 from services.ranker.health import HealthRecorder, RequestStats
 from services.ranker.service import RankerService
 from services.ranker.servicer import RankerServicer
@@ -23,11 +24,15 @@ log = logging.getLogger(__name__)
 def build_service(db: Database, settings: Settings) -> RankerService:
     targets = settings.service_targets
     return RankerService(
-        db, IdentityClient(grpc.insecure_channel(targets["identity"])),
+        db, identity_client(settings),
         EmbedderClient(grpc.insecure_channel(targets["embedder"])),
         GovernanceClient(grpc.insecure_channel(targets["governance"])),
         default_limit=settings.recommender_default_limit,
         max_limit=settings.recommender_max_limit, environment=settings.environment)
+
+
+def identity_client(settings: Settings) -> IdentityClient:
+    return IdentityClient(grpc.insecure_channel(settings.service_targets["identity"]))
 
 
 def keep_features_fresh(service: RankerService, interval_s: float) -> None:
@@ -51,7 +56,8 @@ def register(server: grpc.Server, db: Database, settings: Settings) -> Readiness
                               settings.health_interval_s)
     recorder.start()
     ranker_pb2_grpc.add_RankerServiceServicer_to_server(
-        RankerServicer(service, stats, recorder), server)
+        RankerServicer(service, stats, recorder,
+                       EventService(db, identity_client(settings).resolve_items)), server)
     keep_features_fresh(service, settings.features_refresh_s)
     return service.ready  # SERVING once the catalog features are loaded
 

@@ -16,7 +16,7 @@ from juke.governance.v1 import governance_pb2 as gpb
 from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
-from services.common.proto_convert import tag_source_from_proto
+from services.common.proto_convert import tag_source_from_proto, type_from_proto
 from services.ranker.features import ResourceRow, TagRow
 
 PAGE = 1000
@@ -70,6 +70,16 @@ class IdentityClient:
             refs=[ipb.ResolveRef(ref=r) for r in refs]))
         return {r.ref: (r.resource.juke_id if r.found else None, r.error)
                 for r in reply.results}
+
+    def resolve_items(self, refs: Sequence[str]) -> dict[str, tuple[str, str] | None]:
+        """ref -> (juke_id, resource type), or None when the catalog has no such item."""
+        out: dict[str, tuple[str, str] | None] = {}
+        for start in range(0, len(refs), PAGE):
+            reply = self._stub.BatchResolve(ipb.BatchResolveRequest(
+                refs=[ipb.ResolveRef(ref=r) for r in refs[start:start + PAGE]]))
+            out.update({r.ref: (r.resource.juke_id, type_from_proto(r.resource.type) or "")
+                        if r.found else None for r in reply.results})
+        return out
 
 
 def _row(rtype: str, r: ipb.Resource, allowed: frozenset[str]) -> ResourceRow:

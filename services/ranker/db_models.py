@@ -110,3 +110,22 @@ class ModelHealthMetric(Base):
                                                       default=dict)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class ListeningEventRow(Base):
+    """Feedback from apps; one row per distinct idempotency key, never updated."""
+
+    __tablename__ = "listening_event"
+    __table_args__ = (Index("ix_listening_event_user_time", "user_id", "occurred_at"),
+                      Index("ix_listening_event_item", "item_juke_id"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    user_id: Mapped[str] = mapped_column(Text, nullable=False)
+    item_juke_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    item_type: Mapped[str] = mapped_column(String(8), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    session_id: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    context: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)

@@ -17,7 +17,9 @@ from juke.governance.v1 import governance_pb2 as gpb
 from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from services.common.db import Database
 from services.common.errors import FailedPrecondition
+from services.ranker.event_interactions import EVENTS_DATASET, EventInteractions, events_dataset
 from services.ranker.training import Interactions, require_dataset
 
 RESOLVE_CHUNK = 1000
@@ -39,11 +41,18 @@ class RegisteredInteractions:
     today; listening-event exports join here), so any data set in a known format trains.
     """
 
-    def __init__(self, governance: GovernanceServiceStub, identity: IdentityServiceStub) -> None:
+    def __init__(self, governance: GovernanceServiceStub, identity: IdentityServiceStub,
+                 events: EventInteractions | None = None) -> None:
         self._governance = governance
         self._identity = identity
+        self._events = events
 
     def load(self, dataset: str) -> Interactions:
+        if dataset == EVENTS_DATASET and self._events is not None:
+            # First-party events: registered on first use, so governance decides on them
+            # like on any other data set before a model trained on them can serve.
+            self._governance.RegisterDataset(gpb.RegisterDatasetRequest(dataset=events_dataset()))
+            return self._events.load()
         registered = self._governance.ListDatasets(gpb.ListDatasetsRequest()).datasets
         location = Path(require_dataset({d.name: d.location for d in registered}, dataset))
         if (location / "user_artists.dat").is_file():
@@ -86,7 +95,8 @@ class GovernanceGate:
         return registered.training_set_hash, check.allowed
 
 
-def connect(governance: grpc.Channel, identity: grpc.Channel
+def connect(governance: grpc.Channel, identity: grpc.Channel, db: Database | None = None
             ) -> tuple[RegisteredInteractions, GovernanceGate]:
     g, i = GovernanceServiceStub(governance), IdentityServiceStub(identity)
-    return RegisteredInteractions(g, i), GovernanceGate(g)
+    events = EventInteractions(db) if db is not None else None
+    return RegisteredInteractions(g, i, events), GovernanceGate(g)

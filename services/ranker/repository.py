@@ -9,12 +9,14 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Text, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from services.common.ids import uuid7
 from services.ranker.db_models import (
     CooccurrenceModel,
     ItemCooccurrence,
+    ListeningEventRow,
     ModelEvaluation,
     ModelHealthMetric,
     RankingWeightConfig,
@@ -217,3 +219,34 @@ def latest_evaluation(session: Session, model_id: str) -> dict[str, float]:
     stmt = select(ModelEvaluation.metric_name, ModelEvaluation.metric_value).where(
         ModelEvaluation.model_id == model_id, ModelEvaluation.dataset_hash == row[0])
     return {name: float(value) for name, value in session.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    user_id: str
+    item_juke_id: str
+    item_type: str
+    event_type: str
+    occurred_at: datetime
+    session_id: str
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert; rows whose idempotency key is already stored are skipped. Returns new rows."""
+    if not rows:
+        return 0
+    stmt = (pg_insert(ListeningEventRow).values(rows)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(ListeningEventRow.id))
+    return len(session.execute(stmt).all())
+
+
+def events(session: Session, user_id: str | None = None) -> list[EventRecord]:
+    """All events (or one user's), oldest first."""
+    query = select(ListeningEventRow.user_id, ListeningEventRow.item_juke_id,
+                   ListeningEventRow.item_type, ListeningEventRow.event_type,
+                   ListeningEventRow.occurred_at, ListeningEventRow.session_id)
+    if user_id is not None:
+        query = query.where(ListeningEventRow.user_id == user_id)
+    query = query.order_by(ListeningEventRow.occurred_at, ListeningEventRow.id)
+    return [EventRecord(u, str(i), t, e, at, sid) for u, i, t, e, at, sid in session.execute(query)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
 import grpc
@@ -10,8 +11,9 @@ import grpc
 from juke.common.v1 import common_pb2
 from juke.ranker.v1 import ranker_pb2 as pb
 from juke.ranker.v1 import ranker_pb2_grpc
-from services.common.errors import InvalidArgument
+from services.common.errors import InvalidArgument, Unimplemented
 from services.common.proto_convert import timestamp, type_from_proto, type_to_proto
+from services.ranker.events import EventInput, EventService
 from services.ranker.health import HealthRecorder, RequestStats, timed
 from services.ranker.repository import CooccurrenceModelRecord, WeightConfigRecord
 from services.ranker.service import Bundle, Query, RankerService, Result
@@ -82,10 +84,24 @@ def cooc_pb(m: CooccurrenceModelRecord) -> pb.CooccurrenceModel:
         created_at=timestamp(m.created_at))
 
 
+EVENT_TYPE_NAMES = {pb.EVENT_TYPE_PLAY: "play", pb.EVENT_TYPE_COMPLETE: "complete",
+                    pb.EVENT_TYPE_SKIP: "skip", pb.EVENT_TYPE_LIKE: "like",
+                    pb.EVENT_TYPE_DISLIKE: "dislike"}
+
+
+def event_from_pb(e: pb.ListeningEvent) -> EventInput:
+    return EventInput(
+        user_id=e.user_id, item=e.item, type=EVENT_TYPE_NAMES.get(e.type, f"<{e.type}>"),
+        occurred_at=e.occurred_at.ToDatetime(tzinfo=UTC) if e.HasField("occurred_at") else None,
+        idempotency_key=e.idempotency_key, session_id=e.session_id, context=dict(e.context))
+
+
 class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
     def __init__(self, service: RankerService, stats: RequestStats | None = None,
-                 recorder: HealthRecorder | None = None) -> None:
+                 recorder: HealthRecorder | None = None,
+                 events: EventService | None = None) -> None:
         self._service = service
+        self._events = events
         self._stats = stats or RequestStats()
         self._recorder = recorder
 
@@ -144,6 +160,13 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
         size, version, seconds = self._service.refresh_features()
         return pb.RefreshFeaturesResponse(resources=size, features_version=version,
                                           seconds=seconds)
+
+    def RecordEvents(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if self._events is None:
+            raise Unimplemented("this ranker does not take events")
+        outcome = self._events.record([event_from_pb(e) for e in request.events])
+        return pb.RecordEventsResponse(accepted=outcome.accepted, duplicates=outcome.duplicates,
+                                       item_ids=outcome.item_ids)
 
     def GetModelHealth(self, request: Any, context: grpc.ServicerContext) -> Any:
         if self._recorder is not None:

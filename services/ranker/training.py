@@ -7,6 +7,8 @@ stores whether a model built from it may ever serve production.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import uuid
@@ -71,7 +73,7 @@ class CooccurrenceTrainer:
                                      f"items ({data.unmapped} unmapped): import its items first")
         table = train_pmi(data.users, data.items, data.weights, config)
         digest, allowed = self._gate.register_and_check(dataset)
-        version = f"pmi-{dataset}-{table.input_hash[:12]}"
+        version = model_version(dataset, table.input_hash, config)
         with self._db.transaction() as session:
             existing = repo.find_cooccurrence_model(session, version)
             if existing is not None:  # same data, same parameters: the same model
@@ -100,6 +102,12 @@ class CooccurrenceTrainer:
             users=len(np.unique(data.users)), items=len(np.unique(data.items)),
             unmapped=data.unmapped, training_set_hash=digest, production_allowed=allowed,
             seconds=round(time.perf_counter() - started, 2), reused=reused)
+
+
+def model_version(dataset: str, input_hash: str, config: PmiConfig) -> str:
+    """Same data and same parameters: the same version (and model); anything else: a new one."""
+    params = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()
+    return f"pmi-{dataset}-{input_hash[:12]}-{params[:8]}"
 
 
 def require_dataset(names: dict[str, str], dataset: str) -> str:

@@ -28,7 +28,7 @@ def build_worker(client: Client, settings: Settings, db: Database,
                  executor: ThreadPoolExecutor) -> Worker:
     targets = settings.service_targets
     source, gate = connect(grpc.insecure_channel(targets["governance"]),
-                           grpc.insecure_channel(targets["identity"]))
+                           grpc.insecure_channel(targets["identity"]), db)
     ranker = RankerServiceStub(grpc.insecure_channel(targets["ranker"]))
     training = TrainingActivities(CooccurrenceTrainer(db, source, gate), ranker)
     identity, governance = (grpc.insecure_channel(targets["identity"]),

@@ -99,6 +99,7 @@ def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: gr
     from juke.ranker.v1 import ranker_pb2_grpc
     from services.ranker.__main__ import SERVICE_NAME
     from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
+    from services.ranker.events import EventService
     from services.ranker.health import HealthRecorder, RequestStats
     from services.ranker.service import RankerService
     from services.ranker.servicer import RankerServicer
@@ -112,7 +113,9 @@ def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: gr
             stats = RequestStats()
             recorder = HealthRecorder(stats, service.model_metrics, service.store_health, 3600)
             ranker_pb2_grpc.add_RankerServiceServicer_to_server(
-                RankerServicer(service, stats, recorder), server)
+                RankerServicer(service, stats, recorder,
+                               EventService(db, IdentityClient(identity_channel).resolve_items)),
+                server)
 
         return start_server("ranker", [SERVICE_NAME], register)
 

@@ -3,12 +3,28 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from juke.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_TYPE_UNSPECIFIED: _ClassVar[EventType]
+    EVENT_TYPE_PLAY: _ClassVar[EventType]
+    EVENT_TYPE_COMPLETE: _ClassVar[EventType]
+    EVENT_TYPE_SKIP: _ClassVar[EventType]
+    EVENT_TYPE_LIKE: _ClassVar[EventType]
+    EVENT_TYPE_DISLIKE: _ClassVar[EventType]
+EVENT_TYPE_UNSPECIFIED: EventType
+EVENT_TYPE_PLAY: EventType
+EVENT_TYPE_COMPLETE: EventType
+EVENT_TYPE_SKIP: EventType
+EVENT_TYPE_LIKE: EventType
+EVENT_TYPE_DISLIKE: EventType
 
 class RecommendQuery(_message.Message):
     __slots__ = ("seed_item_ids", "exclude_ids", "limit", "resource_types")
@@ -323,3 +339,44 @@ class GetModelHealthResponse(_message.Message):
     metrics: _containers.RepeatedCompositeFieldContainer[HealthMetric]
     bundle: ModelBundle
     def __init__(self, metrics: _Optional[_Iterable[_Union[HealthMetric, _Mapping]]] = ..., bundle: _Optional[_Union[ModelBundle, _Mapping]] = ...) -> None: ...
+
+class ListeningEvent(_message.Message):
+    __slots__ = ("user_id", "item", "type", "occurred_at", "idempotency_key", "session_id", "context")
+    class ContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    item: str
+    type: EventType
+    occurred_at: _timestamp_pb2.Timestamp
+    idempotency_key: str
+    session_id: str
+    context: _containers.ScalarMap[str, str]
+    def __init__(self, user_id: _Optional[str] = ..., item: _Optional[str] = ..., type: _Optional[_Union[EventType, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., session_id: _Optional[str] = ..., context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class RecordEventsRequest(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[ListeningEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[ListeningEvent, _Mapping]]] = ...) -> None: ...
+
+class RecordEventsResponse(_message.Message):
+    __slots__ = ("accepted", "duplicates", "item_ids")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    duplicates: int
+    item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., item_ids: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -100,6 +100,11 @@ class RankerServiceStub:
                 request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RefreshFeaturesRequest.SerializeToString,
                 response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RefreshFeaturesResponse.FromString,
                 _registered_method=True)
+        self.RecordEvents = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/RecordEvents',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsResponse.FromString,
+                _registered_method=True)
 
 
 class RankerServiceServicer:
@@ -192,6 +197,13 @@ class RankerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordEvents(self, request, context):
+        """Listening feedback from apps: validated, deduplicated, all-or-nothing per batch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RankerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -259,6 +271,11 @@ def add_RankerServiceServicer_to_server(servicer, server):
                     servicer.RefreshFeatures,
                     request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RefreshFeaturesRequest.FromString,
                     response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RefreshFeaturesResponse.SerializeToString,
+            ),
+            'RecordEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordEvents,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -613,6 +630,33 @@ class RankerService:
             '/juke.ranker.v1.RankerService/RefreshFeatures',
             juke_dot_ranker_dot_v1_dot_ranker__pb2.RefreshFeaturesRequest.SerializeToString,
             juke_dot_ranker_dot_v1_dot_ranker__pb2.RefreshFeaturesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/RecordEvents',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
