@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from datetime import timedelta
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from juke.common.v1 import common_pb2
 from juke.embedder.v1 import embedder_pb2 as epb
@@ -17,6 +19,7 @@ from juke.ranker.v1 import ranker_pb2 as rpb
 from services.cli.catalog import identity_stub
 from services.cli.embed import embedder_stub
 from services.cli.ranking import ranker_stub
+from services.cli.telemetry import connect_temporal
 from services.common.config import Settings
 from services.ranker.promotion import (
     KINDS,
@@ -30,8 +33,7 @@ from services.ranker.promotion import (
 
 
 async def _client(settings: Settings) -> Client:
-    return await Client.connect(settings.effective_temporal_address,
-                                namespace=settings.temporal_namespace)
+    return await connect_temporal(settings)
 
 
 def gates_from(settings: Settings, overrides: dict[str, float | None] | None = None) -> Gates:
@@ -141,8 +143,17 @@ def _cmd_promote(args: argparse.Namespace) -> int:
 
 def _cmd_approve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    outcome = decide(settings, args.kind, args.candidate, args.approver or settings.operator,
-                     not args.reject, args.reason or "")
+    try:
+        outcome = decide(settings, args.kind, args.candidate,
+                         args.approver or settings.operator, not args.reject, args.reason or "")
+    except WorkflowUpdateFailedError as err:  # the validator refused: say why, no traceback
+        print(f"juke: {err.cause}", file=sys.stderr)
+        return 3
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            print(f"juke: no promotion of {args.kind} model {args.candidate!r}", file=sys.stderr)
+            return 2
+        raise
     print(outcome)
     return 0
 
