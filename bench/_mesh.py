@@ -17,6 +17,7 @@ import grpc
 import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from gateway.auth import Role, key_entry, new_key
 from services.cli.postgres import EmbeddedPostgres
 from services.common.migrate import upgrade
 
@@ -145,6 +146,10 @@ def service_process(name: str, database_url: str, *, env: dict[str, str] | None 
             out.close()
 
 
+_BENCH_KEY = new_key()
+BENCH_AUTH = {"Authorization": f"Bearer {_BENCH_KEY}"}  # what gateway_process's gateway accepts
+
+
 @contextmanager
 def gateway_process(targets: dict[str, str], *, log: Path | None = None, timeout: float = 60
                     ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
@@ -152,6 +157,9 @@ def gateway_process(targets: dict[str, str], *, log: Path | None = None, timeout
     (base URL, process) once /healthz answers."""
     port = free_port()
     env = {**os.environ, "JUKE_LOG_LEVEL": "WARNING", "JUKE_GATEWAY_PORT": str(port),
+           # its clients send BENCH_AUTH; no rate limit under load
+           "JUKE_API_KEYS": key_entry("bench", Role.READ, _BENCH_KEY),
+           "JUKE_API_KEYS_FILE": "", "JUKE_RATE_LIMIT_PER_MINUTE": "0",
            **{f"JUKE_{name.upper()}_TARGET": target for name, target in targets.items()}}
     out = open(log, "ab") if log else None  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "gateway"], env=env,

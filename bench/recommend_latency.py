@@ -54,6 +54,7 @@ from bench import _ann_recall, _synthetic_catalog
 from bench._latency_report import Reply, Report, describe, drive
 from bench._memory import GIB, Guard, MemorySampler
 from bench._mesh import (
+    BENCH_AUTH,
     database,
     gateway_process,
     service_process,
@@ -286,7 +287,7 @@ def _measure_rest(seeds: SeedPool, args: argparse.Namespace, mesh: Mesh) -> None
         most = max(args.concurrency)
         limits = httpx.Limits(max_connections=most, max_keepalive_connections=most)
         client = stack.enter_context(httpx.Client(base_url=base, timeout=RPC_TIMEOUT_S,
-                                                  limits=limits))
+                                                  limits=limits, headers=BENCH_AUTH))
         drive("warm-up", rest_recommend(client, seeds.take), args.warmup, 1)
         for c in args.concurrency:
             mesh.report.runs.append(drive("REST POST /recommendations/",

@@ -7,16 +7,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from gateway.auth import install_security
 from gateway.clients import Clients
 from gateway.errors import install_error_handlers
-from gateway.routes import catalog, events, governance, models, recommendations
+from gateway.routes import catalog, events, governance, models, personal, recommendations
 from services.common.config import Settings
+from services.common.telemetry import DISABLED, Telemetry
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, telemetry: Telemetry = DISABLED) -> FastAPI:
+    """`telemetry`: traces each request (the root span of its trace) into the services."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.clients = Clients.connect(settings)
+        app.state.clients = Clients.connect(settings, telemetry)
         try:
             yield
         finally:
@@ -39,4 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(recommendations.router)
     app.include_router(models.router)
     app.include_router(events.router)
+    app.include_router(personal.router)
+    install_security(app, settings)  # API keys and roles, rate and size limits
+    telemetry.instrument_app(app)
     return app

@@ -12,6 +12,7 @@ from juke.governance.v1 import governance_pb2_grpc
 from juke.identity.v1 import identity_pb2_grpc
 from juke.ranker.v1 import ranker_pb2_grpc
 from services.common.config import Settings
+from services.common.telemetry import DISABLED, Telemetry
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Clients:
     ranker: ranker_pb2_grpc.RankerServiceStub
     embedder: embedder_pb2_grpc.EmbedderServiceStub
     settings: Settings
+    telemetry: Telemetry = DISABLED
     _temporal: list[Client] = field(default_factory=list)
 
     async def temporal(self) -> Client:
@@ -29,20 +31,22 @@ class Clients:
         if not self._temporal:
             self._temporal.append(await Client.connect(
                 self.settings.effective_temporal_address,
-                namespace=self.settings.temporal_namespace))
+                namespace=self.settings.temporal_namespace,
+                interceptors=self.telemetry.temporal_interceptors()))
         return self._temporal[0]
 
     @classmethod
-    def connect(cls, settings: Settings) -> Clients:
+    def connect(cls, settings: Settings, telemetry: Telemetry = DISABLED) -> Clients:
         targets = settings.service_targets
-        identity = grpc.aio.insecure_channel(targets["identity"])
-        governance = grpc.aio.insecure_channel(targets["governance"])
-        ranker = grpc.aio.insecure_channel(targets["ranker"])
-        embedder = grpc.aio.insecure_channel(targets["embedder"])
+        identity = telemetry.traced_aio_channel(targets["identity"])
+        governance = telemetry.traced_aio_channel(targets["governance"])
+        ranker = telemetry.traced_aio_channel(targets["ranker"])
+        embedder = telemetry.traced_aio_channel(targets["embedder"])
         return cls(
             channels=[identity, governance, ranker, embedder],
             embedder=embedder_pb2_grpc.EmbedderServiceStub(embedder),
             settings=settings,
+            telemetry=telemetry,
             identity=identity_pb2_grpc.IdentityServiceStub(identity),
             governance=governance_pb2_grpc.GovernanceServiceStub(governance),
             ranker=ranker_pb2_grpc.RankerServiceStub(ranker),

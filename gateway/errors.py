@@ -18,9 +18,11 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error detected in the gateway itself (before any gRPC call)."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: object) -> None:
+    def __init__(self, status: int, code: str, message: str, *,
+                 headers: dict[str, str] | None = None, **extra: object) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers  # of the response (WWW-Authenticate, Retry-After)
         self.extra = extra  # more fields of the error body (candidates, index, ...)
 
 
@@ -36,7 +38,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
         return JSONResponse(error_body(err.code, err.message, **err.extra),
-                            status_code=err.status)
+                            status_code=err.status, headers=err.headers)
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def _rpc_error(_: Request, err: grpc.aio.AioRpcError) -> JSONResponse:

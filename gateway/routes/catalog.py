@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from gateway.auth import Role, requires
 from gateway.errors import bad_request
 from gateway.schemas import (
     RESOURCE_TYPES,
@@ -20,7 +21,8 @@ from gateway.schemas import (
 from juke.identity.v1 import identity_pb2
 from services.common.proto_convert import type_to_proto
 
-router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
+router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"],
+                   dependencies=[requires(Role.READ)])
 
 # REST path segments accept MusicBrainz's names too.
 _PATH_TYPES = {"artist": "artist", "artists": "artist", "album": "album", "albums": "album",

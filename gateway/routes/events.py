@@ -11,10 +11,11 @@ from fastapi import APIRouter, Request
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field
 
+from gateway.auth import Role, requires
 from gateway.errors import ApiError
 from juke.ranker.v1 import ranker_pb2 as rpb
 
-router = APIRouter(prefix="/api/v1", tags=["events"])
+router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=[requires(Role.WRITE)])
 EventTypeName = Literal["play", "complete", "skip", "like", "dislike"]
 EVENT_TYPES = {"play": rpb.EVENT_TYPE_PLAY, "complete": rpb.EVENT_TYPE_COMPLETE,
                "skip": rpb.EVENT_TYPE_SKIP, "like": rpb.EVENT_TYPE_LIKE,

@@ -7,12 +7,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from gateway.auth import Role, requires
 from gateway.errors import ApiError, bad_request
 from juke.common.v1 import common_pb2
 from juke.governance.v1 import governance_pb2 as gpb
 from services.common.ids import parse_uuid
 
-router = APIRouter(prefix="/api/v1", tags=["governance"])
+# Reads (the training-set check only decides); a route that writes adds its own role.
+router = APIRouter(prefix="/api/v1", tags=["governance"],
+                   dependencies=[requires(Role.READ)])
 
 Env = Literal["production", "research"]
 _ENV = {"production": common_pb2.ENVIRONMENT_PRODUCTION,

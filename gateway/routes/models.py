@@ -10,11 +10,13 @@ from pydantic import BaseModel, Field
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from gateway.auth import Role, requires
 from gateway.errors import ApiError
 from juke.embedder.v1 import embedder_pb2 as epb
 from juke.ranker.v1 import ranker_pb2 as rpb
 from services.ranker.promotion import Approval, workflow_id
 
+# Each route names its role: reads are read, anything that changes models is admin.
 router = APIRouter(prefix="/api/v1", tags=["models"])
 Kind = Literal["cooccurrence", "embedding"]
 
@@ -42,7 +44,8 @@ class RollbackOut(BaseModel):
     deactivated_id: str | None
 
 
-@router.post("/promotions/{candidate_id}/approve", response_model=ApprovalOut)
+@router.post("/promotions/{candidate_id}/approve", response_model=ApprovalOut,
+             dependencies=[requires(Role.ADMIN)])
 async def approve(candidate_id: str, body: ApprovalIn, request: Request,
                   kind: Kind = "cooccurrence") -> ApprovalOut:
     """Approve (or reject, with a reason) a promotion waiting for approval."""
@@ -63,7 +66,8 @@ async def approve(candidate_id: str, body: ApprovalIn, request: Request,
     return ApprovalOut(candidate_id=candidate_id, kind=kind, outcome=outcome)
 
 
-@router.post("/models/rollback", response_model=RollbackOut)
+@router.post("/models/rollback", response_model=RollbackOut,
+             dependencies=[requires(Role.ADMIN)])
 async def rollback(body: RollbackIn, request: Request) -> RollbackOut:
     """Re-activate the previous known-good model; nothing is deleted or restarted."""
     clients = request.app.state.clients
@@ -91,7 +95,8 @@ class ModelHealthOut(BaseModel):
     metrics: list[HealthMetricOut]
 
 
-@router.get("/health/models", response_model=ModelHealthOut)
+@router.get("/health/models", response_model=ModelHealthOut,
+            dependencies=[requires(Role.READ)])
 async def model_health(request: Request) -> ModelHealthOut:
     """Dashboard feed: the active models, request counts and latency percentiles per RPC,
     embedding coverage of the eligible corpus, and the latest evaluations."""

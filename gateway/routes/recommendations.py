@@ -7,13 +7,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from gateway.auth import Role, requires
 from gateway.errors import ApiError, bad_request
 from gateway.routes.catalog import resource_type
 from gateway.schemas import ResourceSummary
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.ranker.v1 import ranker_pb2 as rpb
 
-router = APIRouter(prefix="/api/v1/recommendations", tags=["recommendations"])
+router = APIRouter(prefix="/api/v1/recommendations", tags=["recommendations"],
+                   dependencies=[requires(Role.READ)])
 ResourceTypeName = Literal["track", "album", "artist", "genre"]
 
 

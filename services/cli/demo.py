@@ -15,6 +15,7 @@ from services.cli.corpus.commands import governance_stub, ingest_targets, print_
 from services.cli.corpus.datasets import hetrec_dataset
 from services.cli.corpus.fetch import PACKAGES, FetchError
 from services.cli.embed import run_backfill
+from services.cli.keys import curl_auth
 from services.cli.ranking import ranker_stub
 from services.common.config import Settings
 
@@ -36,12 +37,13 @@ def _show_resolution(settings: Settings, out: TextIO) -> None:
             ref=f"musicbrainz:{DEMO_RECORDING_MBID}", type=common_pb2.RESOURCE_TYPE_TRACK,
         )).resource
     base = f"http://{settings.host}:{settings.gateway_port}"
+    curl = f"curl -s {curl_auth(settings)}"  # every /api request needs an API key
     print(f"\nOne recording, every ID form ({track.name} by "
           f"{', '.join(a.name for a in track.artists)}):", file=out)
     for ref in (track.juke_id, track.mbid, track.uri, f"juke:track:musicbrainz:{track.mbid}"):
-        print(f"  curl -s {base}/api/v1/catalog/track/{ref}", file=out)
-    print(f"  curl -s '{base}/api/v1/catalog/search?q=trentemoller'", file=out)
-    print(f"  curl -s -X POST {base}/api/v1/catalog/resolve -H 'content-type: application/json' "
+        print(f"  {curl} {base}/api/v1/catalog/track/{ref}", file=out)
+    print(f"  {curl} '{base}/api/v1/catalog/search?q=trentemoller'", file=out)
+    print(f"  {curl} -X POST {base}/api/v1/catalog/resolve -H 'content-type: application/json' "
           f"-d '{{\"refs\": [\"{track.uri}\", \"musicbrainz:{track.mbid}\"]}}'", file=out)
 
 
@@ -66,7 +68,8 @@ def _load_licensed_corpus(settings: Settings, out: TextIO) -> bool:
             print(f"  HetRec data set not registered: {err}", file=out)
     print_summary(settings, out)
     base = f"http://{settings.host}:{settings.gateway_port}"
-    print(f"  curl -s '{base}/api/v1/corpus?env=production&page_size=5'", file=out)
+    print(f"  curl -s {curl_auth(settings)} '{base}/api/v1/corpus?env=production&page_size=5'",
+          file=out)
     return True
 
 
@@ -106,6 +109,7 @@ def _show_recommendations(settings: Settings, out: TextIO) -> None:
         for c in item.explanation:
             print(f"       +{c.contribution:.3f} {c.signal}/{c.rule}: {c.reason}", file=out)
     base = f"http://{settings.host}:{settings.gateway_port}"
-    print(f"  reproduce: curl -s -X POST {base}/api/v1/recommendations/ -H 'content-type: "
+    print(f"  reproduce: curl -s {curl_auth(settings)} -X POST {base}/api/v1/recommendations/ "
+          "-H 'content-type: "
           f"application/json' -d '{{\"seed_items\": [\"{seed.uri}\"], \"limit\": 5}}'",
           file=out)

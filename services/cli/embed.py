@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import TextIO
 
 import grpc
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
 from juke.embedder.v1 import embedder_pb2 as epb
@@ -18,6 +18,7 @@ from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
 from juke.governance.v1 import governance_pb2 as gpb
 from services.cli.corpus.commands import governance_stub
 from services.cli.corpus.ingest import ProgressBar
+from services.cli.telemetry import connect_temporal
 from services.common.config import Settings
 from services.embedder.workflows import (
     WORKFLOW_NAME,
@@ -83,8 +84,7 @@ async def _start_backfill(settings: Settings, model_ref: str, env: str,
             model = matches[0]
         else:
             model = stub.GetActiveModel(epb.GetActiveModelRequest()).model
-    client = await Client.connect(settings.effective_temporal_address,
-                                  namespace=settings.temporal_namespace)
+    client = await connect_temporal(settings)
     handle = await client.start_workflow(
         WORKFLOW_NAME, BackfillInput(model_ref=model.id, environment=env, batch_size=batch_size),
         id=workflow_id(model.id, env), task_queue=settings.embed_task_queue,

@@ -99,12 +99,36 @@ def supervise(
     from services.cli.supervisor import Supervisor
 
     supervisor = Supervisor(
-        settings, plan_mesh(settings), sys.stdout, sys.stderr,
+        settings, plan_mesh(settings, base_env=gateway_keys_env(settings, sys.stdout)),
+        sys.stdout, sys.stderr,
         start_timeout=timeout, detached=detached,
         supervisor_log=supervisor_log_path(settings) if detached else None,
     )
     supervisor.install_signal_handlers()
     return supervisor.run(when_ready)
+
+
+def gateway_keys_env(settings: Settings, out: TextIO) -> dict[str, str]:
+    """The children's environment. With neither JUKE_API_KEYS nor JUKE_API_KEYS_FILE set,
+    a development mesh gets an admin key, made once: its entry in $JUKE_HOME/api-keys (passed
+    as JUKE_API_KEYS_FILE), the key itself in $JUKE_HOME/api-key (mode 0600)."""
+    env = dict(os.environ)
+    if settings.api_keys.strip() or settings.api_keys_file:
+        return env
+    if settings.environment == "production":
+        print("no API keys configured (JUKE_API_KEYS, JUKE_API_KEYS_FILE): the gateway will "
+              "refuse every /api request; make keys with `juke keys create`", file=out)
+        return env
+    from services.cli.keys import ensure_dev_key
+
+    entries, plain = ensure_dev_key(settings)
+    env["JUKE_API_KEYS_FILE"] = str(entries)
+    base = f"http://{settings.host}:{settings.gateway_port}"
+    print(f"API key: none configured, so the gateway accepts the development admin key in "
+          f"{plain}:\n  curl -H \"Authorization: Bearer $(cat {plain})\" "
+          f"'{base}/api/v1/catalog/search?q=trentemoller'\n  (`juke keys create` makes keys "
+          "for apps; JUKE_API_KEYS or JUKE_API_KEYS_FILE replace this one)", file=out, flush=True)
+    return env
 
 
 def refuse_if_running(settings: Settings, err: TextIO) -> bool:

@@ -16,6 +16,7 @@ from typing import NoReturn
 
 import grpc
 
+from services.cli.telemetry import shutdown_telemetry
 from services.common.config import SettingsError
 
 COMMAND_MODULES: list[str] = [
@@ -27,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "services.cli.promotion",   # models promote|approve|rollback (after services.cli.embed)
     "services.cli.datasets_import",  # lastfm import
     "services.cli.evaluate",    # evaluate
+    "services.cli.keys",        # keys create (gateway API keys)
 ]
 
 
@@ -64,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         status = code if isinstance(code, int) else (0 if code is None else 1)
         if isinstance(code, str):
             print(code, file=sys.stderr)
+    shutdown_telemetry()  # spans of a workflow started here, when telemetry is on
     sys.stdout.flush()
     sys.stderr.flush()
     # A process that loaded temporalio can abort in interpreter teardown

@@ -7,12 +7,15 @@ import asyncio
 from datetime import timedelta
 
 import grpc
-from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
+from services.cli.telemetry import connect_temporal
 from services.common.config import Settings
+from services.ranker.cf_workflow import WORKFLOW_NAME as CF_WORKFLOW
+from services.ranker.cf_workflow import TrainCfInput, TrainCfResult
+from services.ranker.cf_workflow import workflow_id as cf_workflow_id
 from services.ranker.workflows import (
     WORKFLOW_NAME,
     TrainCooccurrenceInput,
@@ -29,8 +32,7 @@ def ranker_stub(settings: Settings) -> tuple[grpc.Channel, RankerServiceStub]:
 def retrain_cooccurrence(settings: Settings, params: TrainCooccurrenceInput,
                          wait: bool = True) -> TrainCooccurrenceResult | None:
     async def run() -> TrainCooccurrenceResult | None:
-        client = await Client.connect(settings.effective_temporal_address,
-                                      namespace=settings.temporal_namespace)
+        client = await connect_temporal(settings)
         handle = await client.start_workflow(
             WORKFLOW_NAME, params, id=workflow_id(params.dataset),
             task_queue=settings.ranker_task_queue, result_type=TrainCooccurrenceResult,
@@ -52,6 +54,37 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
         print(f"{result.version}: {result.pairs} pairs over {result.items} items from "
               f"{result.users} users in {result.seconds}s"
               f"{' (existing model: same data and parameters)' if result.reused else ''}; "
+              f"production allowed: {result.production_allowed}")
+        if args.activate:
+            print("activated" if result.activated else
+                  f"not activated: {result.activation_refused}")
+    return 0
+
+
+def retrain_cf(settings: Settings, params: TrainCfInput, wait: bool = True
+               ) -> TrainCfResult | None:
+    async def run() -> TrainCfResult | None:
+        client = await connect_temporal(settings)
+        handle = await client.start_workflow(
+            CF_WORKFLOW, params, id=cf_workflow_id(params.dataset),
+            task_queue=settings.ranker_task_queue, result_type=TrainCfResult,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            execution_timeout=timedelta(hours=2))
+        print(f"training {handle.id}; Temporal UI: http://{settings.host}:"
+              f"{settings.temporal_ui_port}/namespaces/{settings.temporal_namespace}/"
+              f"workflows/{handle.id}")
+        return await handle.result() if wait else None
+
+    return asyncio.run(run())
+
+
+def _cmd_retrain_cf(args: argparse.Namespace) -> int:
+    result = retrain_cf(Settings.from_env(), TrainCfInput(
+        dataset=args.dataset, factors=args.factors, iterations=args.iterations,
+        activate=args.activate), wait=not args.no_wait)
+    if result is not None:
+        print(f"{result.version}: {result.items} items from {result.users} users in "
+              f"{result.seconds}s{' (existing model)' if result.reused else ''}; "
               f"production allowed: {result.production_allowed}")
         if args.activate:
             print("activated" if result.activated else
@@ -103,6 +136,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="activate it if governance and the environment allow")
     cooc.add_argument("--no-wait", action="store_true")
     cooc.set_defaults(func=_cmd_retrain)
+
+    cf = rsub.add_parser("cf", help="collaborative filtering (implicit ALS) from a data set")
+    cf.add_argument("--dataset", default="juke-events")
+    cf.add_argument("--factors", type=int, default=64)
+    cf.add_argument("--iterations", type=int, default=15)
+    cf.add_argument("--activate", action="store_true",
+                    help="activate it if governance and the environment allow")
+    cf.add_argument("--no-wait", action="store_true")
+    cf.set_defaults(func=_cmd_retrain_cf)
 
     weights = subparsers.add_parser("weights", help="ranking weight configs (DB only)")
     weights.add_argument("--create", nargs=4, type=float,

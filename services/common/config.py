@@ -22,6 +22,9 @@ class SettingsError(ValueError):
     """A JUKE_* variable holds a value that cannot be used."""
 
 
+TRAINING_ENGINES = ("auto", "local", "spark")  # JUKE_TRAINING_ENGINE
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -51,6 +54,14 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw.lower() in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
+
+
+def _training_engine(env: Mapping[str, str]) -> str:
+    raw = env.get("JUKE_TRAINING_ENGINE") or "auto"
+    if raw.lower() not in TRAINING_ENGINES:
+        raise SettingsError(
+            f"JUKE_TRAINING_ENGINE={raw!r} is not one of {', '.join(TRAINING_ENGINES)}")
+    return raw.lower()
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:
@@ -96,6 +107,7 @@ class Settings:
     health_interval_s: float = 60.0
     # Gateway API keys: "name:role:sha256-hex" entries, comma separated (hashes, never keys).
     api_keys: str = ""
+    api_keys_file: Path | None = None   # more entries, one a line, `#` comments
     # Promotion gates (design §9 Phase 1), relative to the active model except coverage.
     gate_ndcg_min_gain: float = 0.05
     gate_recall_min_gain: float = 0.03
@@ -103,6 +115,11 @@ class Settings:
     gate_coverage_min: float = 0.30
     rate_limit_per_minute: int = 600
     max_request_bytes: int = 1_048_576
+    # Co-occurrence training engine: auto picks spark at spark_min_events interactions or more.
+    training_engine: str = "auto"
+    spark_master: str = "local[2]"
+    spark_min_events: int = 5_000_000
+    spark_driver_memory: str = "2g"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +172,7 @@ class Settings:
             features_refresh_s=float(_int(env, "JUKE_RANKER_REFRESH_S", 30)),
             health_interval_s=float(_int(env, "JUKE_HEALTH_INTERVAL_S", 60)),
             api_keys=env.get("JUKE_API_KEYS", ""),
+            api_keys_file=_path(env, "JUKE_API_KEYS_FILE"),
             gate_ndcg_min_gain=_float(env, "JUKE_GATE_NDCG_MIN_GAIN", 0.05),
             gate_recall_min_gain=_float(env, "JUKE_GATE_RECALL_MIN_GAIN", 0.03),
             gate_cold_start_max_regression=_float(env, "JUKE_GATE_COLD_START_MAX_REGRESSION",
@@ -162,6 +180,10 @@ class Settings:
             gate_coverage_min=_float(env, "JUKE_GATE_COVERAGE_MIN", 0.30),
             rate_limit_per_minute=_int(env, "JUKE_RATE_LIMIT_PER_MINUTE", 600),
             max_request_bytes=_int(env, "JUKE_MAX_REQUEST_BYTES", 1_048_576),
+            training_engine=_training_engine(env),
+            spark_master=env.get("JUKE_SPARK_MASTER") or "local[2]",
+            spark_min_events=_int(env, "JUKE_SPARK_MIN_EVENTS", 5_000_000),
+            spark_driver_memory=env.get("JUKE_SPARK_DRIVER_MEMORY") or "2g",
             worker_ports={
                 name: _int(env, f"JUKE_{name.upper()}_WORKER_PORT", port)
                 for name, port in DEFAULT_WORKER_PORTS.items()

@@ -65,7 +65,8 @@ class ServiceServer:
         self._service_names = list(service_names)
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name),
-            interceptors=[ErrorInterceptor(), *interceptors],
+            # Extra interceptors (telemetry) wrap ErrorInterceptor so they see final statuses.
+            interceptors=[*interceptors, ErrorInterceptor()],
             # Without this, gRPC's SO_REUSEPORT lets a second server silently share the port.
             options=[("grpc.so_reuseport", 0)],
         )

@@ -9,7 +9,7 @@ import grpc
 from services.common.config import Settings
 from services.common.db import Database, build_engine
 from services.common.grpc_server import ServiceServer
-from services.common.telemetry import setup_logging, setup_tracing
+from services.common.telemetry import Telemetry, setup_logging, setup_telemetry
 
 Readiness = Callable[[], None]
 
@@ -20,19 +20,23 @@ def run_service(
     register: Callable[[grpc.Server, Database, Settings], Readiness | None],
     settings: Settings | None = None,
     vectors: bool = False,
+    telemetry: Telemetry | None = None,
 ) -> None:
     """Read settings once, build the database and server, serve until SIGTERM.
 
     `register` adds the servicers; it may return an extra readiness check (raising while
     not ready) that must pass, after the database check, before health says SERVING.
+    `telemetry`: the process's (set up here unless the caller needs it for `register`).
     """
     settings = settings or Settings.from_env()
     setup_logging(settings.log_level)
-    setup_tracing(f"juke-{name}", console=settings.telemetry_console)
+    if telemetry is None:
+        telemetry = setup_telemetry(f"juke-{name}", settings)
     engine = build_engine(
         settings.require_database_url(), pool_size=settings.db_pool_size,
         application_name=f"juke-{name}", vectors=vectors,
     )
+    telemetry.instrument_engine(engine)
     db = Database(engine)
     extra: list[Readiness] = []
 
@@ -53,8 +57,10 @@ def run_service(
         register=add_servicers,
         ready_check=ready,
         workers=settings.grpc_workers,
+        interceptors=telemetry.server_interceptors(),
     )
     try:
         server.serve_forever()
     finally:
         engine.dispose()
+        telemetry.shutdown()

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 from services.common.config import Settings
 from services.common.db import Database, build_engine
 from services.common.grpc_server import ServiceServer
-from services.common.telemetry import setup_logging
+from services.common.telemetry import Telemetry, setup_logging, setup_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +25,18 @@ OnStart = Callable[[Client, Settings], Awaitable[None]]
 
 
 async def _serve(service: str, settings: Settings, build: BuildWorker,
-                 on_start: OnStart | None) -> None:
+                 on_start: OnStart | None, telemetry: Telemetry) -> None:
     engine = build_engine(settings.require_database_url(), pool_size=4,
                           application_name=f"juke-{service}-worker")
+    telemetry.instrument_engine(engine)
     db = Database(engine)
+    # The Worker built on this client inherits its TracingInterceptor (workflow and
+    # activity spans in the starter's trace); `build` makes its own gRPC channels, so
+    # those are traced process-wide.
+    telemetry.instrument_grpc_clients()
     client = await Client.connect(settings.effective_temporal_address,
-                                  namespace=settings.temporal_namespace)
+                                  namespace=settings.temporal_namespace,
+                                  interceptors=telemetry.temporal_interceptors())
     # Health on its own port: SERVING once the database answers, so `juke up` can wait on it.
     health = ServiceServer(
         f"{service}-worker", f"{settings.host}:{settings.worker_ports[service]}",
@@ -56,12 +62,14 @@ def run_worker(service: str, build: BuildWorker, on_start: OnStart | None = None
     """Read settings once, serve until SIGTERM, then exit without interpreter teardown."""
     settings = Settings.from_env()
     setup_logging(settings.log_level)
+    telemetry = setup_telemetry(f"juke-{service}-worker", settings)
     status = 0
     try:
-        asyncio.run(_serve(service, settings, build, on_start))
+        asyncio.run(_serve(service, settings, build, on_start, telemetry))
     except Exception:
         log.exception("%s worker failed", service)
         status = 1
+    telemetry.shutdown()  # os._exit below skips the providers' atexit flush
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)  # temporalio/sdk-python#300: a process using temporalio can abort at exit

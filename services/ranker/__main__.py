@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 
 import grpc
 
@@ -11,9 +12,11 @@ from juke.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from services.common.config import Settings
 from services.common.db import Database
 from services.common.runner import Readiness, run_service
+from services.common.telemetry import DISABLED, Telemetry, setup_telemetry
 from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
 from services.ranker.events import EventService
 from services.ranker.health import HealthRecorder, RequestStats
+from services.ranker.personal import PersonalRecommender
 from services.ranker.service import RankerService
 from services.ranker.servicer import RankerServicer
 
@@ -21,18 +24,20 @@ SERVICE_NAME = ranker_pb2.DESCRIPTOR.services_by_name["RankerService"].full_name
 log = logging.getLogger(__name__)
 
 
-def build_service(db: Database, settings: Settings) -> RankerService:
+def build_service(db: Database, settings: Settings,
+                  telemetry: Telemetry = DISABLED) -> RankerService:
+    """`telemetry`: outgoing calls carry the trace context of the request being served."""
     targets = settings.service_targets
     return RankerService(
-        db, identity_client(settings),
-        EmbedderClient(grpc.insecure_channel(targets["embedder"])),
-        GovernanceClient(grpc.insecure_channel(targets["governance"])),
+        db, identity_client(settings, telemetry),
+        EmbedderClient(telemetry.traced_channel(targets["embedder"])),
+        GovernanceClient(telemetry.traced_channel(targets["governance"])),
         default_limit=settings.recommender_default_limit,
         max_limit=settings.recommender_max_limit, environment=settings.environment)
 
 
-def identity_client(settings: Settings) -> IdentityClient:
-    return IdentityClient(grpc.insecure_channel(settings.service_targets["identity"]))
+def identity_client(settings: Settings, telemetry: Telemetry = DISABLED) -> IdentityClient:
+    return IdentityClient(telemetry.traced_channel(settings.service_targets["identity"]))
 
 
 def keep_features_fresh(service: RankerService, interval_s: float) -> None:
@@ -49,21 +54,26 @@ def keep_features_fresh(service: RankerService, interval_s: float) -> None:
     threading.Thread(target=loop, name="feature-refresh", daemon=True).start()
 
 
-def register(server: grpc.Server, db: Database, settings: Settings) -> Readiness:
-    service = build_service(db, settings)
+def register(server: grpc.Server, db: Database, settings: Settings,
+             telemetry: Telemetry = DISABLED) -> Readiness:
+    service = build_service(db, settings, telemetry)
     stats = RequestStats()
     recorder = HealthRecorder(stats, service.model_metrics, service.store_health,
                               settings.health_interval_s)
     recorder.start()
+    events = EventService(db, identity_client(settings, telemetry).resolve_items)
     ranker_pb2_grpc.add_RankerServiceServicer_to_server(
-        RankerServicer(service, stats, recorder,
-                       EventService(db, identity_client(settings).resolve_items)), server)
+        RankerServicer(service, stats, recorder, events, PersonalRecommender(db, service)),
+        server)
     keep_features_fresh(service, settings.features_refresh_s)
     return service.ready  # SERVING once the catalog features are loaded
 
 
 def main() -> None:
-    run_service("ranker", [SERVICE_NAME], register)
+    settings = Settings.from_env()
+    telemetry = setup_telemetry("juke-ranker", settings)
+    run_service("ranker", [SERVICE_NAME], partial(register, telemetry=telemetry),
+                settings=settings, telemetry=telemetry)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -129,3 +130,34 @@ class ListeningEventRow(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class CfModel(Base):
+    """A versioned collaborative-filtering (implicit ALS) model: item factors only."""
+
+    __tablename__ = "cf_model"
+    __table_args__ = (Index("ux_cf_model_one_active", "active", unique=True,
+                            postgresql_where=text("active")),)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    version: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    training_set_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    production_allowed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    item_type: Mapped[str] = mapped_column(String(8), nullable=False)
+    items: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    factors: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    is_known_good: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CfItemFactor(Base):
+    """One item's factor vector (float32, little-endian) under a CF model."""
+
+    __tablename__ = "cf_item_factor"
+    model_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cf_model.id", ondelete="CASCADE"), primary_key=True)
+    item_juke_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    factors: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

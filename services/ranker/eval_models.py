@@ -15,7 +15,9 @@ learns from the training split only (evaluation.py):
   for each mode (metadata-only: the metadata signal alone, the service's mode "metadata";
   co-occurrence-only: both signals with all weight on co-occurrence, its mode
   "cooccurrence"). The co-occurrence table is `pmi.train_pmi` over the training triples;
-- content-only: only where content vectors exist; otherwise its row says why it is absent.
+- content-only: only where content vectors exist; otherwise its row says why it is absent;
+- collaborative filtering: implicit ALS (`cf.train_als`) on the training triples, each test
+  user folded in from their seeds (`CfFactors.scores`), as personal recommendations do.
 
 MMR runs with lambda = 1: the harness measures relevance; diversification would trade some
 of it away by design. Hybrid weights come from a seeded grid search on a validation split
@@ -35,6 +37,7 @@ import scipy.sparse as sp
 
 from services.common.errors import InvalidArgument
 from services.ranker import signals as sig
+from services.ranker.cf import CfConfig, train_als
 from services.ranker.evaluation import (
     NDCG,
     EvalResult,
@@ -57,7 +60,8 @@ DEFAULT_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # w_metadata; w_co
 DEFAULT_GRID_USERS = 500
 DEFAULT_NEIGHBOURS = 50
 POPULARITY, ITEM_KNN, CONTENT_ONLY, HYBRID = "popularity", "item_knn", "content", "hybrid"
-MODEL_KEYS = (POPULARITY, ITEM_KNN, METADATA, COOCCURRENCE, CONTENT_ONLY, HYBRID)
+CF = "cf"
+MODEL_KEYS = (POPULARITY, ITEM_KNN, METADATA, COOCCURRENCE, CONTENT_ONLY, HYBRID, CF)
 
 
 # ---- baselines ---------------------------------------------------------------------------------
@@ -147,6 +151,19 @@ class ItemKnn:
         scores = np.asarray(self._similarity[rows].sum(axis=0)).ravel()
         excluded = self._index.mask([*seeds, *exclude])
         return _top(scores, self._index.ids, excluded, k)
+
+
+class CollaborativeFiltering:
+    """Implicit ALS on the training split; each user folded in from their seeds."""
+
+    def __init__(self, train: Triples, config: CfConfig | None = None) -> None:
+        self.factors = train_als(train.users, train.items, train.weights, config)
+
+    def __call__(self, seeds: Sequence[str], exclude: Sequence[str], k: int) -> list[str]:
+        scores = self.factors.scores(list(seeds))
+        excluded = np.zeros(len(self.factors), dtype=bool)
+        excluded[self.factors.positions([*seeds, *exclude])] = True
+        return _top(scores, self.factors.item_ids, excluded, k)
 
 
 # ---- the ranker -----------------------------------------------------------------------------
@@ -302,6 +319,7 @@ def run_harness(
     grid: Sequence[float] = DEFAULT_GRID,
     pmi: PmiConfig | None = None,
     neighbours: int | None = DEFAULT_NEIGHBOURS,
+    cf: CfConfig | None = None,
     content_unavailable: str = "no content vectors exist for the evaluated items",
 ) -> HarnessReport:
     """Split, tune the hybrid on validation, train every model, evaluate on the test cases.
@@ -342,6 +360,7 @@ def run_harness(
         METADATA: ranker.model(single[METADATA], with_cooccurrence=False),
         COOCCURRENCE: ranker.model(single[COOCCURRENCE]),
         HYBRID: ranker.model(tuned.best),
+        CF: CollaborativeFiltering(data.train, cf),
     }
     lap("training")
     results = evaluate_models(models, data, train_items, cooc_items)
@@ -368,6 +387,9 @@ def run_harness(
                  {**weights, "pmi": pmi_params, "validation_ndcg@10": tuned.scores,
                   "validation_users": tuned.users,
                   "validation_dataset_hash": tuned.dataset_hash}),
+        ModelRow(CF, "collaborative filtering (ALS)", "signal:cf", results[CF],
+                 "implicit ALS on the training split, users folded in from their seeds",
+                 asdict(cf or CfConfig())),
     )
     held = {i for case in data.cases for i in case.held_out}
     return HarnessReport(

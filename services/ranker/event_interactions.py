@@ -24,6 +24,7 @@ from juke.governance.v1 import governance_pb2 as gpb
 from services.common.db import Database
 from services.common.errors import FailedPrecondition
 from services.ranker import repository as repo
+from services.ranker.event_types import EVENT_WEIGHTS
 from services.ranker.repository import EventRecord
 from services.ranker.training import Interactions
 
@@ -33,7 +34,6 @@ EVENTS_LICENSE = "LicenseRef-Juke-First-Party"
 EVENTS_TERMS = ("Listening events (play, complete, skip, like, dislike) that Juke's apps send "
                 "for their users under Juke's terms of service, which grant Juke their use to "
                 "operate and improve its recommendations.")
-EVENT_WEIGHTS = {"play": 1.0, "complete": 1.0, "like": 2.0, "skip": 0.0, "dislike": -2.0}
 TYPE_ORDER = ("track", "album", "artist", "genre")
 MAX_BASKETS_PER_USER = 100
 
@@ -77,16 +77,20 @@ def recent_baskets(events: Sequence[EventRecord], per_user: int) -> set[str]:
 
 
 def interactions_from_events(events: Sequence[EventRecord],
-                             max_baskets_per_user: int = MAX_BASKETS_PER_USER) -> Interactions:
+                             max_baskets_per_user: int = MAX_BASKETS_PER_USER,
+                             by_user: bool = False) -> Interactions:
+    """Baskets (sessions) for co-occurrence; `by_user`: one row set per user (for CF,
+    whose per-user cap is its own)."""
     item_type = dominant_type(events)
     if item_type is None:
         raise FailedPrecondition(f"data set {EVENTS_DATASET!r} has no positive events yet: "
                                  "post plays, completes or likes to /api/v1/events")
     kept = recent_baskets(events, max_baskets_per_user)
-    chosen = [e for e in events if e.item_type == item_type and basket_of(e) in kept]
+    chosen = [e for e in events
+              if e.item_type == item_type and (by_user or basket_of(e) in kept)]
     return Interactions(
         EVENTS_DATASET, item_type,
-        users=np.array([basket_of(e) for e in chosen], dtype=object),
+        users=np.array([e.user_id if by_user else basket_of(e) for e in chosen], dtype=object),
         items=np.array([e.item_juke_id for e in chosen], dtype=object),
         weights=np.array([EVENT_WEIGHTS[e.event_type] for e in chosen], dtype=np.float64),
         unmapped=0)
@@ -98,6 +102,6 @@ class EventInteractions:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def load(self) -> Interactions:
+    def load(self, by_user: bool = False) -> Interactions:
         with self._db.read() as session:
-            return interactions_from_events(repo.events(session))
+            return interactions_from_events(repo.events(session), by_user=by_user)

@@ -16,10 +16,8 @@ from datetime import UTC, datetime, timedelta
 from services.common.db import Database
 from services.common.errors import InvalidArgument
 from services.ranker import repository as repo
+from services.ranker.event_types import EVENT_TYPES
 
-EVENT_TYPES = ("play", "complete", "skip", "like", "dislike")
-# What counts as a positive interaction for training; skips and dislikes never do.
-POSITIVE_TYPES = frozenset({"play", "complete", "like"})
 MAX_BATCH = 1000
 MAX_ID_LENGTH = 256
 MAX_CONTEXT_KEYS = 20

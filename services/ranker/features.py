@@ -265,6 +265,18 @@ class CatalogFeatures:
         start = self.offsets["track"][0]
         return tuple(str(self.ids[start + j]) for j in np.sort(row.indices))
 
+    def genres_of(self, item_id: str) -> set[str]:
+        """juke_ids of the item's genres and of its artists' genres."""
+        index = self.lookup(item_id)
+        genre_start, artist_start = self.offsets["genre"][0], self.offsets["artist"][0]
+        columns = set(self.genres[index].indices.tolist())
+        for artist in self.artists[index].indices.tolist():
+            columns |= set(self.genres[artist_start + artist].indices.tolist())
+        return {str(self.ids[genre_start + c]) for c in columns}
+
+    def tag_count(self, item_id: str) -> int:
+        return int(self.tags[self.lookup(item_id)].nnz)
+
     def top_tags(self, first: int, second: int, limit: int = 3) -> list[str]:
         """The tags that contribute most to the tag similarity of two resources."""
         tags = self.tags

@@ -48,11 +48,19 @@ class RegisteredInteractions:
         self._events = events
 
     def load(self, dataset: str) -> Interactions:
+        """Interactions per basket: a listening session, or a user where that is all there is."""
+        return self._load(dataset, by_user=False)
+
+    def load_users(self, dataset: str) -> Interactions:
+        """Interactions per user (collaborative filtering)."""
+        return self._load(dataset, by_user=True)
+
+    def _load(self, dataset: str, by_user: bool) -> Interactions:
         if dataset == EVENTS_DATASET and self._events is not None:
             # First-party events: registered on first use, so governance decides on them
             # like on any other data set before a model trained on them can serve.
             self._governance.RegisterDataset(gpb.RegisterDatasetRequest(dataset=events_dataset()))
-            return self._events.load()
+            return self._events.load(by_user=by_user)
         registered = self._governance.ListDatasets(gpb.ListDatasetsRequest()).datasets
         location = Path(require_dataset({d.name: d.location for d in registered}, dataset))
         if (location / "user_artists.dat").is_file():

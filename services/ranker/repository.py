@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from services.common.ids import uuid7
 from services.ranker.db_models import (
+    CfItemFactor,
+    CfModel,
     CooccurrenceModel,
     ItemCooccurrence,
     ListeningEventRow,
@@ -21,6 +23,7 @@ from services.ranker.db_models import (
     ModelHealthMetric,
     RankingWeightConfig,
 )
+from services.ranker.event_types import EVENT_WEIGHTS, POSITIVE_TYPES
 
 INSERT_CHUNK = 10_000
 
@@ -250,3 +253,118 @@ def events(session: Session, user_id: str | None = None) -> list[EventRecord]:
         query = query.where(ListeningEventRow.user_id == user_id)
     query = query.order_by(ListeningEventRow.occurred_at, ListeningEventRow.id)
     return [EventRecord(u, str(i), t, e, at, sid) for u, i, t, e, at, sid in session.execute(query)]
+
+
+# --- collaborative filtering models ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CfModelRecord:
+    id: uuid.UUID
+    version: str
+    training_set_hash: str
+    production_allowed: bool
+    item_type: str
+    items: int
+    factors: int
+    params: dict[str, Any]
+    active: bool
+    is_known_good: bool
+    created_at: datetime
+    activated_at: datetime | None = None
+
+
+def _cf(row: CfModel) -> CfModelRecord:
+    return CfModelRecord(row.id, row.version, row.training_set_hash, row.production_allowed,
+                         row.item_type, row.items, row.factors, dict(row.params), row.active,
+                         row.is_known_good, row.created_at, row.activated_at)
+
+
+def cf_model(session: Session, model_id: uuid.UUID) -> CfModelRecord | None:
+    row = session.get(CfModel, model_id)
+    return _cf(row) if row else None
+
+
+def active_cf_model(session: Session) -> CfModelRecord | None:
+    row = session.scalars(select(CfModel).where(CfModel.active)).first()
+    return _cf(row) if row else None
+
+
+def list_cf_models(session: Session) -> list[CfModelRecord]:
+    return [_cf(r) for r in session.scalars(select(CfModel).order_by(CfModel.created_at))]
+
+
+def find_cf_model(session: Session, version: str) -> CfModelRecord | None:
+    row = session.scalars(select(CfModel).where(CfModel.version == version)).first()
+    return _cf(row) if row else None
+
+
+def save_cf_model(session: Session, values: dict[str, Any], item_ids: np.ndarray,
+                  factors: np.ndarray) -> uuid.UUID:
+    model_id = uuid7()
+    session.add(CfModel(id=model_id, items=len(item_ids), factors=int(factors.shape[1]),
+                        active=False, is_known_good=False, **values))
+    session.flush()
+    vectors = np.ascontiguousarray(factors, dtype="<f4")
+    for start in range(0, len(item_ids), INSERT_CHUNK):
+        session.execute(insert(CfItemFactor), [
+            {"model_id": model_id, "item_juke_id": uuid.UUID(str(item)),
+             "factors": vectors[k].tobytes()}
+            for k, item in enumerate(item_ids[start:start + INSERT_CHUNK], start=start)])
+    return model_id
+
+
+def cf_item_factors(session: Session, model_id: uuid.UUID, dim: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(item ids as text, sorted; float32 factors in that order)."""
+    rows = session.execute(select(CfItemFactor.item_juke_id.cast(Text), CfItemFactor.factors)
+                           .where(CfItemFactor.model_id == model_id)
+                           .order_by(CfItemFactor.item_juke_id.cast(Text))).all()
+    ids = np.array([r[0] for r in rows], dtype=object)
+    matrix = (np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
+              if rows else np.zeros((0, dim), dtype=np.float32))
+    return ids, matrix.astype(np.float32)
+
+
+def activate_cf_model(session: Session, model_id: uuid.UUID) -> uuid.UUID | None:
+    previous = session.scalar(select(CfModel.id).where(CfModel.active).with_for_update())
+    session.execute(update(CfModel).where(CfModel.active).values(active=False))
+    session.execute(update(CfModel).where(CfModel.id == model_id)
+                    .values(active=True, activated_at=func.now()))
+    return previous
+
+
+def mark_cf_known_good(session: Session, model_id: uuid.UUID) -> None:
+    session.execute(update(CfModel).where(CfModel.id == model_id).values(is_known_good=True))
+
+
+def previous_known_good_cf(session: Session, current: uuid.UUID | None) -> CfModelRecord | None:
+    stmt = select(CfModel).where(CfModel.is_known_good)
+    if current is not None:
+        stmt = stmt.where(CfModel.id != current)
+    row = session.scalars(stmt.order_by(CfModel.activated_at.desc().nulls_last(),
+                                        CfModel.created_at.desc())).first()
+    return _cf(row) if row else None
+
+
+def user_positive_items(session: Session, user_id: str) -> list[tuple[str, str, float]]:
+    """(item juke_id, item type, summed event weight) of one user, heaviest first."""
+    totals: dict[tuple[str, str], float] = {}
+    for e in events(session, user_id):
+        key = (e.item_juke_id, e.item_type)
+        totals[key] = totals.get(key, 0.0) + EVENT_WEIGHTS[e.event_type]
+    return sorted(((i, t, w) for (i, t), w in totals.items() if w > 0),
+                  key=lambda x: (-x[2], x[0]))
+
+
+def popular_items(session: Session, since: datetime, limit: int) -> list[tuple[str, str, int]]:
+    """(item juke_id, type, distinct listeners) of positive events since `since`."""
+    stmt = (select(ListeningEventRow.item_juke_id.cast(Text), ListeningEventRow.item_type,
+                   func.count(func.distinct(ListeningEventRow.user_id)).label("listeners"))
+            .where(ListeningEventRow.occurred_at >= since,
+                   ListeningEventRow.event_type.in_(sorted(POSITIVE_TYPES)))
+            .group_by(ListeningEventRow.item_juke_id, ListeningEventRow.item_type)
+            .order_by(func.count(func.distinct(ListeningEventRow.user_id)).desc(),
+                      ListeningEventRow.item_juke_id.cast(Text))
+            .limit(limit))
+    return [(i, t, int(n)) for i, t, n in session.execute(stmt)]

@@ -246,6 +246,16 @@ class RankerService:
                                              [*seeds, *exclude])
         return seed_vectors, candidates
 
+    def catalog(self) -> CatalogFeatures:
+        """The current catalog features (Unavailable while they load)."""
+        return self._features().features
+
+    def limit(self, requested: int) -> int:
+        return self._limit(requested)
+
+    def seed_ids(self, features: CatalogFeatures, refs: Sequence[str]) -> tuple[str, ...]:
+        return self._seed_ids(features, refs)
+
     def _limit(self, requested: int) -> int:
         limit = requested or self.default_limit
         if not 1 <= limit <= self.max_limit:

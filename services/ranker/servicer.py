@@ -15,7 +15,8 @@ from services.common.errors import InvalidArgument, Unimplemented
 from services.common.proto_convert import timestamp, type_from_proto, type_to_proto
 from services.ranker.events import EventInput, EventService
 from services.ranker.health import HealthRecorder, RequestStats, timed
-from services.ranker.repository import CooccurrenceModelRecord, WeightConfigRecord
+from services.ranker.personal import PersonalRecommender, PersonalResult
+from services.ranker.repository import CfModelRecord, CooccurrenceModelRecord, WeightConfigRecord
 from services.ranker.service import Bundle, Query, RankerService, Result
 
 
@@ -96,12 +97,22 @@ def event_from_pb(e: pb.ListeningEvent) -> EventInput:
         idempotency_key=e.idempotency_key, session_id=e.session_id, context=dict(e.context))
 
 
+def cf_pb(m: CfModelRecord) -> pb.CfModel:
+    return pb.CfModel(
+        id=str(m.id), version=m.version, training_set_hash=m.training_set_hash,
+        item_type=m.item_type, items=m.items, factors=m.factors, active=m.active,
+        is_known_good=m.is_known_good, production_allowed=m.production_allowed,
+        params_json=json.dumps(m.params), created_at=timestamp(m.created_at))
+
+
 class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
     def __init__(self, service: RankerService, stats: RequestStats | None = None,
                  recorder: HealthRecorder | None = None,
-                 events: EventService | None = None) -> None:
+                 events: EventService | None = None,
+                 personal: PersonalRecommender | None = None) -> None:
         self._service = service
         self._events = events
+        self._personal = personal
         self._stats = stats or RequestStats()
         self._recorder = recorder
 
@@ -167,6 +178,31 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
         outcome = self._events.record([event_from_pb(e) for e in request.events])
         return pb.RecordEventsResponse(accepted=outcome.accepted, duplicates=outcome.duplicates,
                                        item_ids=outcome.item_ids)
+
+    def RecommendForUser(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if self._personal is None:
+            raise Unimplemented("this ranker does not serve personal recommendations")
+        if not request.user_id.strip():
+            raise InvalidArgument("user_id is empty")
+        personal = self._personal
+        served: PersonalResult = timed(  # type: ignore[assignment]
+            self._stats, "user", lambda: personal.recommend(
+                request.user_id.strip(), request.limit, request.genre.strip()))
+        return pb.RecommendForUserResponse(
+            result=result_pb(served.result), path=served.path,
+            qualifying_interactions=served.qualifying, cf_model_id=served.cf_model_id)
+
+    def ListCfModels(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if self._personal is None:
+            raise Unimplemented("this ranker has no CF models")
+        return pb.ListCfModelsResponse(models=[cf_pb(m) for m in self._personal.list_models()])
+
+    def ActivateCfModel(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if self._personal is None:
+            raise Unimplemented("this ranker has no CF models")
+        model, previous = self._personal.activate(request.id)
+        return pb.ActivateCfModelResponse(model=cf_pb(model),
+                                          previous_id=str(previous) if previous else "")
 
     def GetModelHealth(self, request: Any, context: grpc.ServicerContext) -> Any:
         if self._recorder is not None:

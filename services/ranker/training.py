@@ -3,6 +3,10 @@
 The trainer reads a data set that governance has registered, maps its items onto catalog
 juke_ids, trains PMI (services.ranker.pmi), records the training set with governance and
 stores whether a model built from it may ever serve production.
+
+`PmiEngine` decides where PMI is computed: in this process (`train_pmi`, numpy/scipy) or
+on Apache Spark (`train_pmi_spark`) for data sets beyond one machine; both give the same
+table. `auto` picks Spark from `spark_min_events` interactions on.
 """
 
 from __future__ import annotations
@@ -13,16 +17,61 @@ import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from services.common.config import TRAINING_ENGINES
 from services.common.db import Database
-from services.common.errors import FailedPrecondition, NotFound
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.ranker import repository as repo
-from services.ranker.pmi import PmiConfig, train_pmi
+from services.ranker.pmi import CooccurrenceTable, PmiConfig, train_pmi
+
+if TYPE_CHECKING:
+    from services.common.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PmiEngine:
+    """Where PMI training runs: `local` (this process), `spark`, or `auto` (Spark from
+    `spark_min_events` interactions on). Spark is imported only when it is chosen."""
+
+    mode: str = "local"
+    spark_master: str = "local[2]"
+    spark_min_events: int = 5_000_000
+    spark_driver_memory: str = "2g"
+
+    def __post_init__(self) -> None:
+        if self.mode not in TRAINING_ENGINES:
+            raise InvalidArgument(f"training engine {self.mode!r} is not one of "
+                                  f"{', '.join(TRAINING_ENGINES)}")
+        if self.spark_min_events < 0:
+            raise InvalidArgument(f"spark_min_events={self.spark_min_events!r} must be >= 0")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PmiEngine:
+        return cls(mode=settings.training_engine, spark_master=settings.spark_master,
+                   spark_min_events=settings.spark_min_events,
+                   spark_driver_memory=settings.spark_driver_memory)
+
+    def choose(self, events: int) -> str:
+        """The engine ("local" or "spark") for a data set of `events` interactions."""
+        if self.mode == "auto":
+            return "spark" if events >= self.spark_min_events else "local"
+        return self.mode
+
+    def train(self, users: np.ndarray, items: np.ndarray, weights: np.ndarray,
+              config: PmiConfig) -> tuple[CooccurrenceTable, str]:
+        """The table and the engine that trained it."""
+        engine = self.choose(len(users))
+        if engine == "spark":
+            from services.ranker.pmi_spark import train_pmi_spark
+
+            return train_pmi_spark(users, items, weights, config, master=self.spark_master,
+                                   driver_memory=self.spark_driver_memory), engine
+        return train_pmi(users, items, weights, config), engine
 
 
 @dataclass(frozen=True)
@@ -57,13 +106,16 @@ class TrainingOutcome:
     production_allowed: bool
     seconds: float
     reused: bool
+    engine: str = "local"  # local | spark: where PMI was computed
 
 
 class CooccurrenceTrainer:
-    def __init__(self, db: Database, source: InteractionSource, gate: TrainingGate) -> None:
+    def __init__(self, db: Database, source: InteractionSource, gate: TrainingGate,
+                 engine: PmiEngine | None = None) -> None:
         self._db = db
         self._source = source
         self._gate = gate
+        self._engine = engine or PmiEngine()
 
     def train(self, dataset: str, config: PmiConfig) -> TrainingOutcome:
         started = time.perf_counter()
@@ -71,14 +123,15 @@ class CooccurrenceTrainer:
         if len(data.items) == 0:
             raise FailedPrecondition(f"data set {dataset!r} has no interactions with catalog "
                                      f"items ({data.unmapped} unmapped): import its items first")
-        table = train_pmi(data.users, data.items, data.weights, config)
+        table, engine = self._engine.train(data.users, data.items, data.weights, config)
         digest, allowed = self._gate.register_and_check(dataset)
         version = model_version(dataset, table.input_hash, config)
         with self._db.transaction() as session:
             existing = repo.find_cooccurrence_model(session, version)
             if existing is not None:  # same data, same parameters: the same model
                 return self._outcome(existing.id, version, existing.pairs, data, digest,
-                                     existing.production_allowed, started, reused=True)
+                                     existing.production_allowed, started, reused=True,
+                                     engine=engine)
             rows = [(uuid.UUID(str(a)), uuid.UUID(str(b)), int(c), float(p))
                     for a, b, c, p in zip(table.item_a, table.item_b, table.co_count,
                                           table.pmi_score, strict=True)]
@@ -86,22 +139,23 @@ class CooccurrenceTrainer:
                 "version": version, "training_set_hash": digest, "production_allowed": allowed,
                 "item_type": data.item_type,
                 "params": {**asdict(config), "dataset": dataset, "users": table.users,
-                           "input_hash": table.input_hash},
+                           "input_hash": table.input_hash, "engine": engine},
             }, rows)
         outcome = self._outcome(model_id, version, len(rows), data, digest, allowed, started,
-                                reused=False)
-        log.info("trained %s: %d pairs from %d users in %.1fs (production allowed: %s)",
-                 version, outcome.pairs, outcome.users, outcome.seconds, allowed)
+                                reused=False, engine=engine)
+        log.info("trained %s: %d pairs from %d users in %.1fs on %s (production allowed: %s)",
+                 version, outcome.pairs, outcome.users, outcome.seconds, engine, allowed)
         return outcome
 
     @staticmethod
     def _outcome(model_id: uuid.UUID, version: str, pairs: int, data: Interactions,
-                 digest: str, allowed: bool, started: float, reused: bool) -> TrainingOutcome:
+                 digest: str, allowed: bool, started: float, reused: bool,
+                 engine: str) -> TrainingOutcome:
         return TrainingOutcome(
             model_id=str(model_id), version=version, pairs=pairs,
             users=len(np.unique(data.users)), items=len(np.unique(data.items)),
             unmapped=data.unmapped, training_set_hash=digest, production_allowed=allowed,
-            seconds=round(time.perf_counter() - started, 2), reused=reused)
+            seconds=round(time.perf_counter() - started, 2), reused=reused, engine=engine)
 
 
 def model_version(dataset: str, input_hash: str, config: PmiConfig) -> str:

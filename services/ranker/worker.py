@@ -15,12 +15,14 @@ from services.common.config import Settings
 from services.common.db import Database
 from services.common.temporal_worker import run_worker
 from services.ranker.activities import TrainingActivities
+from services.ranker.cf_training import CfActivities, CfTrainer
+from services.ranker.cf_workflow import CfTrainingWorkflow
 from services.ranker.eval_data import from_mesh
 from services.ranker.interactions import connect
 from services.ranker.promotion import PromotionWorkflow
 from services.ranker.promotion_activities import PromotionActivities
 from services.ranker.promotion_eval import HarnessEvaluator
-from services.ranker.training import CooccurrenceTrainer
+from services.ranker.training import CooccurrenceTrainer, PmiEngine
 from services.ranker.workflows import CooccurrenceTrainingWorkflow
 
 
@@ -30,16 +32,19 @@ def build_worker(client: Client, settings: Settings, db: Database,
     source, gate = connect(grpc.insecure_channel(targets["governance"]),
                            grpc.insecure_channel(targets["identity"]), db)
     ranker = RankerServiceStub(grpc.insecure_channel(targets["ranker"]))
-    training = TrainingActivities(CooccurrenceTrainer(db, source, gate), ranker)
+    training = TrainingActivities(
+        CooccurrenceTrainer(db, source, gate, PmiEngine.from_settings(settings)), ranker)
     identity, governance = (grpc.insecure_channel(targets["identity"]),
                             grpc.insecure_channel(targets["governance"]))
     evaluator = HarnessEvaluator(db, lambda: from_mesh(identity, governance))
     promotion = PromotionActivities(
         evaluator, ranker, EmbedderServiceStub(grpc.insecure_channel(targets["embedder"])),
         GovernanceServiceStub(governance))
+    cf = CfActivities(CfTrainer(db, source, gate), ranker)
     return Worker(client, task_queue=settings.ranker_task_queue,
-                  workflows=[CooccurrenceTrainingWorkflow, PromotionWorkflow],
+                  workflows=[CooccurrenceTrainingWorkflow, PromotionWorkflow, CfTrainingWorkflow],
                   activities=[training.train_cooccurrence, training.activate_cooccurrence,
+                              cf.train_cf, cf.activate_cf,
                               promotion.evaluate_for_promotion,
                               promotion.check_candidate_training_set,
                               promotion.activate_candidate, promotion.mark_candidate_known_good],

@@ -35,6 +35,7 @@ class TrainCooccurrenceResult:
     reused: bool
     activated: bool = False
     activation_refused: str = ""
+    engine: str = "local"        # where PMI was computed: local | spark
 
 
 @dataclass

@@ -6,12 +6,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.api_keys import bearer, make_keys
 from tests.conftest import free_port
 
 JUKE = str(Path(sys.executable).parent / "juke")
@@ -21,6 +22,7 @@ JUKE = str(Path(sys.executable).parent / "juke")
 class Mesh:
     env: dict[str, str]
     gateway: str
+    api_keys: dict[str, str] = field(default_factory=dict)  # role -> key (JUKE_API_KEYS)
 
     def juke(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run([JUKE, *args], env=self.env, capture_output=True, text=True,
@@ -33,8 +35,10 @@ class Mesh:
     def corpus_dir(self) -> Path:
         return Path(self.env["JUKE_CORPUS_DIR"])
 
-    def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.gateway, timeout=30)
+    def http(self, role: str | None = "admin") -> httpx.Client:
+        """A gateway client sending the key of `role` (read, write, admin); None: no key."""
+        headers = bearer(self.api_keys[role]) if role else {}
+        return httpx.Client(base_url=self.gateway, timeout=30, headers=headers)
 
 
 def _fresh_ports(env: dict[str, str]) -> None:
@@ -50,7 +54,9 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     env["JUKE_HOME"] = str(tmp_path_factory.mktemp("mesh") / "juke")
     env["JUKE_CORPUS_DIR"] = str(Path(env["JUKE_HOME"]).parent / "corpus")
     _fresh_ports(env)
-    mesh = Mesh(env=env, gateway=f"http://127.0.0.1:{env['JUKE_GATEWAY_PORT']}")
+    keys, env["JUKE_API_KEYS"] = make_keys("e2e")
+    env.pop("JUKE_API_KEYS_FILE", None)
+    mesh = Mesh(env=env, gateway=f"http://127.0.0.1:{env['JUKE_GATEWAY_PORT']}", api_keys=keys)
     up = mesh.juke("up", "--detach")
     if up.returncode != 0 and "already in use" in up.stdout + up.stderr:
         # Ports are picked free but not held: the Temporal dev server binds random ports of

@@ -101,6 +101,7 @@ def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: gr
     from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
     from services.ranker.events import EventService
     from services.ranker.health import HealthRecorder, RequestStats
+    from services.ranker.personal import PersonalRecommender
     from services.ranker.service import RankerService
     from services.ranker.servicer import RankerServicer
 
@@ -114,7 +115,8 @@ def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: gr
             recorder = HealthRecorder(stats, service.model_metrics, service.store_health, 3600)
             ranker_pb2_grpc.add_RankerServiceServicer_to_server(
                 RankerServicer(service, stats, recorder,
-                               EventService(db, IdentityClient(identity_channel).resolve_items)),
+                               EventService(db, IdentityClient(identity_channel).resolve_items),
+                               PersonalRecommender(db, service)),
                 server)
 
         return start_server("ranker", [SERVICE_NAME], register)

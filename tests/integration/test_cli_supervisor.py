@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
@@ -268,7 +269,8 @@ def _juke(
 def mesh_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A private JUKE_HOME and free ports, so this mesh cannot clash with another one."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("JUKE_DATABASE_URL", "JUKE_TEMPORAL_ADDRESS")}
+           if k not in ("JUKE_DATABASE_URL", "JUKE_TEMPORAL_ADDRESS", "JUKE_API_KEYS",
+                        "JUKE_API_KEYS_FILE")}
     env["JUKE_HOME"] = str(tmp_path / "juke")
     for name in ("PG", "TEMPORAL", "TEMPORAL_UI", "GATEWAY", "IDENTITY", "GOVERNANCE",
                  "EMBEDDER", "RANKER", "EMBEDDER_WORKER", "RANKER_WORKER"):
@@ -315,6 +317,14 @@ def test_up_detached_status_and_down(mesh_env: dict[str, str]) -> None:
     assert "grpc.health.v1.Health" in services
     assert any(s.startswith("juke.identity.v1.") for s in services), services
 
+    # No API keys configured: `juke up` made a development admin key the gateway accepts.
+    key_file = Path(mesh_env["JUKE_HOME"]) / "api-key"
+    assert str(key_file) in up.stdout
+    key = key_file.read_text().strip()
+    search = f"http://127.0.0.1:{mesh_env['JUKE_GATEWAY_PORT']}/api/v1/catalog/search?q=x"
+    assert httpx.get(search, headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert httpx.get(search).status_code == 401
+
     again = _juke(mesh_env, "up", "--detach")
     assert again.returncode == 1 and "already running" in again.stderr
 
@@ -331,6 +341,7 @@ def test_up_detached_status_and_down(mesh_env: dict[str, str]) -> None:
     warm = _juke(mesh_env, "up", "--detach")
     assert warm.returncode == 0, warm.stdout + warm.stderr
     print(f"warm `juke up --detach`: {time.monotonic() - started:.1f}s")
+    assert key_file.read_text().strip() == key  # made once
     assert _juke(mesh_env, "down").returncode == 0
 
 

@@ -226,7 +226,7 @@ def test_cli_evaluates_over_the_mesh_prints_plots_and_stores(
     with database.read() as session:
         rows = list_evaluations(session, dataset_hash=digest)
     assert {r.model_id.split(":")[0] for r in rows} == {"baseline", "signal", "hybrid"}
-    assert len({r.model_id for r in rows}) == 5  # content-only is not evaluated
+    assert len({r.model_id for r in rows}) == 6  # content-only is not evaluated
     assert {r.metric_name for r in rows} <= set(METRICS)
     assert len({r.params["run_id"] for r in rows}) == 1
     assert f"stored {len(rows)} metrics" in out

@@ -18,6 +18,7 @@ from services.common.db import Database
 from services.identity.__main__ import SERVICE_NAME
 from services.identity.service import IdentityService
 from services.identity.servicer import IdentityServicer
+from tests.api_keys import bearer, make_keys
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,10 @@ def identity_target(start_server: Callable[..., grpc.Channel]) -> str:
 
 @pytest.fixture(scope="module")
 def client(identity_target: str) -> Iterator[TestClient]:
-    settings = Settings.from_env({"JUKE_IDENTITY_TARGET": identity_target})
-    with TestClient(create_app(settings)) as c:
+    keys, entries = make_keys()
+    settings = Settings.from_env({"JUKE_IDENTITY_TARGET": identity_target,
+                                  "JUKE_API_KEYS": entries})
+    with TestClient(create_app(settings), headers=bearer(keys["read"])) as c:
         yield c
 
 

@@ -20,6 +20,7 @@ from juke.identity.v1 import identity_pb2_grpc
 from services.cli.corpus.datasets import hetrec_dataset
 from services.cli.corpus.ingest import CorpusIngester
 from services.common.config import Settings
+from tests.api_keys import bearer, make_keys
 from tests.integration.conftest import channel_target
 
 PRODUCTION = common_pb2.ENVIRONMENT_PRODUCTION
@@ -54,9 +55,11 @@ def ingested(gov, ident, hyperrogue_subset: Path):  # type: ignore[no-untyped-de
 
 @pytest.fixture(scope="module")
 def rest(channels: dict[str, grpc.Channel]) -> Iterator[TestClient]:
+    keys, entries = make_keys()
     settings = Settings.from_env({"JUKE_IDENTITY_TARGET": channel_target(channels["identity"]),
-                                  "JUKE_GOVERNANCE_TARGET": channel_target(channels["governance"])})
-    with TestClient(create_app(settings)) as client:
+                                  "JUKE_GOVERNANCE_TARGET": channel_target(channels["governance"]),
+                                  "JUKE_API_KEYS": entries})
+    with TestClient(create_app(settings), headers=bearer(keys["read"])) as client:
         yield client
 
 

@@ -10,6 +10,7 @@ import pytest
 from services.common.errors import InvalidArgument
 from services.ranker import eval_models
 from services.ranker.eval_models import (
+    CF,
     CONTENT_ONLY,
     HYBRID,
     ITEM_KNN,
@@ -205,7 +206,8 @@ def test_harness_reports_every_model_on_one_dataset_hash() -> None:
     assert [r.key for r in report.rows] == list(MODEL_KEYS)
     assert report.dataset_hash == dataset_hash(split(data, Protocol(seed=5)))
     evaluated = [r for r in report.rows if r.result is not None]
-    assert [r.key for r in evaluated] == [POPULARITY, ITEM_KNN, METADATA, COOCCURRENCE, HYBRID]
+    assert [r.key for r in evaluated] == [POPULARITY, ITEM_KNN, METADATA, COOCCURRENCE, HYBRID,
+                                          CF]
     content = report.row(CONTENT_ONLY)
     assert content.result is None and content.note == "no audio here"
     for row in evaluated:

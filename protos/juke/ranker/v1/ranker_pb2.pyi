@@ -380,3 +380,75 @@ class RecordEventsResponse(_message.Message):
     duplicates: int
     item_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RecommendForUserRequest(_message.Message):
+    __slots__ = ("user_id", "limit", "genre")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    GENRE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    limit: int
+    genre: str
+    def __init__(self, user_id: _Optional[str] = ..., limit: _Optional[int] = ..., genre: _Optional[str] = ...) -> None: ...
+
+class RecommendForUserResponse(_message.Message):
+    __slots__ = ("result", "path", "qualifying_interactions", "cf_model_id")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    QUALIFYING_INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
+    CF_MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    result: RecommendResult
+    path: str
+    qualifying_interactions: int
+    cf_model_id: str
+    def __init__(self, result: _Optional[_Union[RecommendResult, _Mapping]] = ..., path: _Optional[str] = ..., qualifying_interactions: _Optional[int] = ..., cf_model_id: _Optional[str] = ...) -> None: ...
+
+class CfModel(_message.Message):
+    __slots__ = ("id", "version", "training_set_hash", "item_type", "items", "factors", "active", "is_known_good", "production_allowed", "params_json", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_SET_HASH_FIELD_NUMBER: _ClassVar[int]
+    ITEM_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    FACTORS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    IS_KNOWN_GOOD_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTION_ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    version: str
+    training_set_hash: str
+    item_type: str
+    items: int
+    factors: int
+    active: bool
+    is_known_good: bool
+    production_allowed: bool
+    params_json: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., version: _Optional[str] = ..., training_set_hash: _Optional[str] = ..., item_type: _Optional[str] = ..., items: _Optional[int] = ..., factors: _Optional[int] = ..., active: _Optional[bool] = ..., is_known_good: _Optional[bool] = ..., production_allowed: _Optional[bool] = ..., params_json: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListCfModelsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListCfModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[CfModel]
+    def __init__(self, models: _Optional[_Iterable[_Union[CfModel, _Mapping]]] = ...) -> None: ...
+
+class ActivateCfModelRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ActivateCfModelResponse(_message.Message):
+    __slots__ = ("model", "previous_id")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ID_FIELD_NUMBER: _ClassVar[int]
+    model: CfModel
+    previous_id: str
+    def __init__(self, model: _Optional[_Union[CfModel, _Mapping]] = ..., previous_id: _Optional[str] = ...) -> None: ...

@@ -105,6 +105,21 @@ class RankerServiceStub:
                 request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsRequest.SerializeToString,
                 response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsResponse.FromString,
                 _registered_method=True)
+        self.RecommendForUser = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/RecommendForUser',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecommendForUserRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecommendForUserResponse.FromString,
+                _registered_method=True)
+        self.ListCfModels = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/ListCfModels',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListCfModelsRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListCfModelsResponse.FromString,
+                _registered_method=True)
+        self.ActivateCfModel = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/ActivateCfModel',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelResponse.FromString,
+                _registered_method=True)
 
 
 class RankerServiceServicer:
@@ -204,6 +219,27 @@ class RankerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecommendForUser(self, request, context):
+        """Personal recommendations from a user's events: collaborative filtering, their history
+        through the hybrid, or popularity; the response names the path that served it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCfModels(self, request, context):
+        """Collaborative-filtering (implicit ALS) models built by the CF trainer workflow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateCfModel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RankerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -276,6 +312,21 @@ def add_RankerServiceServicer_to_server(servicer, server):
                     servicer.RecordEvents,
                     request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsRequest.FromString,
                     response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsResponse.SerializeToString,
+            ),
+            'RecommendForUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecommendForUser,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecommendForUserRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RecommendForUserResponse.SerializeToString,
+            ),
+            'ListCfModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCfModels,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListCfModelsRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListCfModelsResponse.SerializeToString,
+            ),
+            'ActivateCfModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateCfModel,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -657,6 +708,87 @@ class RankerService:
             '/juke.ranker.v1.RankerService/RecordEvents',
             juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsRequest.SerializeToString,
             juke_dot_ranker_dot_v1_dot_ranker__pb2.RecordEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecommendForUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/RecommendForUser',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.RecommendForUserRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.RecommendForUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCfModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/ListCfModels',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.ListCfModelsRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.ListCfModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActivateCfModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/ActivateCfModel',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,99 @@
+"""Collaborative-filtering training: registered interactions per user -> ALS -> a model.
+
+Governed like the co-occurrence trainer: the training set is registered with governance,
+and whether the model may ever serve production is stored with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict
+from typing import Protocol
+
+import grpc
+from temporalio import activity
+
+from juke.ranker.v1 import ranker_pb2 as rpb
+from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
+from services.common.db import Database
+from services.common.errors import FailedPrecondition
+from services.ranker import repository as repo
+from services.ranker.cf import CfConfig, train_als
+from services.ranker.cf_workflow import (
+    ActivateCfInput,
+    ActivateCfResult,
+    TrainCfInput,
+    TrainCfResult,
+)
+from services.ranker.training import Interactions, TrainingGate
+
+log = logging.getLogger(__name__)
+
+
+class UserInteractionSource(Protocol):
+    def load_users(self, dataset: str) -> Interactions: ...
+
+
+def cf_version(dataset: str, input_hash: str, config: CfConfig) -> str:
+    params = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()
+    return f"als-{dataset}-{input_hash[:12]}-{params[:8]}"
+
+
+class CfTrainer:
+    def __init__(self, db: Database, source: UserInteractionSource, gate: TrainingGate) -> None:
+        self._db = db
+        self._source = source
+        self._gate = gate
+
+    def train(self, dataset: str, config: CfConfig) -> TrainCfResult:
+        started = time.perf_counter()
+        data = self._source.load_users(dataset)
+        if len(data.items) == 0:
+            raise FailedPrecondition(f"data set {dataset!r} has no interactions with catalog "
+                                     f"items ({data.unmapped} unmapped): import its items first")
+        factors = train_als(data.users, data.items, data.weights, config)
+        digest, allowed = self._gate.register_and_check(dataset)
+        version = cf_version(dataset, factors.input_hash, config)
+        with self._db.transaction() as session:
+            existing = repo.find_cf_model(session, version)
+            reused = existing is not None
+            model_id = existing.id if existing is not None else repo.save_cf_model(session, {
+                "version": version, "training_set_hash": digest, "production_allowed": allowed,
+                "item_type": data.item_type,
+                "params": {**asdict(config), "dataset": dataset, "users": factors.users,
+                           "input_hash": factors.input_hash,
+                           "typical_weight": factors.typical_weight},
+            }, factors.item_ids, factors.item_factors)
+        seconds = round(time.perf_counter() - started, 2)
+        log.info("trained %s: %d items from %d users in %.1fs (production allowed: %s)",
+                 version, len(factors), factors.users, seconds, allowed)
+        return TrainCfResult(model_id=str(model_id), version=version, items=len(factors),
+                             users=factors.users, training_set_hash=digest,
+                             production_allowed=allowed, seconds=seconds, reused=reused)
+
+
+class CfActivities:
+    def __init__(self, trainer: CfTrainer, ranker: RankerServiceStub) -> None:
+        self._trainer = trainer
+        self._ranker = ranker
+
+    @activity.defn(name="train_cf")
+    def train_cf(self, params: TrainCfInput) -> TrainCfResult:
+        config = CfConfig(factors=params.factors, regularization=params.regularization,
+                          iterations=params.iterations, alpha=params.alpha,
+                          max_items_per_user=params.max_items_per_user)
+        return self._trainer.train(params.dataset, config)
+
+    @activity.defn(name="activate_cf")
+    def activate_cf(self, params: ActivateCfInput) -> ActivateCfResult:
+        """Through the ranker, which refuses research-only models in production."""
+        try:
+            self._ranker.ActivateCfModel(rpb.ActivateCfModelRequest(id=params.model_id))
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                return ActivateCfResult(False, err.details() or "")
+            raise
+        return ActivateCfResult(True)
