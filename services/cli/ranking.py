@@ -1,10 +1,11 @@
-"""`juke retrain cooccurrence`, `juke weights ...`, `juke cooccurrence ...` (ranker, Temporal)."""
+"""`juke retrain cooccurrence|cf`, `juke weights`, `juke cooccurrence` (ranker, Temporal)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 from datetime import timedelta
+from typing import TypeVar
 
 import grpc
 from temporalio.common import WorkflowIDConflictPolicy
@@ -23,20 +24,22 @@ from services.ranker.workflows import (
     workflow_id,
 )
 
+T = TypeVar("T")
+
 
 def ranker_stub(settings: Settings) -> tuple[grpc.Channel, RankerServiceStub]:
     channel = grpc.insecure_channel(settings.service_targets["ranker"])
     return channel, RankerServiceStub(channel)
 
 
-def retrain_cooccurrence(settings: Settings, params: TrainCooccurrenceInput,
-                         wait: bool = True) -> TrainCooccurrenceResult | None:
-    async def run() -> TrainCooccurrenceResult | None:
+def _train(settings: Settings, workflow: str, params: object, workflow_id: str,
+           result_type: type[T], wait: bool) -> T | None:
+    """Start (or join) a training workflow, print where to watch it, follow it if asked."""
+    async def run() -> T | None:
         client = await connect_temporal(settings)
         handle = await client.start_workflow(
-            WORKFLOW_NAME, params, id=workflow_id(params.dataset),
-            task_queue=settings.ranker_task_queue, result_type=TrainCooccurrenceResult,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            workflow, params, id=workflow_id, task_queue=settings.ranker_task_queue,
+            result_type=result_type, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             execution_timeout=timedelta(hours=2))
         print(f"training {handle.id}; Temporal UI: http://{settings.host}:"
               f"{settings.temporal_ui_port}/namespaces/{settings.temporal_namespace}/"
@@ -44,6 +47,12 @@ def retrain_cooccurrence(settings: Settings, params: TrainCooccurrenceInput,
         return await handle.result() if wait else None
 
     return asyncio.run(run())
+
+
+def retrain_cooccurrence(settings: Settings, params: TrainCooccurrenceInput,
+                         wait: bool = True) -> TrainCooccurrenceResult | None:
+    return _train(settings, WORKFLOW_NAME, params, workflow_id(params.dataset),
+                  TrainCooccurrenceResult, wait)
 
 
 def _cmd_retrain(args: argparse.Namespace) -> int:
@@ -63,19 +72,8 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
 
 def retrain_cf(settings: Settings, params: TrainCfInput, wait: bool = True
                ) -> TrainCfResult | None:
-    async def run() -> TrainCfResult | None:
-        client = await connect_temporal(settings)
-        handle = await client.start_workflow(
-            CF_WORKFLOW, params, id=cf_workflow_id(params.dataset),
-            task_queue=settings.ranker_task_queue, result_type=TrainCfResult,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            execution_timeout=timedelta(hours=2))
-        print(f"training {handle.id}; Temporal UI: http://{settings.host}:"
-              f"{settings.temporal_ui_port}/namespaces/{settings.temporal_namespace}/"
-              f"workflows/{handle.id}")
-        return await handle.result() if wait else None
-
-    return asyncio.run(run())
+    return _train(settings, CF_WORKFLOW, params, cf_workflow_id(params.dataset), TrainCfResult,
+                  wait)
 
 
 def _cmd_retrain_cf(args: argparse.Namespace) -> int:

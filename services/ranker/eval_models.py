@@ -387,7 +387,7 @@ def run_harness(
                  {**weights, "pmi": pmi_params, "validation_ndcg@10": tuned.scores,
                   "validation_users": tuned.users,
                   "validation_dataset_hash": tuned.dataset_hash}),
-        ModelRow(CF, "collaborative filtering (ALS)", "signal:cf", results[CF],
+        ModelRow(CF, "collaborative filtering", "signal:cf", results[CF],
                  "implicit ALS on the training split, users folded in from their seeds",
                  asdict(cf or CfConfig())),
     )

@@ -98,3 +98,24 @@ def test_similar_items_and_bad_paths(mesh: Mesh, tracks: list[str]) -> None:
     assert unknown.status_code == 400 and "error" in unknown.json()
     assert wrong_kind.status_code in (400, 404) and "error" in wrong_kind.json()
     assert too_many.status_code == 400
+
+
+def test_cf_trained_by_the_workflow_serves_users_with_a_history(mesh: Mesh,
+                                                                tracks: list[str]) -> None:
+    """`juke retrain cf --activate`: the Temporal trainer on the first-party events; the
+    listener with a history is then served by collaborative filtering."""
+    with mesh.http("write") as writer:
+        fans = [_event(f"e2e-cf-{u}", t, 120 + u) for u in range(8) for t in tracks[:8]]
+        assert writer.post("/api/v1/events", json={"events": fans}).status_code == 200
+    # Two factors for nine items: with as many factors as items ALS would only memorise.
+    trained = mesh.juke("retrain", "cf", "--factors", "2", "--activate", timeout=600)
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert "production allowed: True" in trained.stdout, trained.stdout
+    assert "\nactivated" in trained.stdout, trained.stdout
+    with mesh.http("read") as reader:
+        served = reader.get("/api/v1/users/e2e-listener/recommendations", params={"limit": 2})
+    assert served.status_code == 200, served.text
+    body = served.json()
+    assert body["path"] == "cf" and body["cf_model_id"], (body, trained.stdout)
+    assert body["items"] and "collaborative filtering" in body["items"][0]["explanation"][0][
+        "reason"]

@@ -46,7 +46,7 @@ from tests.integration.conftest import channel_target
 REAL = Settings.from_env().shared_data_dir / "lastfm-hetrec-2011"
 USERS = 40
 LABELS = ("popularity (baseline)", "item-kNN cosine (baseline)", "metadata-only",
-          "co-occurrence-only", "content-only", "hybrid")
+          "co-occurrence-only", "content-only", "hybrid", "collaborative filtering")
 
 
 def _slice(name: str, keep: set[int], column: int, shift: int | None = None,
