@@ -1,7 +1,8 @@
-"""The two PMI co-occurrence trainers on the same synthetic interactions: time and equality.
+"""The two PMI co-occurrence trainers, and the two ALS trainers, on the same synthetic
+interactions: time (and, for PMI, equality).
 
     .venv/bin/python -m bench.cooccurrence_trainers [--events 1000000] [--users 20000]
-        [--items 50000] [--master local[2]]
+        [--items 50000] [--master local[2]] [--only pmi|als]
 
 Events are seeded: users uniform, items by Zipf popularity (p ~ 1/rank^s), weights play
 counts 1..50 (repeated (user, item) events add up, as in the trainers). Times
@@ -11,6 +12,10 @@ session ("cold": JVM code paths not yet compiled) and again on the warm one; the
 `auto` pays the start and a cold run each time it trains (it starts its own session).
 Prints whether the two tables are equal (rows, counts, PMI within 1e-9, input_hash) and
 the 1-minute load average, which shows other work on the machine.
+
+ALS: `train_als` (implicit, one thread) and `train_als_spark` (on the warm session) with
+CfConfig(factors=64, iterations=15). Their factors are not meant to be equal (see
+services/ranker/als_spark.py); it prints whether the vocabulary and input_hash are.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import time
 
 import numpy as np
 
+from services.ranker.als_spark import train_als_spark
+from services.ranker.cf import CfConfig, train_als
 from services.ranker.pmi import CooccurrenceTable, PmiConfig, train_pmi
 from services.ranker.pmi_spark import spark_session, train_pmi_spark
 
@@ -53,24 +60,41 @@ def run(args: argparse.Namespace) -> None:
     print(f"config: {config}")
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (1 min)")
 
-    t0 = time.perf_counter()
-    local = train_pmi(users, items, weights, config)
-    local_s = time.perf_counter() - t0
-    print(f"train_pmi (local):          {local_s:7.2f} s, {len(local)} pairs")
+    if args.only != "als":
+        t0 = time.perf_counter()
+        local = train_pmi(users, items, weights, config)
+        local_s = time.perf_counter() - t0
+        print(f"train_pmi (local):          {local_s:7.2f} s, {len(local)} pairs")
 
     t0 = time.perf_counter()
     with spark_session(args.master) as spark:
         start_s = time.perf_counter() - t0
         print(f"spark session start ({args.master}): {start_s:5.2f} s")
-        results = []
-        for run_name in ("cold", "warm"):
+        if args.only != "als":
+            results = []
+            for run_name in ("cold", "warm"):
+                t1 = time.perf_counter()
+                table = train_pmi_spark(users, items, weights, config, spark=spark)
+                seconds = time.perf_counter() - t1
+                results.append(table)
+                print(f"train_pmi_spark ({run_name}):     {seconds:7.2f} s, {len(table)} pairs")
+            print(f"tables equal: {all(same_table(table, local) for table in results)}; "
+                  f"load average {os.getloadavg()[0]:.1f}")
+        if args.only != "pmi":
+            als_config = CfConfig(factors=64, iterations=15)
+            print(f"ALS config: {als_config}")
             t1 = time.perf_counter()
-            table = train_pmi_spark(users, items, weights, config, spark=spark)
-            seconds = time.perf_counter() - t1
-            results.append(table)
-            print(f"train_pmi_spark ({run_name}):     {seconds:7.2f} s, {len(table)} pairs")
-    print(f"tables equal: {all(same_table(table, local) for table in results)}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+            als_local = train_als(users, items, weights, als_config)
+            print(f"train_als (local):          {time.perf_counter() - t1:7.2f} s, "
+                  f"{len(als_local)} items")
+            t1 = time.perf_counter()
+            als_spark = train_als_spark(users, items, weights, als_config, spark=spark)
+            print(f"train_als_spark:            {time.perf_counter() - t1:7.2f} s, "
+                  f"{len(als_spark)} items")
+            same = (als_spark.item_ids.tolist() == als_local.item_ids.tolist()
+                    and als_spark.input_hash == als_local.input_hash)
+            print(f"same vocabulary and input_hash: {same}; "
+                  f"load average {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -81,6 +105,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--zipf", type=float, default=1.0)
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--only", choices=("pmi", "als"), default=None,
+                        help="time only these trainers (default: both)")
     run(parser.parse_args())
 
 

@@ -1,7 +1,9 @@
 """Collaborative-filtering training: registered interactions per user -> ALS -> a model.
 
 Governed like the co-occurrence trainer: the training set is registered with governance,
-and whether the model may ever serve production is stored with it.
+and whether the model may ever serve production is stored with it. Where ALS runs (this
+process or Apache Spark) is the same `PmiEngine` choice as for PMI; the model's params and
+the workflow result record the `engine`.
 """
 
 from __future__ import annotations
@@ -21,14 +23,14 @@ from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
 from services.common.errors import FailedPrecondition
 from services.ranker import repository as repo
-from services.ranker.cf import CfConfig, train_als
+from services.ranker.cf import CfConfig
 from services.ranker.cf_workflow import (
     ActivateCfInput,
     ActivateCfResult,
     TrainCfInput,
     TrainCfResult,
 )
-from services.ranker.training import Interactions, TrainingGate
+from services.ranker.training import Interactions, PmiEngine, TrainingGate
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,12 @@ def cf_version(dataset: str, input_hash: str, config: CfConfig) -> str:
 
 
 class CfTrainer:
-    def __init__(self, db: Database, source: UserInteractionSource, gate: TrainingGate) -> None:
+    def __init__(self, db: Database, source: UserInteractionSource, gate: TrainingGate,
+                 engine: PmiEngine | None = None) -> None:
         self._db = db
         self._source = source
         self._gate = gate
+        self._engine = engine or PmiEngine()
 
     def train(self, dataset: str, config: CfConfig) -> TrainCfResult:
         started = time.perf_counter()
@@ -54,7 +58,7 @@ class CfTrainer:
         if len(data.items) == 0:
             raise FailedPrecondition(f"data set {dataset!r} has no interactions with catalog "
                                      f"items ({data.unmapped} unmapped): import its items first")
-        factors = train_als(data.users, data.items, data.weights, config)
+        factors, engine = self._engine.train_cf(data.users, data.items, data.weights, config)
         digest, allowed = self._gate.register_and_check(dataset)
         version = cf_version(dataset, factors.input_hash, config)
         with self._db.transaction() as session:
@@ -65,14 +69,15 @@ class CfTrainer:
                 "item_type": data.item_type,
                 "params": {**asdict(config), "dataset": dataset, "users": factors.users,
                            "input_hash": factors.input_hash,
-                           "typical_weight": factors.typical_weight},
+                           "typical_weight": factors.typical_weight, "engine": engine},
             }, factors.item_ids, factors.item_factors)
         seconds = round(time.perf_counter() - started, 2)
-        log.info("trained %s: %d items from %d users in %.1fs (production allowed: %s)",
-                 version, len(factors), factors.users, seconds, allowed)
+        log.info("trained %s: %d items from %d users in %.1fs on %s (production allowed: %s)",
+                 version, len(factors), factors.users, seconds, engine, allowed)
         return TrainCfResult(model_id=str(model_id), version=version, items=len(factors),
                              users=factors.users, training_set_hash=digest,
-                             production_allowed=allowed, seconds=seconds, reused=reused)
+                             production_allowed=allowed, seconds=seconds, reused=reused,
+                             engine=engine)
 
 
 class CfActivities:

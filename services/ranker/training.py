@@ -6,7 +6,8 @@ stores whether a model built from it may ever serve production.
 
 `PmiEngine` decides where PMI is computed: in this process (`train_pmi`, numpy/scipy) or
 on Apache Spark (`train_pmi_spark`) for data sets beyond one machine; both give the same
-table. `auto` picks Spark from `spark_min_events` interactions on.
+table. `auto` picks Spark from `spark_min_events` interactions on. The same chooser places
+collaborative-filtering (ALS) training (`train_cf`: `train_als` or `train_als_spark`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from services.common.config import TRAINING_ENGINES
 from services.common.db import Database
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.ranker import repository as repo
+from services.ranker.cf import CfConfig, CfFactors, train_als
 from services.ranker.pmi import CooccurrenceTable, PmiConfig, train_pmi
 
 if TYPE_CHECKING:
@@ -35,8 +37,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PmiEngine:
-    """Where PMI training runs: `local` (this process), `spark`, or `auto` (Spark from
-    `spark_min_events` interactions on). Spark is imported only when it is chosen."""
+    """Where PMI (`train`) and ALS (`train_cf`) training run: `local` (this process),
+    `spark`, or `auto` (Spark from `spark_min_events` interactions on). Spark is imported
+    only when it is chosen."""
 
     mode: str = "local"
     spark_master: str = "local[2]"
@@ -72,6 +75,17 @@ class PmiEngine:
             return train_pmi_spark(users, items, weights, config, master=self.spark_master,
                                    driver_memory=self.spark_driver_memory), engine
         return train_pmi(users, items, weights, config), engine
+
+    def train_cf(self, users: np.ndarray, items: np.ndarray, weights: np.ndarray,
+                 config: CfConfig) -> tuple[CfFactors, str]:
+        """ALS item factors and the engine that trained them (same choice as `train`)."""
+        engine = self.choose(len(users))
+        if engine == "spark":
+            from services.ranker.als_spark import train_als_spark
+
+            return train_als_spark(users, items, weights, config, master=self.spark_master,
+                                   driver_memory=self.spark_driver_memory), engine
+        return train_als(users, items, weights, config), engine
 
 
 @dataclass(frozen=True)

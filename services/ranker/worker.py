@@ -40,7 +40,7 @@ def build_worker(client: Client, settings: Settings, db: Database,
     promotion = PromotionActivities(
         evaluator, ranker, EmbedderServiceStub(grpc.insecure_channel(targets["embedder"])),
         GovernanceServiceStub(governance))
-    cf = CfActivities(CfTrainer(db, source, gate), ranker)
+    cf = CfActivities(CfTrainer(db, source, gate, PmiEngine.from_settings(settings)), ranker)
     return Worker(client, task_queue=settings.ranker_task_queue,
                   workflows=[CooccurrenceTrainingWorkflow, PromotionWorkflow, CfTrainingWorkflow],
                   activities=[training.train_cooccurrence, training.activate_cooccurrence,

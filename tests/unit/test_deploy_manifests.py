@@ -323,6 +323,18 @@ def test_dockerfile_installs_the_project_like_the_makefile() -> None:
     assert re.search(rf"pip install --no-deps {re.escape(musicnn.group(1))}(\s|$)", runs)
 
 
+def test_dockerfile_installs_a_java_runtime_for_spark() -> None:
+    """pyspark (a project dependency: the Spark training engine) needs Java 17+."""
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(re.match(r"pyspark\b", d) for d in dependencies)
+    runs = " && ".join(docker("RUN"))
+    install = re.search(r"apt-get install (?:-\S+\s+)*([^&]*)", runs)
+    assert install, "the Dockerfile installs no apt package"
+    packages = install.group(1).split()
+    assert any(re.fullmatch(r"openjdk-(1[7-9]|[2-9]\d)-jre(-headless)?", p) for p in packages), \
+        packages
+
+
 def test_dockerfile_copies_every_packaged_source_tree() -> None:
     sources = {src.rstrip("/") for srcs, _ in dockerfile_copies() for src in srcs}
     assert "pyproject.toml" in sources

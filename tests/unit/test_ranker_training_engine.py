@@ -10,6 +10,8 @@ import pytest
 
 from services.common.config import Settings, SettingsError
 from services.common.errors import InvalidArgument
+from services.ranker.cf import CfConfig, CfFactors, train_als
+from services.ranker.cf_workflow import TrainCfResult
 from services.ranker.pmi import CooccurrenceTable, PmiConfig, train_pmi
 from services.ranker.training import PmiEngine, TrainingOutcome
 from services.ranker.workflows import TrainCooccurrenceResult
@@ -74,3 +76,33 @@ def test_the_engine_reaches_the_workflow_result() -> None:
     assert TrainCooccurrenceResult(**asdict(outcome)).engine == "spark"
     legacy = {k: v for k, v in asdict(outcome).items() if k != "engine"}
     assert TrainCooccurrenceResult(**legacy).engine == "local"
+
+
+def test_cf_dispatch_picks_spark_above_the_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.ranker import als_spark
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_spark(users: Any, items: Any, weights: Any, config: CfConfig,
+                   **kwargs: Any) -> CfFactors:
+        calls.append(kwargs)
+        return CfFactors(item_ids=np.array(["x"], dtype=object),
+                         item_factors=np.zeros((1, config.factors), np.float32), config=config)
+
+    monkeypatch.setattr(als_spark, "train_als_spark", fake_spark)
+    users, items = np.array([1, 1, 2, 2, 3]), np.array(["a", "b", "a", "b", "c"])
+    weights, config = np.ones(5), CfConfig(factors=2, iterations=2)
+    below = PmiEngine(mode="auto", spark_min_events=6, spark_master="local[3]",
+                      spark_driver_memory="1g")
+    factors, used = below.train_cf(users, items, weights, config)
+    assert used == "local" and not calls
+    local = train_als(users, items, weights, config)
+    assert factors.item_ids.tolist() == local.item_ids.tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(factors.item_factors, local.item_factors)
+    factors, used = PmiEngine(mode="auto", spark_min_events=5, spark_master="local[3]",
+                              spark_driver_memory="1g").train_cf(users, items, weights, config)
+    assert used == "spark" and factors.item_ids.tolist() == ["x"]
+    assert calls == [{"master": "local[3]", "driver_memory": "1g"}]
+    assert PmiEngine().train_cf(users, items, weights, config)[1] == "local"
+    assert TrainCfResult(model_id="m", version="v", items=1, users=2, training_set_hash="h",
+                         production_allowed=False, seconds=1.0, reused=False).engine == "local"
