@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from services.common.errors import http_status_for
+from services.common.errors import error_fields_from_metadata, http_status_for
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,9 @@ def install_error_handlers(app: FastAPI) -> None:
         status = http_status_for(err.code())
         if status >= 500:
             log.warning("upstream error %s: %s", err.code().name, err.details())
-        return JSONResponse(error_body(err.code().name, err.details() or ""), status_code=status)
+        fields = error_fields_from_metadata(err.trailing_metadata())
+        return JSONResponse(error_body(err.code().name, err.details() or "", **fields),
+                            status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:

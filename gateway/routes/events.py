@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Literal
 
-import grpc
 from fastapi import APIRouter, Request
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field
@@ -20,7 +18,6 @@ EventTypeName = Literal["play", "complete", "skip", "like", "dislike"]
 EVENT_TYPES = {"play": rpb.EVENT_TYPE_PLAY, "complete": rpb.EVENT_TYPE_COMPLETE,
                "skip": rpb.EVENT_TYPE_SKIP, "like": rpb.EVENT_TYPE_LIKE,
                "dislike": rpb.EVENT_TYPE_DISLIKE}
-INDEX = re.compile(r"^events\[(\d+)\]")
 
 
 class EventIn(BaseModel):
@@ -57,14 +54,6 @@ def _event_pb(e: EventIn) -> rpb.ListeningEvent:
                               session_id=e.session_id, context=e.context)
 
 
-def _refused(err: grpc.aio.AioRpcError) -> ApiError | None:
-    """A rejected event: 400 naming its index, so the app can fix that row and resend."""
-    match = INDEX.match(err.details() or "")
-    if err.code() != grpc.StatusCode.INVALID_ARGUMENT or match is None:
-        return None
-    return ApiError(400, "INVALID_ARGUMENT", err.details() or "", index=int(match.group(1)))
-
-
 @router.post("/events", response_model=EventsOut)
 async def post_events(body: EventsIn, request: Request) -> EventsOut:
     """Store a batch of listening events; one bad event rejects the whole batch."""
@@ -74,13 +63,8 @@ async def post_events(body: EventsIn, request: Request) -> EventsOut:
             events.append(_event_pb(event))
         except ApiError as err:
             raise ApiError(400, err.code, f"events[{index}]: {err.message}", index=index) from None
-    try:
-        reply = await request.app.state.clients.ranker.RecordEvents(
-            rpb.RecordEventsRequest(events=events))
-    except grpc.aio.AioRpcError as err:
-        refused = _refused(err)
-        if refused is None:
-            raise
-        raise refused from None
+    # A rejected event comes back as 400 with its `index` (from the ranker's error fields).
+    reply = await request.app.state.clients.ranker.RecordEvents(
+        rpb.RecordEventsRequest(events=events))
     return EventsOut(accepted=reply.accepted, duplicates=reply.duplicates,
                      item_ids=list(reply.item_ids))

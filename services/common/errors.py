@@ -10,9 +10,12 @@ class JukeError(Exception):
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **fields: str | int) -> None:
         super().__init__(message)
         self.message = message
+        # Structured facts a client can act on (e.g. the index of a rejected batch row);
+        # sent as `juke-error-<name>` trailing metadata, surfaced in the gateway's JSON.
+        self.fields = fields
 
 
 class InvalidArgument(JukeError):
@@ -41,6 +44,23 @@ class Unavailable(JukeError):
 
 class Unimplemented(JukeError):
     code = grpc.StatusCode.UNIMPLEMENTED
+
+
+ERROR_FIELD_PREFIX = "juke-error-"
+
+
+def error_fields_to_metadata(fields: dict[str, str | int]) -> tuple[tuple[str, str], ...]:
+    return tuple((f"{ERROR_FIELD_PREFIX}{name}", str(value)) for name, value in fields.items())
+
+
+def error_fields_from_metadata(metadata: object) -> dict[str, str | int]:
+    """The fields a JukeError carried, from a call's trailing metadata."""
+    out: dict[str, str | int] = {}
+    for key, value in metadata or ():  # type: ignore[attr-defined]
+        if key.startswith(ERROR_FIELD_PREFIX):
+            text = str(value)
+            out[key[len(ERROR_FIELD_PREFIX):]] = int(text) if text.isdigit() else text
+    return out
 
 
 # gRPC status -> HTTP status, used by the gateway (google.rpc code mapping).

@@ -14,7 +14,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common.errors import JukeError
+from services.common.errors import JukeError, error_fields_to_metadata
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ class ErrorInterceptor(grpc.ServerInterceptor):
             try:
                 return inner(request, context)
             except JukeError as err:
+                if err.fields:
+                    context.set_trailing_metadata(error_fields_to_metadata(err.fields))
                 context.abort(err.code, err.message)
             except Exception:
                 log.exception("unhandled error in %s", method)

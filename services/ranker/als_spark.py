@@ -6,8 +6,8 @@ Same inputs, same model shape (`CfFactors`: item factors in sorted item-id order
 
 - On the driver, with the local trainer's own numpy helpers: ids canonicalised to text,
   repeated (user, item) rows summed, `input_hash`, positives only, integer codes (an item's
-  code is its rank among the sorted item ids), the per-user cap (`pmi._per_user_cap`) and
-  the confidence `1 + alpha * log1p(weight)`.
+  code is its rank among the sorted item ids) and the per-user cap, all by `cf.prepare_als`;
+  then the confidence `1 + alpha * log1p(weight)`.
 - The capped (user code, item code, r) rows go to Spark through a CSV staging file (as in
   `pmi_spark`), and Spark's ALS fits the factors with `implicitPrefs=True`. Spark's
   implicit formulation (Hu, Koren & Volinsky 2008) takes confidence c = 1 + alpha' * r, so
@@ -41,9 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from services.common.errors import InvalidArgument
-from services.ranker.cf import CfConfig, CfFactors
-from services.ranker.pmi import _canonical, _hash_canonical, _per_user_cap
+from services.ranker.cf import CfConfig, CfFactors, prepare_als
 from services.ranker.pmi_spark import (
     DEFAULT_DRIVER_MEMORY,
     DEFAULT_MASTER,
@@ -75,29 +73,17 @@ def train_als_spark(
     process is used instead, and left running).
     """
     config = config or CfConfig()
-    users, items, summed = _canonical(np.asarray(user_ids), np.asarray(item_ids),
-                                      np.asarray(weights))
-    input_hash = _hash_canonical(users, items, summed)
-    positive = summed > 0
-    users, items, summed = users[positive], items[positive], summed[positive]
-    if len(users) == 0:
-        raise InvalidArgument("no positive interactions to train collaborative filtering on")
-    user_codes = np.unique(users, return_inverse=True)[1]
-    item_vocab, item_codes = np.unique(items, return_inverse=True)
-    keep = _per_user_cap(user_codes, item_codes, summed, config.max_items_per_user)
+    data = prepare_als(user_ids, item_ids, weights, config)
     # Spark's confidence is 1 + 1.0 * r: r carries our alpha and the log.
-    ratings = config.alpha * np.log1p(summed[keep])
-    columns = [("user", user_codes[keep].astype(np.int64)),
-               ("item", item_codes[keep].astype(np.int64)),
-               ("rating", ratings.astype(np.float64))]
+    columns = [("user", data.user_codes.astype(np.int64)),
+               ("item", data.item_codes.astype(np.int64)),
+               ("rating", (config.alpha * data.log_weight).astype(np.float64))]
     if spark is not None:
-        factors = _fit(spark, columns, len(item_vocab), config, staging_dir)
+        factors = _fit(spark, columns, len(data.item_vocab), config, staging_dir)
     else:
         with spark_session(master, driver_memory=driver_memory) as own:
-            factors = _fit(own, columns, len(item_vocab), config, staging_dir)
-    return CfFactors(item_ids=item_vocab.astype(object), item_factors=factors, config=config,
-                     input_hash=input_hash, users=int(user_codes.max()) + 1,
-                     typical_weight=float(np.median(summed[keep])))
+            factors = _fit(own, columns, len(data.item_vocab), config, staging_dir)
+    return data.factors(factors, config)
 
 
 def _fit(spark: SparkSession, columns: list[tuple[str, np.ndarray]], n_items: int,

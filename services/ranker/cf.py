@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from services.common.errors import InvalidArgument
-from services.ranker.pmi import _canonical, _hash_canonical, _per_user_cap
+from services.ranker.pmi import canonical_interactions, hash_canonical, per_user_cap
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +105,43 @@ class CfFactors:
         return self.item_factors.astype(np.float64) @ x
 
 
+@dataclass(frozen=True)
+class AlsInput:
+    """Interactions prepared for ALS: both trainers (local and Spark) start from this."""
+
+    input_hash: str
+    user_codes: np.ndarray       # per kept interaction
+    item_codes: np.ndarray       # per kept interaction; code = rank in item_vocab
+    item_vocab: np.ndarray       # sorted item ids (str)
+    log_weight: np.ndarray       # log1p(summed weight) per kept interaction
+    users: int
+    typical_weight: float        # median kept weight: the confidence of a bare seed
+
+    def factors(self, item_factors: np.ndarray, config: CfConfig) -> CfFactors:
+        return CfFactors(item_ids=self.item_vocab.astype(object),
+                         item_factors=np.asarray(item_factors, dtype=np.float32), config=config,
+                         input_hash=self.input_hash, users=self.users,
+                         typical_weight=self.typical_weight)
+
+
+def prepare_als(user_ids: Sequence[object] | np.ndarray, item_ids: Sequence[object] | np.ndarray,
+                weights: Sequence[float] | np.ndarray, config: CfConfig) -> AlsInput:
+    """Steps 1-2 of the module docstring: canonical, positives only, per-user cap."""
+    users, items, summed = canonical_interactions(np.asarray(user_ids), np.asarray(item_ids),
+                                                  np.asarray(weights))
+    input_hash = hash_canonical(users, items, summed)
+    positive = summed > 0
+    users, items, summed = users[positive], items[positive], summed[positive]
+    if len(users) == 0:
+        raise InvalidArgument("no positive interactions to train collaborative filtering on")
+    user_codes = np.unique(users, return_inverse=True)[1]
+    item_vocab, item_codes = np.unique(items, return_inverse=True)
+    keep = per_user_cap(user_codes, item_codes, summed, config.max_items_per_user)
+    return AlsInput(input_hash, user_codes[keep], item_codes[keep], item_vocab,
+                    np.log1p(summed[keep]), int(user_codes.max()) + 1,
+                    float(np.median(summed[keep])))
+
+
 def train_als(user_ids: Sequence[object] | np.ndarray, item_ids: Sequence[object] | np.ndarray,
               weights: Sequence[float] | np.ndarray, config: CfConfig | None = None) -> CfFactors:
     """Train item factors from interactions (see the module docstring)."""
@@ -112,26 +149,14 @@ def train_als(user_ids: Sequence[object] | np.ndarray, item_ids: Sequence[object
     from threadpoolctl import threadpool_limits
 
     config = config or CfConfig()
-    users, items, summed = _canonical(np.asarray(user_ids), np.asarray(item_ids),
-                                      np.asarray(weights))
-    input_hash = _hash_canonical(users, items, summed)
-    positive = summed > 0
-    users, items, summed = users[positive], items[positive], summed[positive]
-    if len(users) == 0:
-        raise InvalidArgument("no positive interactions to train collaborative filtering on")
-    user_codes = np.unique(users, return_inverse=True)[1]
-    item_vocab, item_codes = np.unique(items, return_inverse=True)
-    keep = _per_user_cap(user_codes, item_codes, summed, config.max_items_per_user)
+    data = prepare_als(user_ids, item_ids, weights, config)
     matrix = sp.csr_matrix(
-        (1.0 + config.alpha * np.log1p(summed[keep]), (user_codes[keep], item_codes[keep])),
-        shape=(int(user_codes.max()) + 1, len(item_vocab)), dtype=np.float32)
+        (1.0 + config.alpha * data.log_weight, (data.user_codes, data.item_codes)),
+        shape=(data.users, len(data.item_vocab)), dtype=np.float32)
     with threadpool_limits(1, "blas"):  # implicit parallelises itself; BLAS threads fight it
         model = AlternatingLeastSquares(
             factors=config.factors, regularization=config.regularization,
             iterations=config.iterations, alpha=1.0, random_state=config.seed, num_threads=1,
             calculate_training_loss=False)
         model.fit(matrix, show_progress=False)
-    return CfFactors(item_ids=item_vocab.astype(object),
-                     item_factors=np.asarray(model.item_factors, dtype=np.float32),
-                     config=config, input_hash=input_hash, users=matrix.shape[0],
-                     typical_weight=float(np.median(summed[keep])))
+    return data.factors(model.item_factors, config)

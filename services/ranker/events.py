@@ -55,7 +55,14 @@ def _check_text(where: str, name: str, value: str, required: bool) -> None:
 
 
 def validate(index: int, event: EventInput, now: datetime) -> None:
-    where = f"events[{index}]"
+    """Raises InvalidArgument naming the row (message and `index` field) and the value."""
+    try:
+        _validate(f"events[{index}]", event, now)
+    except InvalidArgument as err:
+        raise InvalidArgument(err.message, index=index) from None
+
+
+def _validate(where: str, event: EventInput, now: datetime) -> None:
     _check_text(where, "user_id", event.user_id, required=True)
     _check_text(where, "item", event.item, required=True)
     _check_text(where, "idempotency_key", event.idempotency_key, required=False)
@@ -110,7 +117,7 @@ class EventService:
             hit = found.get(event.item.strip())
             if hit is None:
                 raise InvalidArgument(f"events[{index}]: item {event.item!r} is not in the "
-                                      "catalog")
+                                      "catalog", index=index)
             juke_id, item_type = hit
             item_ids.append(juke_id)
             key = idempotency_key(event, juke_id)

@@ -274,9 +274,6 @@ class CatalogFeatures:
             columns |= set(self.genres[artist_start + artist].indices.tolist())
         return {str(self.ids[genre_start + c]) for c in columns}
 
-    def tag_count(self, item_id: str) -> int:
-        return int(self.tags[self.lookup(item_id)].nnz)
-
     def top_tags(self, first: int, second: int, limit: int = 3) -> list[str]:
         """The tags that contribute most to the tag similarity of two resources."""
         tags = self.tags

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 import numpy as np
 
@@ -142,19 +143,23 @@ class PersonalRecommender:
 
     def _catalog_items(self, features: CatalogFeatures, own: set[str], limit: int,
                        genre_id: str) -> tuple[ScoredItem, ...]:
+        tag_counts = np.diff(features.tags.indptr)  # tags per catalog item, all at once
         for kind in ("track", "album", "artist"):
-            ids = [str(i) for i in features.ids[features.type_slice(kind)]
-                   if str(i) not in own and (not genre_id or genre_id in features.genres_of(
-                       str(i)))]
-            if ids:
+            span = features.type_slice(kind)
+            order = span.start + np.lexsort((np.arange(span.stop - span.start),
+                                            -tag_counts[span]))
+            wanted = (item for item in (str(features.ids[i]) for i in order)
+                      if item not in own
+                      and (not genre_id or genre_id in features.genres_of(item)))
+            ranked = list(islice(wanted, limit))  # stops at `limit`: no pass over the catalog
+            if ranked:
                 break
-        tags = {i: features.tag_count(i) for i in ids}
-        ranked = sorted(ids, key=lambda i: (-tags[i], i))[:limit]
-        best = max((tags[i] for i in ranked), default=0) or 1
-        return tuple(_item(features, i, (tags[i] + 1) / (best + 1), Contribution(
-            "popularity", "catalog", float(tags[i]), (tags[i] + 1) / (best + 1), 1.0,
-            (tags[i] + 1) / (best + 1), "no recent listening yet: from the catalog, the "
-            "most richly tagged first", ()), (tags[i] + 1) / (best + 1)) for i in ranked)
+        picks = [(i, int(tag_counts[features.lookup(i)])) for i in ranked]
+        best = max((n for _, n in picks), default=0)
+        reason = "no recent listening yet: from the catalog, the most richly tagged first"
+        return tuple(_item(features, i, (n + 1) / (best + 1), Contribution(
+            "popularity", "catalog", float(n), (n + 1) / (best + 1), 1.0, (n + 1) / (best + 1),
+            reason, ()), (n + 1) / (best + 1)) for i, n in picks)
 
     # --- CF models ------------------------------------------------------------------------
 

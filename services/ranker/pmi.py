@@ -126,10 +126,10 @@ class CooccurrenceTable:
 
 def interactions_hash(user_ids: np.ndarray, item_ids: np.ndarray, weights: np.ndarray) -> str:
     """SHA-256 of interactions made canonical: ids as text, sorted, duplicates summed."""
-    return _hash_canonical(*_canonical(user_ids, item_ids, weights))
+    return hash_canonical(*canonical_interactions(user_ids, item_ids, weights))
 
 
-def _hash_canonical(users: np.ndarray, items: np.ndarray, summed: np.ndarray) -> str:
+def hash_canonical(users: np.ndarray, items: np.ndarray, summed: np.ndarray) -> str:
     digest = hashlib.sha256()
     digest.update(b"juke-interactions-v1\n")
     for part in (users, items):
@@ -147,16 +147,16 @@ def train_pmi(
 ) -> CooccurrenceTable:
     """Train the co-occurrence table from interactions (see the module docstring)."""
     config = config or PmiConfig()
-    users, items, summed = _canonical(
+    users, items, summed = canonical_interactions(
         np.asarray(user_ids), np.asarray(item_ids), np.asarray(weights)
     )
-    input_hash = _hash_canonical(users, items, summed)
+    input_hash = hash_canonical(users, items, summed)
     positive = summed > 0
     users, items, summed = users[positive], items[positive], summed[positive]
 
     user_codes = np.unique(users, return_inverse=True)[1]
     item_vocab, item_codes = np.unique(items, return_inverse=True)
-    keep = _per_user_cap(user_codes, item_codes, summed, config.max_items_per_user)
+    keep = per_user_cap(user_codes, item_codes, summed, config.max_items_per_user)
     n_users = int(user_codes.max()) + 1 if len(user_codes) else 0
     x = sp.csr_matrix(
         (np.ones(int(keep.sum())), (user_codes[keep], item_codes[keep])),
@@ -188,7 +188,7 @@ def train_pmi(
     )
 
 
-def _canonical(
+def canonical_interactions(
     user_ids: np.ndarray, item_ids: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(user, item) sorted and unique, ids as str, weights summed over repeats."""
@@ -215,7 +215,7 @@ def _canonical(
     return users[starts], items[starts], np.add.reduceat(values, starts)
 
 
-def _per_user_cap(
+def per_user_cap(
     user_codes: np.ndarray, item_codes: np.ndarray, weights: np.ndarray, cap: int | None
 ) -> np.ndarray:
     """Mask of the rows kept: each user's `cap` heaviest items (ties: smaller item id)."""

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from services.ranker.pmi import CooccurrenceTable, PmiConfig, _canonical, _hash_canonical
+from services.ranker.pmi import CooccurrenceTable, PmiConfig, canonical_interactions, hash_canonical
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -121,10 +121,10 @@ def train_pmi_spark(
     process is used instead, and left running).
     """
     config = config or PmiConfig()
-    users, items, summed = _canonical(
+    users, items, summed = canonical_interactions(
         np.asarray(user_ids), np.asarray(item_ids), np.asarray(weights)
     )
-    input_hash = _hash_canonical(users, items, summed)
+    input_hash = hash_canonical(users, items, summed)
     positive = summed > 0
     users, items, summed = users[positive], items[positive], summed[positive]
     user_codes = np.unique(users, return_inverse=True)[1]

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Text, func, insert, select, update
+from sqlalchemy import Text, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -348,13 +348,17 @@ def previous_known_good_cf(session: Session, current: uuid.UUID | None) -> CfMod
 
 
 def user_positive_items(session: Session, user_id: str) -> list[tuple[str, str, float]]:
-    """(item juke_id, item type, summed event weight) of one user, heaviest first."""
-    totals: dict[tuple[str, str], float] = {}
-    for e in events(session, user_id):
-        key = (e.item_juke_id, e.item_type)
-        totals[key] = totals.get(key, 0.0) + EVENT_WEIGHTS[e.event_type]
-    return sorted(((i, t, w) for (i, t), w in totals.items() if w > 0),
-                  key=lambda x: (-x[2], x[0]))
+    """(item juke_id, item type, summed event weight) of one user, heaviest first; summed in
+    the database, so a long history costs one aggregate row per item."""
+    weight = case(*((ListeningEventRow.event_type == kind, value)
+                    for kind, value in EVENT_WEIGHTS.items()), else_=0.0)
+    total = func.sum(weight)
+    stmt = (select(ListeningEventRow.item_juke_id.cast(Text), ListeningEventRow.item_type, total)
+            .where(ListeningEventRow.user_id == user_id)
+            .group_by(ListeningEventRow.item_juke_id, ListeningEventRow.item_type)
+            .having(total > 0)
+            .order_by(total.desc(), ListeningEventRow.item_juke_id.cast(Text)))
+    return [(i, t, float(w)) for i, t, w in session.execute(stmt)]
 
 
 def popular_items(session: Session, since: datetime, limit: int) -> list[tuple[str, str, int]]:

@@ -7,10 +7,11 @@ artists they listened to, so the real import path runs in seconds instead of min
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 
-def _filter(source: Path, target: Path, keep: callable) -> None:  # type: ignore[valid-type]
+def _filter(source: Path, target: Path, keep: Callable[[list[str]], bool]) -> None:
     lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
     kept = [lines[0], *(line for line in lines[1:] if line and keep(line.split("\t")))]
     target.write_text("\r\n".join(kept) + "\r\n", encoding="utf-8")

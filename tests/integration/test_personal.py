@@ -26,15 +26,20 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 @pytest.fixture(scope="module")
 def world(start_ranker: Callable[..., grpc.Channel], identity_channel: grpc.Channel
-          ) -> tuple[RankerServiceStub, list[str], list[str]]:
-    """Two listening clusters of 8 tracks each, 12 listeners per cluster; the ranker starts
-    after the tracks exist so its features know them."""
+          ) -> tuple[RankerServiceStub, list[str], list[str], tuple[str, str]]:
+    """Two listening clusters of 8 tracks each, 12 listeners per cluster, and a genre with
+    one track nobody played; the ranker starts after they exist so its features know them."""
     run = uuid.uuid4().hex[:8]
-    reply = IdentityServiceStub(identity_channel).UpsertTracks(ipb.UpsertTracksRequest(
+    identity = IdentityServiceStub(identity_channel)
+    reply = identity.UpsertTracks(ipb.UpsertTracksRequest(
         tracks=[ipb.TrackInput(name=f"personal {run} {n}", external_ids=[
             common_pb2.ExternalId(source="spotify", external_id=f"p{run}{n}")])
             for n in range(16)]))
     ids = [o.juke_id for o in reply.results]
+    genre = identity.UpsertGenres(ipb.UpsertGenresRequest(genres=[
+        ipb.GenreInput(name=f"quiet genre {run}")])).results[0].juke_id
+    unplayed = identity.UpsertTracks(ipb.UpsertTracksRequest(tracks=[
+        ipb.TrackInput(name=f"unplayed {run}", genre_refs=[genre])])).results[0].juke_id
     ranker = RankerServiceStub(start_ranker())
     events = []
     for user in range(24):
@@ -45,7 +50,7 @@ def world(start_ranker: Callable[..., grpc.Channel], identity_channel: grpc.Chan
             events.append(rpb.ListeningEvent(user_id=f"{run}-u{user}", item=track,
                                              type=rpb.EVENT_TYPE_COMPLETE, occurred_at=stamp))
     ranker.RecordEvents(rpb.RecordEventsRequest(events=events))
-    return ranker, ids, [f"{run}-u{u}" for u in range(24)]
+    return ranker, ids, [f"{run}-u{u}" for u in range(24)], (genre, unplayed)
 
 
 def _for(ranker: RankerServiceStub, user: str, limit: int = 5) -> rpb.RecommendForUserResponse:
@@ -53,7 +58,7 @@ def _for(ranker: RankerServiceStub, user: str, limit: int = 5) -> rpb.RecommendF
 
 
 def test_new_users_get_popular_items_never_an_empty_list(world: tuple) -> None:
-    ranker, _, _ = world
+    ranker, _, _, _ = world
     reply = _for(ranker, f"nobody-{uuid.uuid4().hex}")
     assert reply.path == "popularity" and reply.qualifying_interactions == 0
     assert len(reply.result.items) == 5
@@ -64,7 +69,7 @@ def test_new_users_get_popular_items_never_an_empty_list(world: tuple) -> None:
 def test_history_then_collaborative_filtering(world: tuple, database: Database,
                                               identity_channel: grpc.Channel,
                                               governance_channel: grpc.Channel) -> None:
-    ranker, ids, users = world
+    ranker, ids, users, _ = world
     listener = users[1]  # cluster ids[:8], has played 6 of them
     before = _for(ranker, listener)
     assert before.qualifying_interactions == 6
@@ -89,7 +94,7 @@ def test_history_then_collaborative_filtering(world: tuple, database: Database,
 
 
 def test_bad_requests_name_the_value(world: tuple) -> None:
-    ranker, _, _ = world
+    ranker, _, _, _ = world
     with pytest.raises(grpc.RpcError) as err:
         ranker.RecommendForUser(rpb.RecommendForUserRequest(user_id=" "))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -49,3 +49,18 @@ def test_grpc_codes_map_to_http() -> None:
     assert http_status_for(grpc.StatusCode.INVALID_ARGUMENT) == 400
     assert http_status_for(grpc.StatusCode.ALREADY_EXISTS) == 409
     assert http_status_for(grpc.StatusCode.DATA_LOSS) == 500
+
+
+def test_error_fields_travel_as_trailing_metadata() -> None:
+    from services.common.errors import (
+        InvalidArgument,
+        error_fields_from_metadata,
+        error_fields_to_metadata,
+    )
+
+    err = InvalidArgument("events[3]: bad", index=3, field="type")
+    metadata = error_fields_to_metadata(err.fields)
+    assert metadata == (("juke-error-index", "3"), ("juke-error-field", "type"))
+    assert error_fields_from_metadata((*metadata, ("other", "x"))) == {"index": 3,
+                                                                       "field": "type"}
+    assert error_fields_from_metadata(None) == {}
