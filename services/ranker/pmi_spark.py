@@ -27,6 +27,7 @@ pyarrow. The result is collected on the driver: the table is what gets stored.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -62,6 +63,7 @@ def build_spark_session(
     returned as it is."""
     from pyspark.sql import SparkSession
 
+    require_java()
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
@@ -79,6 +81,20 @@ def build_spark_session(
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def require_java() -> str:
+    """The java Spark will start (JAVA_HOME's, else the PATH's), or a clear error: without
+    one, pyspark only says that its gateway exited."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = os.path.join(java_home, "bin", "java") if java_home else shutil.which("java")
+    if not java or not os.access(java, os.X_OK):
+        where = f"JAVA_HOME={java_home}" if java_home else "PATH"
+        raise RuntimeError(
+            f"Spark needs a Java 17+ runtime and none was found on {where}: "
+            "install openjdk-17-jre-headless (`make venv` does)"
+        )
+    return java
 
 
 @contextmanager
