@@ -13,14 +13,16 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA = "ranker"
@@ -118,7 +120,9 @@ class ListeningEventRow(Base):
 
     __tablename__ = "listening_event"
     __table_args__ = (Index("ix_listening_event_user_time", "user_id", "occurred_at"),
-                      Index("ix_listening_event_item", "item_juke_id"))
+                      Index("ix_listening_event_item", "item_juke_id"),
+                      Index("ix_listening_event_session", "session_id",
+                            postgresql_where=text("session_id <> ''")))
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
     user_id: Mapped[str] = mapped_column(Text, nullable=False)
@@ -161,3 +165,56 @@ class CfItemFactor(Base):
         ForeignKey("cf_model.id", ondelete="CASCADE"), primary_key=True)
     item_juke_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     factors: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class TasteProfile(Base):
+    """A user's named set of resolved favourites; `profiles` in a request expands to them."""
+
+    __tablename__ = "taste_profile"
+    __table_args__ = (Index("ix_taste_profile_user", "user_id"),)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class TasteProfileFavourite(Base):
+    """One favourite (artist, album, track or genre) of a profile, in the order given."""
+
+    __tablename__ = "taste_profile_favourite"
+    profile_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("taste_profile.id", ondelete="CASCADE"), primary_key=True)
+    juke_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(8), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class RadioSession(Base):
+    """A radio station started from seeds; what it played is in radio_play."""
+
+    __tablename__ = "radio_session"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    seed_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), nullable=False)
+    resource_type: Mapped[str] = mapped_column(String(8), nullable=False)
+    artist_limit: Mapped[int] = mapped_column(Integer, nullable=False)
+    artist_window: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class RadioPlay(Base):
+    """An item a radio session served, in order; never served twice in one session."""
+
+    __tablename__ = "radio_play"
+    __table_args__ = (UniqueConstraint("session_id", "item_juke_id", name="uq_radio_play_item"),)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("radio_session.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_juke_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    artist_juke_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    served_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)

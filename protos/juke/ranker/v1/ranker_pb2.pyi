@@ -27,16 +27,18 @@ EVENT_TYPE_LIKE: EventType
 EVENT_TYPE_DISLIKE: EventType
 
 class RecommendQuery(_message.Message):
-    __slots__ = ("seed_item_ids", "exclude_ids", "limit", "resource_types")
+    __slots__ = ("seed_item_ids", "exclude_ids", "limit", "resource_types", "profile_ids")
     SEED_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
     EXCLUDE_IDS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPES_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_IDS_FIELD_NUMBER: _ClassVar[int]
     seed_item_ids: _containers.RepeatedScalarFieldContainer[str]
     exclude_ids: _containers.RepeatedScalarFieldContainer[str]
     limit: int
     resource_types: _containers.RepeatedScalarFieldContainer[_common_pb2.ResourceType]
-    def __init__(self, seed_item_ids: _Optional[_Iterable[str]] = ..., exclude_ids: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ..., resource_types: _Optional[_Iterable[_Union[_common_pb2.ResourceType, str]]] = ...) -> None: ...
+    profile_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, seed_item_ids: _Optional[_Iterable[str]] = ..., exclude_ids: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ..., resource_types: _Optional[_Iterable[_Union[_common_pb2.ResourceType, str]]] = ..., profile_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Contribution(_message.Message):
     __slots__ = ("signal", "rule", "raw", "normalised", "weight", "contribution", "reason", "seed_ids")
@@ -452,3 +454,229 @@ class ActivateCfModelResponse(_message.Message):
     model: CfModel
     previous_id: str
     def __init__(self, model: _Optional[_Union[CfModel, _Mapping]] = ..., previous_id: _Optional[str] = ...) -> None: ...
+
+class TasteProfile(_message.Message):
+    __slots__ = ("id", "user_id", "name", "favourites", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FAVOURITES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    name: str
+    favourites: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceSummary]
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., name: _Optional[str] = ..., favourites: _Optional[_Iterable[_Union[_common_pb2.ResourceSummary, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateTasteProfileRequest(_message.Message):
+    __slots__ = ("user_id", "name", "favourites")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FAVOURITES_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    name: str
+    favourites: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[str] = ..., name: _Optional[str] = ..., favourites: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreateTasteProfileResponse(_message.Message):
+    __slots__ = ("profile",)
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    profile: TasteProfile
+    def __init__(self, profile: _Optional[_Union[TasteProfile, _Mapping]] = ...) -> None: ...
+
+class GetTasteProfileRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetTasteProfileResponse(_message.Message):
+    __slots__ = ("profile",)
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    profile: TasteProfile
+    def __init__(self, profile: _Optional[_Union[TasteProfile, _Mapping]] = ...) -> None: ...
+
+class UpdateTasteProfileRequest(_message.Message):
+    __slots__ = ("id", "name", "favourites")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FAVOURITES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    favourites: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., favourites: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdateTasteProfileResponse(_message.Message):
+    __slots__ = ("profile",)
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    profile: TasteProfile
+    def __init__(self, profile: _Optional[_Union[TasteProfile, _Mapping]] = ...) -> None: ...
+
+class ListTasteProfilesRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class ListTasteProfilesResponse(_message.Message):
+    __slots__ = ("profiles",)
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    profiles: _containers.RepeatedCompositeFieldContainer[TasteProfile]
+    def __init__(self, profiles: _Optional[_Iterable[_Union[TasteProfile, _Mapping]]] = ...) -> None: ...
+
+class DeleteTasteProfileRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class DeleteTasteProfileResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RadioSession(_message.Message):
+    __slots__ = ("id", "user_id", "seeds", "resource_type", "artist_limit", "artist_window", "served", "skips", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SEEDS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ARTIST_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ARTIST_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    SERVED_FIELD_NUMBER: _ClassVar[int]
+    SKIPS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    user_id: str
+    seeds: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceSummary]
+    resource_type: _common_pb2.ResourceType
+    artist_limit: int
+    artist_window: int
+    served: int
+    skips: int
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., seeds: _Optional[_Iterable[_Union[_common_pb2.ResourceSummary, _Mapping]]] = ..., resource_type: _Optional[_Union[_common_pb2.ResourceType, str]] = ..., artist_limit: _Optional[int] = ..., artist_window: _Optional[int] = ..., served: _Optional[int] = ..., skips: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StartRadioRequest(_message.Message):
+    __slots__ = ("seed_item_ids", "profile_ids", "user_id", "resource_type", "artist_limit", "artist_window")
+    SEED_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_IDS_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ARTIST_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ARTIST_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    seed_item_ids: _containers.RepeatedScalarFieldContainer[str]
+    profile_ids: _containers.RepeatedScalarFieldContainer[str]
+    user_id: str
+    resource_type: _common_pb2.ResourceType
+    artist_limit: int
+    artist_window: int
+    def __init__(self, seed_item_ids: _Optional[_Iterable[str]] = ..., profile_ids: _Optional[_Iterable[str]] = ..., user_id: _Optional[str] = ..., resource_type: _Optional[_Union[_common_pb2.ResourceType, str]] = ..., artist_limit: _Optional[int] = ..., artist_window: _Optional[int] = ...) -> None: ...
+
+class StartRadioResponse(_message.Message):
+    __slots__ = ("session",)
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    session: RadioSession
+    def __init__(self, session: _Optional[_Union[RadioSession, _Mapping]] = ...) -> None: ...
+
+class NextRadioRequest(_message.Message):
+    __slots__ = ("session_id", "n")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    n: int
+    def __init__(self, session_id: _Optional[str] = ..., n: _Optional[int] = ...) -> None: ...
+
+class NextRadioResponse(_message.Message):
+    __slots__ = ("session", "items", "bundle", "skipped_item_ids")
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_ITEM_IDS_FIELD_NUMBER: _ClassVar[int]
+    session: RadioSession
+    items: _containers.RepeatedCompositeFieldContainer[RecommendedItem]
+    bundle: ModelBundle
+    skipped_item_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, session: _Optional[_Union[RadioSession, _Mapping]] = ..., items: _Optional[_Iterable[_Union[RecommendedItem, _Mapping]]] = ..., bundle: _Optional[_Union[ModelBundle, _Mapping]] = ..., skipped_item_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DailyMix(_message.Message):
+    __slots__ = ("index", "title", "top_tags", "seeds", "items")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TOP_TAGS_FIELD_NUMBER: _ClassVar[int]
+    SEEDS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    title: str
+    top_tags: _containers.RepeatedScalarFieldContainer[str]
+    seeds: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceSummary]
+    items: _containers.RepeatedCompositeFieldContainer[RecommendedItem]
+    def __init__(self, index: _Optional[int] = ..., title: _Optional[str] = ..., top_tags: _Optional[_Iterable[str]] = ..., seeds: _Optional[_Iterable[_Union[_common_pb2.ResourceSummary, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[RecommendedItem, _Mapping]]] = ...) -> None: ...
+
+class GetDailyMixesRequest(_message.Message):
+    __slots__ = ("user_id", "max_mixes", "mix_size")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_MIXES_FIELD_NUMBER: _ClassVar[int]
+    MIX_SIZE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    max_mixes: int
+    mix_size: int
+    def __init__(self, user_id: _Optional[str] = ..., max_mixes: _Optional[int] = ..., mix_size: _Optional[int] = ...) -> None: ...
+
+class GetDailyMixesResponse(_message.Message):
+    __slots__ = ("mixes", "bundle", "history_items")
+    MIXES_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    mixes: _containers.RepeatedCompositeFieldContainer[DailyMix]
+    bundle: ModelBundle
+    history_items: int
+    def __init__(self, mixes: _Optional[_Iterable[_Union[DailyMix, _Mapping]]] = ..., bundle: _Optional[_Union[ModelBundle, _Mapping]] = ..., history_items: _Optional[int] = ...) -> None: ...
+
+class WeightedResource(_message.Message):
+    __slots__ = ("resource", "weight")
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    resource: _common_pb2.ResourceSummary
+    weight: float
+    def __init__(self, resource: _Optional[_Union[_common_pb2.ResourceSummary, _Mapping]] = ..., weight: _Optional[float] = ...) -> None: ...
+
+class WeightedTag(_message.Message):
+    __slots__ = ("tag", "weight")
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    tag: str
+    weight: float
+    def __init__(self, tag: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...
+
+class GetTasteRequest(_message.Message):
+    __slots__ = ("user_id", "limit")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    limit: int
+    def __init__(self, user_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class GetTasteResponse(_message.Message):
+    __slots__ = ("user_id", "qualifying_interactions", "top_genres", "top_tags", "top_artists", "audio_neighbourhood", "embedding_model", "embedded_items", "diversity")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    QUALIFYING_INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
+    TOP_GENRES_FIELD_NUMBER: _ClassVar[int]
+    TOP_TAGS_FIELD_NUMBER: _ClassVar[int]
+    TOP_ARTISTS_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_NEIGHBOURHOOD_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_MODEL_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDED_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    DIVERSITY_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    qualifying_interactions: int
+    top_genres: _containers.RepeatedCompositeFieldContainer[WeightedResource]
+    top_tags: _containers.RepeatedCompositeFieldContainer[WeightedTag]
+    top_artists: _containers.RepeatedCompositeFieldContainer[WeightedResource]
+    audio_neighbourhood: _containers.RepeatedCompositeFieldContainer[WeightedResource]
+    embedding_model: str
+    embedded_items: int
+    diversity: float
+    def __init__(self, user_id: _Optional[str] = ..., qualifying_interactions: _Optional[int] = ..., top_genres: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., top_tags: _Optional[_Iterable[_Union[WeightedTag, _Mapping]]] = ..., top_artists: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., audio_neighbourhood: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., embedding_model: _Optional[str] = ..., embedded_items: _Optional[int] = ..., diversity: _Optional[float] = ...) -> None: ...

@@ -120,6 +120,51 @@ class RankerServiceStub:
                 request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelRequest.SerializeToString,
                 response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelResponse.FromString,
                 _registered_method=True)
+        self.CreateTasteProfile = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/CreateTasteProfile',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.CreateTasteProfileRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.CreateTasteProfileResponse.FromString,
+                _registered_method=True)
+        self.GetTasteProfile = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/GetTasteProfile',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteProfileRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteProfileResponse.FromString,
+                _registered_method=True)
+        self.UpdateTasteProfile = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/UpdateTasteProfile',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.UpdateTasteProfileRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.UpdateTasteProfileResponse.FromString,
+                _registered_method=True)
+        self.ListTasteProfiles = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/ListTasteProfiles',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListTasteProfilesRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListTasteProfilesResponse.FromString,
+                _registered_method=True)
+        self.DeleteTasteProfile = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/DeleteTasteProfile',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.DeleteTasteProfileRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.DeleteTasteProfileResponse.FromString,
+                _registered_method=True)
+        self.StartRadio = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/StartRadio',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.StartRadioRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.StartRadioResponse.FromString,
+                _registered_method=True)
+        self.NextRadio = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/NextRadio',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.NextRadioRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.NextRadioResponse.FromString,
+                _registered_method=True)
+        self.GetDailyMixes = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/GetDailyMixes',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetDailyMixesRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetDailyMixesResponse.FromString,
+                _registered_method=True)
+        self.GetTaste = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/GetTaste',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteResponse.FromString,
+                _registered_method=True)
 
 
 class RankerServiceServicer:
@@ -240,6 +285,63 @@ class RankerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateTasteProfile(self, request, context):
+        """Taste profiles: resolved favourites that expand to seeds (RecommendQuery.profile_ids).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTasteProfile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTasteProfile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTasteProfiles(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTasteProfile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartRadio(self, request, context):
+        """Radio: a session from seeds, continued without repeats, reacting to the session's skips.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def NextRadio(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDailyMixes(self, request, context):
+        """A user's history: daily mixes (clusters, each filled with recommendations) and taste.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTaste(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RankerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -327,6 +429,51 @@ def add_RankerServiceServicer_to_server(servicer, server):
                     servicer.ActivateCfModel,
                     request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelRequest.FromString,
                     response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelResponse.SerializeToString,
+            ),
+            'CreateTasteProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTasteProfile,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.CreateTasteProfileRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.CreateTasteProfileResponse.SerializeToString,
+            ),
+            'GetTasteProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTasteProfile,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteProfileRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteProfileResponse.SerializeToString,
+            ),
+            'UpdateTasteProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTasteProfile,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.UpdateTasteProfileRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.UpdateTasteProfileResponse.SerializeToString,
+            ),
+            'ListTasteProfiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTasteProfiles,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListTasteProfilesRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListTasteProfilesResponse.SerializeToString,
+            ),
+            'DeleteTasteProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTasteProfile,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.DeleteTasteProfileRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.DeleteTasteProfileResponse.SerializeToString,
+            ),
+            'StartRadio': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartRadio,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.StartRadioRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.StartRadioResponse.SerializeToString,
+            ),
+            'NextRadio': grpc.unary_unary_rpc_method_handler(
+                    servicer.NextRadio,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.NextRadioRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.NextRadioResponse.SerializeToString,
+            ),
+            'GetDailyMixes': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDailyMixes,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetDailyMixesRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetDailyMixesResponse.SerializeToString,
+            ),
+            'GetTaste': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTaste,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -789,6 +936,249 @@ class RankerService:
             '/juke.ranker.v1.RankerService/ActivateCfModel',
             juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelRequest.SerializeToString,
             juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateCfModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTasteProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/CreateTasteProfile',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.CreateTasteProfileRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.CreateTasteProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTasteProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/GetTasteProfile',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteProfileRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTasteProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/UpdateTasteProfile',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.UpdateTasteProfileRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.UpdateTasteProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTasteProfiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/ListTasteProfiles',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.ListTasteProfilesRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.ListTasteProfilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTasteProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/DeleteTasteProfile',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.DeleteTasteProfileRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.DeleteTasteProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartRadio(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/StartRadio',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.StartRadioRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.StartRadioResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NextRadio(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/NextRadio',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.NextRadioRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.NextRadioResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDailyMixes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/GetDailyMixes',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.GetDailyMixesRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.GetDailyMixesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaste(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/GetTaste',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteResponse.FromString,
             options,
             channel_credentials,
             insecure,
