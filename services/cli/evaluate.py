@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 HETREC_DIR = "lastfm-hetrec-2011"  # under the shared data directory
 COLUMNS = (("ndcg@10", "nDCG@10"), ("recall@10", "Recall@10"), ("coverage", "coverage"),
            ("ndcg@10_cold", "cold nDCG@10"), ("recall@10_cold", "cold Recall@10"))
-LABEL_WIDTH = 28
+LABEL_WIDTH = 38
 
 
 def _cell(value: float | None, width: int) -> str:

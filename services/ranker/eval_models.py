@@ -28,7 +28,7 @@ held-out items; the test metrics are then reported for the chosen weights.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ from services.ranker.evaluation import (
     Triples,
     dataset_hash,
     evaluate_models,
+    short_history,
     split,
     validation_split,
 )
@@ -61,7 +62,13 @@ DEFAULT_GRID_USERS = 500
 DEFAULT_NEIGHBOURS = 50
 POPULARITY, ITEM_KNN, CONTENT_ONLY, HYBRID = "popularity", "item_knn", "content", "hybrid"
 CF = "cf"
-MODEL_KEYS = (POPULARITY, ITEM_KNN, METADATA, COOCCURRENCE, CONTENT_ONLY, HYBRID, CF)
+# The personal fallback chain below its threshold (personal.MIN_INTERACTIONS = 5 plays):
+# popularity is what it serves; the hybrid and CF from the same few plays are the
+# alternatives it forgoes.
+FALLBACK, SHORT_HYBRID, SHORT_CF = "fallback", "short_hybrid", "short_cf"
+SHORT_HISTORY_PLAYS = 3
+MODEL_KEYS = (POPULARITY, ITEM_KNN, METADATA, COOCCURRENCE, CONTENT_ONLY, HYBRID, CF,
+              FALLBACK, SHORT_HYBRID, SHORT_CF)
 
 
 # ---- baselines ---------------------------------------------------------------------------------
@@ -268,6 +275,36 @@ def grid_search(features: CatalogFeatures, validation: EvalSplit, out_type: str,
 # ---- the harness ---------------------------------------------------------------------------
 
 
+def _short_history_results(ranker: RankerSignals, data: EvalSplit, hybrid: WeightConfig,
+                           popularity: Model, cf: Model, train_items: Collection[str],
+                           cooc_items: Collection[str]) -> dict[str, EvalResult]:
+    """Popularity (the fallback), the hybrid and CF, trained as in the main table, for the same
+    users with SHORT_HISTORY_PLAYS plays each."""
+    models: dict[str, Model] = {
+        FALLBACK: popularity,
+        SHORT_HYBRID: ranker.model(hybrid),
+        SHORT_CF: cf,
+    }
+    return evaluate_models(models, short_history(data, SHORT_HISTORY_PLAYS), train_items,
+                           cooc_items)
+
+
+def _short_history_rows(results: dict[str, EvalResult], hybrid_id: str, cf: CfConfig | None
+                        ) -> tuple[ModelRow, ...]:
+    plays = SHORT_HISTORY_PLAYS
+    note = f"the test users with {plays} seeded plays each; models as above"
+    params = {"plays": plays}
+    return (
+        ModelRow(FALLBACK, f"fallback: popularity ({plays}-play users)",
+                 f"fallback:popularity:{plays}-plays", results[FALLBACK],
+                 f"what personal recommendations serve below 5 plays; {note}", params),
+        ModelRow(SHORT_HYBRID, f"hybrid from {plays} plays", f"{hybrid_id}:{plays}-plays",
+                 results[SHORT_HYBRID], f"the same hybrid weights; {note}", params),
+        ModelRow(SHORT_CF, f"CF from {plays} plays", f"signal:cf:{plays}-plays",
+                 results[SHORT_CF], note, {**params, **asdict(cf or CfConfig())}),
+    )
+
+
 @dataclass(frozen=True)
 class ModelRow:
     key: str  # one of MODEL_KEYS
@@ -365,6 +402,9 @@ def run_harness(
     lap("training")
     results = evaluate_models(models, data, train_items, cooc_items)
     lap("evaluation")
+    short = _short_history_results(ranker, data, tuned.best, models[POPULARITY], models[CF],
+                                   train_items, cooc_items)
+    lap("short-history evaluation")
 
     pmi_params = {**asdict(pmi), "input_hash": table.input_hash}
     weights = {"w_content": tuned.best.w_content, "w_metadata": tuned.best.w_metadata,
@@ -390,6 +430,7 @@ def run_harness(
         ModelRow(CF, "collaborative filtering", "signal:cf", results[CF],
                  "implicit ALS on the training split, users folded in from their seeds",
                  asdict(cf or CfConfig())),
+        *_short_history_rows(short, tuned.best.id, cf),
     )
     held = {i for case in data.cases for i in case.held_out}
     return HarnessReport(

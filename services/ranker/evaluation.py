@@ -188,6 +188,26 @@ def split(interactions: Triples, protocol: Protocol | None = None,
     return EvalSplit(protocol, train, tuple(cases))
 
 
+def short_history(data: EvalSplit, plays: int) -> EvalSplit:
+    """The same test users as if each had listened to only `plays` of their seeds.
+
+    A seeded choice of `plays` seeds per user stays (all of them when fewer); held-out items
+    are unchanged. The training data is unchanged too: a short-history user joins a
+    population with full histories, and removing every test user's other plays at once would
+    leave no population (nearly every HetRec user is a test user); a user's other plays are
+    one of ~1,900 users' in the counts the models learn.
+    """
+    if plays < 1:
+        raise InvalidArgument(f"plays={plays!r} must be >= 1")
+    seed = derived_seed(data.protocol.seed, "short-history")
+    cases: list[UserCase] = []
+    for case in data.cases:
+        order = user_rng(seed, case.user).permutation(len(case.seeds))
+        kept = sorted(case.seeds[i] for i in order[:plays])
+        cases.append(replace(case, seeds=tuple(kept)))
+    return EvalSplit(data.protocol, data.train, tuple(cases))
+
+
 def validation_split(train: Triples, protocol: Protocol, users: int | None = None
                      ) -> EvalSplit:
     """A split carved from training data only (for tuning), with seeds of its own.

@@ -24,6 +24,7 @@ from services.ranker.evaluation import (
     evaluate_models,
     ndcg_at_k,
     recall_at_k,
+    short_history,
     split,
     validation_split,
 )
@@ -149,6 +150,23 @@ def test_validation_is_carved_from_training_data_only() -> None:
     few = validation_split(test.train, test.protocol, users=5)
     assert len(few.cases) == 5
     assert pairs(few.train) == pairs(test.train) - held_pairs(few.cases)
+
+
+def test_short_history_keeps_a_seeded_few_seeds_and_everything_else() -> None:
+    data = split(listening(), Protocol(seed=3))
+    short = short_history(data, 3)
+    assert short_history(data, 3) == short  # seeded
+    assert short.train is data.train and short.protocol == data.protocol
+    assert [c.user for c in short.cases] == [c.user for c in data.cases]
+    for full, few in zip(data.cases, short.cases, strict=True):
+        assert few.held_out == full.held_out
+        assert len(few.seeds) == min(3, len(full.seeds))
+        assert set(few.seeds) <= set(full.seeds) and list(few.seeds) == sorted(few.seeds)
+    # not simply the first three: the choice is random per user
+    assert any(few.seeds != full.seeds[:3] for full, few in zip(data.cases, short.cases,
+                                                                  strict=True))
+    with pytest.raises(InvalidArgument, match="plays=0"):
+        short_history(data, 0)
 
 
 def test_dataset_hash_covers_weights_and_protocol() -> None:

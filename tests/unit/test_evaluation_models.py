@@ -12,10 +12,13 @@ from services.ranker import eval_models
 from services.ranker.eval_models import (
     CF,
     CONTENT_ONLY,
+    FALLBACK,
     HYBRID,
     ITEM_KNN,
     MODEL_KEYS,
     POPULARITY,
+    SHORT_CF,
+    SHORT_HYBRID,
     ItemKnn,
     Popularity,
     RankerSignals,
@@ -207,7 +210,11 @@ def test_harness_reports_every_model_on_one_dataset_hash() -> None:
     assert report.dataset_hash == dataset_hash(split(data, Protocol(seed=5)))
     evaluated = [r for r in report.rows if r.result is not None]
     assert [r.key for r in evaluated] == [POPULARITY, ITEM_KNN, METADATA, COOCCURRENCE, HYBRID,
-                                          CF]
+                                          CF, FALLBACK, SHORT_HYBRID, SHORT_CF]
+    # The short-history rows: the same users, fewer seeds, distinct stored model ids.
+    assert report.row(SHORT_HYBRID).model_id == f"{report.grid.best.id}:3-plays"
+    assert len({r.model_id for r in report.rows}) == len(report.rows)
+    assert report.row(FALLBACK).result.users == report.users  # type: ignore[union-attr]
     content = report.row(CONTENT_ONLY)
     assert content.result is None and content.note == "no audio here"
     for row in evaluated:
