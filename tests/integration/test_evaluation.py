@@ -22,7 +22,7 @@ from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from services.cli import main as cli_main
 from services.cli.corpus import ingest  # noqa: F401  (see below)
 from services.cli.corpus.datasets import hetrec_dataset
-from services.cli.evaluate import format_table
+from services.cli.evaluate import LABEL_WIDTH, format_table
 from services.cli.importers.lastfm import LastfmImportReport, import_hetrec
 from services.common.config import Settings
 from services.common.db import Database
@@ -46,7 +46,8 @@ from tests.integration.conftest import channel_target
 REAL = Settings.from_env().shared_data_dir / "lastfm-hetrec-2011"
 USERS = 40
 LABELS = ("popularity (baseline)", "item-kNN cosine (baseline)", "metadata-only",
-          "co-occurrence-only", "content-only", "hybrid", "collaborative filtering")
+          "co-occurrence-only", "content-only", "hybrid", "collaborative filtering",
+          "fallback: popularity (3-play users)", "hybrid from 3 plays", "CF from 3 plays")
 
 
 def _slice(name: str, keep: set[int], column: int, shift: int | None = None,
@@ -203,12 +204,12 @@ def test_harness_on_a_hetrec_slice_has_every_model_row(files: EvalData) -> None:
     assert report.out_type == "artist" and report.users == USERS
     lines = format_table(report)
     assert lines[0].split()[:3] == ["model", "nDCG@10", "Recall@10"]
-    assert [line[:28].strip() for line in lines[1:]] == list(LABELS)
+    assert [line[:LABEL_WIDTH].strip() for line in lines[1:]] == list(LABELS)
     content = lines[1 + LABELS.index("content-only")]
     assert content.split()[1:6] == ["n/a"] * 5 and "without audio" in content
     for line in lines[1:]:
         if not line.startswith("content-only"):
-            assert all(0 <= float(v) <= 1 for v in line[28:].split() if v != "-")
+            assert all(0 <= float(v) <= 1 for v in line[LABEL_WIDTH:].split() if v != "-")
 
 
 def test_cli_evaluates_over_the_mesh_prints_plots_and_stores(
@@ -225,8 +226,9 @@ def test_cli_evaluates_over_the_mesh_prints_plots_and_stores(
                   if line.startswith("dataset hash"))
     with database.read() as session:
         rows = list_evaluations(session, dataset_hash=digest)
-    assert {r.model_id.split(":")[0] for r in rows} == {"baseline", "signal", "hybrid"}
-    assert len({r.model_id for r in rows}) == 6  # content-only is not evaluated
+    assert {r.model_id.split(":")[0] for r in rows} == {"baseline", "signal", "hybrid",
+                                                          "fallback"}
+    assert len({r.model_id for r in rows}) == 9  # content-only is not evaluated
     assert {r.metric_name for r in rows} <= set(METRICS)
     assert len({r.params["run_id"] for r in rows}) == 1
     assert f"stored {len(rows)} metrics" in out
