@@ -24,7 +24,8 @@ def test_a_java_home_without_java_is_named(tmp_path: Path, monkeypatch: pytest.M
         require_java()
 
 
-def test_no_java_on_the_path_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_java_on_the_path_is_a_clear_error(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RuntimeError, match="none was found on PATH"):
