@@ -10,7 +10,16 @@ from fastapi import FastAPI
 from gateway.auth import install_security
 from gateway.clients import Clients
 from gateway.errors import install_error_handlers
-from gateway.routes import catalog, events, governance, models, personal, recommendations
+from gateway.routes import (
+    catalog,
+    events,
+    governance,
+    models,
+    personal,
+    profiles,
+    radio,
+    recommendations,
+)
 from services.common.config import Settings
 from services.common.telemetry import DISABLED, Telemetry
 
@@ -44,6 +53,8 @@ def create_app(settings: Settings, telemetry: Telemetry = DISABLED) -> FastAPI:
     app.include_router(models.router)
     app.include_router(events.router)
     app.include_router(personal.router)
+    app.include_router(profiles.router)
+    app.include_router(radio.router)
     install_security(app, settings)  # API keys and roles, rate and size limits
     telemetry.instrument_app(app)
     return app

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from gateway.auth import Role, requires
-from gateway.errors import ApiError, bad_request
+from gateway.errors import ApiError
 from gateway.routes.catalog import resource_type
 from gateway.schemas import ResourceSummary
 from juke.identity.v1 import identity_pb2 as ipb
@@ -21,12 +21,23 @@ ResourceTypeName = Literal["track", "album", "artist", "genre"]
 
 class RecommendationRequest(BaseModel):
     seed_items: list[str] = Field(
-        min_length=1, max_length=100,
-        description="juke_id, MBID, '<source>:<id>', juke:<type>:<id> URI, or a plain name")
+        default=[], max_length=100,
+        description="juke_id, MBID, '<source>:<id>', juke:<type>:<id> URI, or a plain name; "
+                    "optional when `profiles` are given")
+    profiles: list[str] = Field(
+        default=[], max_length=20,
+        description="taste profile ids (POST /api/v1/profiles): their favourites that are in "
+                    "the catalog join the seeds")
     limit: int | None = Field(default=None, ge=1, le=100,
                               description="default JUKE_RECOMMENDER_DEFAULT_LIMIT (10)")
     resource_types: list[ResourceTypeName] = Field(default=["track"])
     exclude_ids: list[str] = Field(default=[], max_length=1000)
+
+    @model_validator(mode="after")
+    def _needs_seeds_or_profiles(self) -> RecommendationRequest:
+        if not self.seed_items and not self.profiles:
+            raise ValueError("give at least one of seed_items or profiles")
+        return self
 
 
 class ContributionOut(BaseModel):
@@ -69,41 +80,48 @@ class RecommendationResponse(BaseModel):
     cached: bool
 
 
-async def _resolve_seed_names(request: Request, seeds: list[str]) -> list[str]:
-    """IDs pass through; plain names are searched, and must match one resource exactly."""
+async def _resolve_seed_names(request: Request, seeds: list[str],
+                              what: str = "seed") -> list[str]:
+    """IDs pass through; plain names are searched, and must match one resource exactly.
+    `what` names the list in errors (seed, favourite), which carry the entry's index."""
+    if not seeds:
+        return []
     identity = request.app.state.clients.identity
     reply = await identity.BatchResolve(ipb.BatchResolveRequest(
         refs=[ipb.ResolveRef(ref=s) for s in seeds]))
     resolved = []
-    for seed, result in zip(seeds, reply.results, strict=True):
+    for index, (seed, result) in enumerate(zip(seeds, reply.results, strict=True)):
         if result.found:
             resolved.append(result.resource.juke_id)
         elif "malformed reference" in result.error:  # not an ID form: a name
-            resolved.append(await _by_name(identity, seed))
+            resolved.append(await _by_name(identity, seed, what, index))
         else:
-            raise ApiError(400, "INVALID_ARGUMENT", f"seed {seed!r}: {result.error}")
+            raise ApiError(400, "INVALID_ARGUMENT", f"{what} {seed!r}: {result.error}",
+                           index=index)
     return resolved
 
 
-async def _by_name(identity: Any, name: str) -> str:
+async def _by_name(identity: Any, name: str, what: str = "seed", index: int = 0) -> str:
     hits = (await identity.SearchResources(ipb.SearchResourcesRequest(query=name, limit=10))).hits
     exact = [h for h in hits if h.score >= 1.0]
     if len(exact) == 1:
         return str(exact[0].resource.juke_id)
     candidates = exact or hits
     if not candidates:
-        raise bad_request(f"seed {name!r} matches no catalog resource")
+        raise ApiError(400, "INVALID_ARGUMENT", f"{what} {name!r} matches no catalog resource",
+                       index=index)
     listing = [{"uri": h.resource.uri, "name": h.resource.name,
                 "type": ResourceSummary.from_pb(h.resource).type, "context": h.context}
                for h in candidates[:10]]
-    raise AmbiguousSeed(name, listing)
+    raise AmbiguousSeed(name, listing, what, index)
 
 
 class AmbiguousSeed(ApiError):
-    def __init__(self, name: str, candidates: list[dict[str, str]]) -> None:
+    def __init__(self, name: str, candidates: list[dict[str, str]], what: str = "seed",
+                 index: int = 0) -> None:
         super().__init__(400, "AMBIGUOUS_SEED",
-                         f"seed {name!r} matches {len(candidates)} resources; use one of "
-                         "their URIs", candidates=candidates)
+                         f"{what} {name!r} matches {len(candidates)} resources; use one of "
+                         "their URIs", candidates=candidates, index=index)
 
 
 def _response(result: Any) -> RecommendationResponse:
@@ -135,7 +153,7 @@ def _response(result: Any) -> RecommendationResponse:
 async def _query(request: Request, body: RecommendationRequest) -> rpb.RecommendQuery:
     return rpb.RecommendQuery(
         seed_item_ids=await _resolve_seed_names(request, body.seed_items),
-        exclude_ids=body.exclude_ids, limit=body.limit or 0,
+        profile_ids=body.profiles, exclude_ids=body.exclude_ids, limit=body.limit or 0,
         resource_types=[resource_type(t) for t in body.resource_types])
 
 

@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "services.cli.datasets_import",  # lastfm import
     "services.cli.evaluate",    # evaluate
     "services.cli.keys",        # keys create (gateway API keys)
+    "services.cli.recommend",   # recommend (online, or --offline from the database)
 ]
 
 

@@ -103,6 +103,10 @@ class Settings:
     promotion_approver: str = "project-owner"
     operator: str = ""
     recommender_max_limit: int = 100
+    # Radio: at most radio_artist_limit items of one artist in any radio_artist_window
+    # consecutive items of a session (a session may set its own).
+    radio_artist_limit: int = 2
+    radio_artist_window: int = 10
     features_refresh_s: float = 30.0
     health_interval_s: float = 60.0
     # Gateway API keys: "name:role:sha256-hex" entries, comma separated (hashes, never keys).
@@ -120,6 +124,9 @@ class Settings:
     spark_master: str = "local[2]"
     spark_min_events: int = 5_000_000
     spark_driver_memory: str = "2g"
+    # Daily mixes: how many mixes and items per mix a request gets when it names none.
+    daily_mixes_max: int = 4
+    daily_mix_size: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -169,6 +176,8 @@ class Settings:
             promotion_approver=env.get("JUKE_PROMOTION_APPROVER", "project-owner"),
             operator=env.get("JUKE_OPERATOR") or env.get("USER") or "",
             recommender_max_limit=_int(env, "JUKE_RECOMMENDER_MAX_LIMIT", 100),
+            radio_artist_limit=_int(env, "JUKE_RADIO_ARTIST_LIMIT", 2),
+            radio_artist_window=_int(env, "JUKE_RADIO_ARTIST_WINDOW", 10),
             features_refresh_s=float(_int(env, "JUKE_RANKER_REFRESH_S", 30)),
             health_interval_s=float(_int(env, "JUKE_HEALTH_INTERVAL_S", 60)),
             api_keys=env.get("JUKE_API_KEYS", ""),
@@ -184,6 +193,8 @@ class Settings:
             spark_master=env.get("JUKE_SPARK_MASTER") or "local[2]",
             spark_min_events=_int(env, "JUKE_SPARK_MIN_EVENTS", 5_000_000),
             spark_driver_memory=env.get("JUKE_SPARK_DRIVER_MEMORY") or "2g",
+            daily_mixes_max=_int(env, "JUKE_DAILY_MIXES_MAX", 4),
+            daily_mix_size=_int(env, "JUKE_DAILY_MIX_SIZE", 10),
             worker_ports={
                 name: _int(env, f"JUKE_{name.upper()}_WORKER_PORT", port)
                 for name, port in DEFAULT_WORKER_PORTS.items()

@@ -16,9 +16,13 @@ from services.common.telemetry import DISABLED, Telemetry, setup_telemetry
 from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
 from services.ranker.events import EventService
 from services.ranker.health import HealthRecorder, RequestStats
+from services.ranker.mixes import DailyMixes, MixSettings
 from services.ranker.personal import PersonalRecommender
+from services.ranker.profiles import ProfileService
+from services.ranker.radio import RadioService
 from services.ranker.service import RankerService
 from services.ranker.servicer import RankerServicer
+from services.ranker.taste import TasteAnalyser
 
 SERVICE_NAME = ranker_pb2.DESCRIPTOR.services_by_name["RankerService"].full_name
 log = logging.getLogger(__name__)
@@ -54,6 +58,12 @@ def keep_features_fresh(service: RankerService, interval_s: float) -> None:
     threading.Thread(target=loop, name="feature-refresh", daemon=True).start()
 
 
+def daily_mixes(db: Database, service: RankerService, personal: PersonalRecommender,
+                settings: Settings) -> DailyMixes:
+    return DailyMixes(db, service, service.content, personal, MixSettings(
+        max_mixes=settings.daily_mixes_max, mix_size=settings.daily_mix_size))
+
+
 def register(server: grpc.Server, db: Database, settings: Settings,
              telemetry: Telemetry = DISABLED) -> Readiness:
     service = build_service(db, settings, telemetry)
@@ -62,8 +72,16 @@ def register(server: grpc.Server, db: Database, settings: Settings,
                               settings.health_interval_s)
     recorder.start()
     events = EventService(db, identity_client(settings, telemetry).resolve_items)
+    personal = PersonalRecommender(db, service)
     ranker_pb2_grpc.add_RankerServiceServicer_to_server(
-        RankerServicer(service, stats, recorder, events, PersonalRecommender(db, service)),
+        RankerServicer(service, stats, recorder, events, personal,
+                       mixes=daily_mixes(db, service, personal, settings),
+                       taste=TasteAnalyser(db, service, service.content),
+                       radio=RadioService(db, service,
+                                          artist_limit=settings.radio_artist_limit,
+                                          artist_window=settings.radio_artist_window),
+                       profiles=ProfileService(
+                           db, identity_client(settings, telemetry).summaries)),
         server)
     keep_features_fresh(service, settings.features_refresh_s)
     return service.ready  # SERVING once the catalog features are loaded

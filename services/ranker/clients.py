@@ -39,6 +39,16 @@ class Candidates:
     vectors: np.ndarray
 
 
+@dataclass(frozen=True)
+class CatalogSummary:
+    """One catalog resource as identity names it."""
+
+    type: str
+    juke_id: str
+    name: str
+    mbid: str = ""
+
+
 class IdentityClient:
     def __init__(self, channel: grpc.Channel) -> None:
         self._stub = IdentityServiceStub(channel)
@@ -70,6 +80,22 @@ class IdentityClient:
             refs=[ipb.ResolveRef(ref=r) for r in refs]))
         return {r.ref: (r.resource.juke_id if r.found else None, r.error)
                 for r in reply.results}
+
+    def summaries(self, refs: Sequence[str]
+                  ) -> dict[str, tuple[CatalogSummary | None, str]]:
+        """ref -> (the resource, or None with identity's reason why it did not resolve)."""
+        out: dict[str, tuple[CatalogSummary | None, str]] = {}
+        for start in range(0, len(refs), PAGE):
+            chunk = list(refs[start:start + PAGE])
+            reply = self._stub.BatchResolve(ipb.BatchResolveRequest(
+                refs=[ipb.ResolveRef(ref=r) for r in chunk]))
+            # Results come back in request order; keyed by what the caller sent.
+            for ref, r in zip(chunk, reply.results, strict=True):
+                out[ref] = (CatalogSummary(type_from_proto(r.resource.type) or "",
+                                           r.resource.juke_id, r.resource.name,
+                                           r.resource.mbid) if r.found else None,
+                            r.error or "not in the catalog")
+        return out
 
     def resolve_items(self, refs: Sequence[str]) -> dict[str, tuple[str, str] | None]:
         """ref -> (juke_id, resource type), or None when the catalog has no such item."""

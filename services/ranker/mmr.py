@@ -19,6 +19,8 @@ tracks of one album are redundant in a list even when they sound different.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from services.common.errors import InvalidArgument
@@ -27,9 +29,18 @@ from services.ranker.signals import MetadataRules, metadata_similarity
 
 
 def mmr_select(
-    relevance: np.ndarray, similarity: np.ndarray, lambda_mmr: float, k: int
+    relevance: np.ndarray,
+    similarity: np.ndarray,
+    lambda_mmr: float,
+    k: int,
+    allowed: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of the k selected items in selection order, and their MMR scores."""
+    """Positions of the k selected items in selection order, and their MMR scores.
+
+    `allowed`, given the positions chosen so far, masks the pool items that may come next
+    (a constraint that depends on what came before, such as radio's artist limiter); when
+    it allows none, selection stops early and fewer than k positions come back.
+    """
     if not 0.0 <= lambda_mmr <= 1.0:
         raise InvalidArgument(f"lambda_mmr={lambda_mmr!r} is outside 0..1")
     n = len(relevance)
@@ -43,7 +54,11 @@ def mmr_select(
     for step in range(k):
         gain = lambda_mmr * relevance - (1.0 - lambda_mmr) * redundancy
         gain[~available] = -np.inf
+        if allowed is not None:
+            gain[~allowed(chosen[:step])] = -np.inf
         pick = int(np.argmax(gain))  # first maximum: the earlier pool position wins ties
+        if gain[pick] == -np.inf:
+            return chosen[:step], scores[:step]
         chosen[step], scores[step] = pick, gain[pick]
         available[pick] = False
         np.maximum(redundancy, similarity[pick], out=redundancy)

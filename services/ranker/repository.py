@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Text, case, func, insert, select, update
+from sqlalchemy import Text, case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,11 @@ from services.ranker.db_models import (
     ListeningEventRow,
     ModelEvaluation,
     ModelHealthMetric,
+    RadioPlay,
+    RadioSession,
     RankingWeightConfig,
+    TasteProfile,
+    TasteProfileFavourite,
 )
 from services.ranker.event_types import EVENT_WEIGHTS, POSITIVE_TYPES
 
@@ -372,3 +376,172 @@ def popular_items(session: Session, since: datetime, limit: int) -> list[tuple[s
                       ListeningEventRow.item_juke_id.cast(Text))
             .limit(limit))
     return [(i, t, int(n)) for i, t, n in session.execute(stmt)]
+
+
+# --- taste profiles --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TasteProfileRecord:
+    id: uuid.UUID
+    user_id: str
+    name: str
+    favourites: tuple[tuple[str, str], ...]  # (juke_id, resource type), in the order given
+    created_at: datetime
+    updated_at: datetime
+
+
+def _favourite_rows(session: Session, profile_ids: list[uuid.UUID]
+                    ) -> dict[uuid.UUID, list[tuple[str, str]]]:
+    """Each profile's (juke_id, type) favourites in position order, one query for all."""
+    out: dict[uuid.UUID, list[tuple[str, str]]] = {p: [] for p in profile_ids}
+    if not profile_ids:
+        return out
+    stmt = (select(TasteProfileFavourite.profile_id,
+                   TasteProfileFavourite.juke_id.cast(Text),
+                   TasteProfileFavourite.resource_type)
+            .where(TasteProfileFavourite.profile_id.in_(profile_ids))
+            .order_by(TasteProfileFavourite.profile_id, TasteProfileFavourite.position))
+    for profile_id, juke_id, rtype in session.execute(stmt):
+        out[profile_id].append((juke_id, rtype))
+    return out
+
+
+def _profiles(session: Session, rows: list[TasteProfile]) -> list[TasteProfileRecord]:
+    favourites = _favourite_rows(session, [r.id for r in rows])
+    return [TasteProfileRecord(r.id, r.user_id, r.name, tuple(favourites[r.id]), r.created_at,
+                               r.updated_at) for r in rows]
+
+
+def _write_favourites(session: Session, profile_id: uuid.UUID,
+                      favourites: list[tuple[str, str]]) -> None:
+    if favourites:
+        session.execute(insert(TasteProfileFavourite), [
+            {"profile_id": profile_id, "juke_id": uuid.UUID(juke_id), "resource_type": rtype,
+             "position": position}
+            for position, (juke_id, rtype) in enumerate(favourites)])
+
+
+def create_taste_profile(session: Session, user_id: str, name: str,
+                         favourites: list[tuple[str, str]]) -> TasteProfileRecord:
+    """`favourites`: distinct (juke_id, type) pairs, in order."""
+    row = TasteProfile(id=uuid7(), user_id=user_id, name=name)
+    session.add(row)
+    session.flush()
+    _write_favourites(session, row.id, favourites)
+    session.refresh(row)
+    return _profiles(session, [row])[0]
+
+
+def taste_profile(session: Session, profile_id: uuid.UUID) -> TasteProfileRecord | None:
+    row = session.get(TasteProfile, profile_id)
+    return _profiles(session, [row])[0] if row else None
+
+
+def taste_profiles_of(session: Session, user_id: str) -> list[TasteProfileRecord]:
+    stmt = (select(TasteProfile).where(TasteProfile.user_id == user_id)
+            .order_by(TasteProfile.created_at, TasteProfile.id))
+    return _profiles(session, list(session.scalars(stmt)))
+
+
+def update_taste_profile(session: Session, profile_id: uuid.UUID, name: str | None,
+                         favourites: list[tuple[str, str]] | None) -> TasteProfileRecord | None:
+    """None leaves that part as it is; favourites, when given, replace the old ones."""
+    row = session.get(TasteProfile, profile_id, with_for_update=True)
+    if row is None:
+        return None
+    if name is not None:
+        row.name = name
+    row.updated_at = func.now()  # type: ignore[assignment]
+    if favourites is not None:
+        session.execute(delete(TasteProfileFavourite)
+                        .where(TasteProfileFavourite.profile_id == profile_id))
+        _write_favourites(session, profile_id, favourites)
+    session.flush()
+    session.refresh(row)
+    return _profiles(session, [row])[0]
+
+
+def delete_taste_profile(session: Session, profile_id: uuid.UUID) -> bool:
+    """The profile and (cascade) its favourites; False when there was none."""
+    deleted = session.execute(delete(TasteProfile).where(TasteProfile.id == profile_id)
+                              .returning(TasteProfile.id)).first()
+    return deleted is not None
+
+
+def taste_profile_favourites(session: Session, profile_ids: list[uuid.UUID]
+                             ) -> dict[uuid.UUID, list[str]]:
+    """Favourite juke_ids (in order) of those of `profile_ids` that exist; missing ones are
+    absent from the result."""
+    found = list(session.scalars(select(TasteProfile.id).where(
+        TasteProfile.id.in_(profile_ids))))
+    return {p: [juke_id for juke_id, _ in favs]
+            for p, favs in _favourite_rows(session, found).items()}
+
+
+# --- radio sessions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RadioSessionRecord:
+    id: uuid.UUID
+    user_id: str
+    seed_ids: tuple[str, ...]
+    resource_type: str
+    artist_limit: int
+    artist_window: int
+    created_at: datetime
+
+
+def _radio(row: RadioSession) -> RadioSessionRecord:
+    return RadioSessionRecord(row.id, row.user_id, tuple(str(s) for s in row.seed_ids),
+                              row.resource_type, row.artist_limit, row.artist_window,
+                              row.created_at)
+
+
+def create_radio_session(session: Session, user_id: str, seed_ids: list[str],
+                         resource_type: str, artist_limit: int,
+                         artist_window: int) -> RadioSessionRecord:
+    row = RadioSession(id=uuid7(), user_id=user_id, seed_ids=[uuid.UUID(s) for s in seed_ids],
+                       resource_type=resource_type, artist_limit=artist_limit,
+                       artist_window=artist_window)
+    session.add(row)
+    session.flush()
+    session.refresh(row)
+    return _radio(row)
+
+
+def lock_radio_session(session: Session, session_id: uuid.UUID) -> RadioSessionRecord | None:
+    """The session row, locked FOR UPDATE until the transaction ends: concurrent pages of one
+    session are decided one after the other."""
+    row = session.get(RadioSession, session_id, with_for_update=True)
+    return _radio(row) if row else None
+
+
+def radio_plays(session: Session, session_id: uuid.UUID) -> list[tuple[int, str, str | None]]:
+    """(position, item juke_id, artist juke_id) of what a session served, in order."""
+    stmt = (select(RadioPlay.position, RadioPlay.item_juke_id.cast(Text),
+                   RadioPlay.artist_juke_id.cast(Text))
+            .where(RadioPlay.session_id == session_id).order_by(RadioPlay.position))
+    return [(int(p), i, a) for p, i, a in session.execute(stmt)]
+
+
+def add_radio_plays(session: Session, session_id: uuid.UUID, first_position: int,
+                    items: list[tuple[str, str | None]]) -> None:
+    """Append (item, artist) plays; uq_radio_play_item refuses an item served before."""
+    if items:
+        session.execute(insert(RadioPlay), [
+            {"session_id": session_id, "position": first_position + k,
+             "item_juke_id": uuid.UUID(item), "artist_juke_id": uuid.UUID(artist) if artist
+             else None}
+            for k, (item, artist) in enumerate(items)])
+
+
+def session_events(session: Session, session_id: str) -> list[tuple[str, str]]:
+    """(item juke_id, event type) posted with this session id, oldest first."""
+    stmt = (select(ListeningEventRow.item_juke_id.cast(Text), ListeningEventRow.event_type)
+            # `<> ''` repeats the partial index's predicate (ix_listening_event_session).
+            .where(ListeningEventRow.session_id == session_id,
+                   ListeningEventRow.session_id != "")
+            .order_by(ListeningEventRow.occurred_at, ListeningEventRow.id))
+    return [(i, e) for i, e in session.execute(stmt)]

@@ -65,6 +65,7 @@ class Query:
     exclude: tuple[str, ...] = ()
     limit: int = 0
     resource_types: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()      # taste profile ids; their favourites join the seeds
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ class RankerService:
         limit = self._limit(query.limit)
         types = self._types(query.resource_types)
         snap = self._features()
-        seeds = self._seed_ids(snap.features, query.seeds)
+        seeds = self._query_seeds(snap.features, query)
         exclude = tuple(dict.fromkeys(e.strip() for e in query.exclude if e.strip()))
         bundle = self.bundle()
         key = (mode, tuple(sorted(seeds)), tuple(sorted(exclude)), limit, types, bundle.key,
@@ -250,6 +251,11 @@ class RankerService:
         """The current catalog features (Unavailable while they load)."""
         return self._features().features
 
+    @property
+    def content(self) -> Content:
+        """The content-vector source the content signal uses (mixes and taste share it)."""
+        return self._content
+
     def limit(self, requested: int) -> int:
         return self._limit(requested)
 
@@ -270,6 +276,48 @@ class RankerService:
             raise InvalidArgument(f"resource type {bad[0]!r} is not one of "
                                   f"{', '.join(RESOURCE_TYPES)}")
         return types
+
+    def _query_seeds(self, features: CatalogFeatures, query: Query) -> tuple[str, ...]:
+        """Explicit seeds, then the profiles' favourites, de-duplicated; the cache key is
+        built from these, so a profile edit is a new key."""
+        has_seeds = any(s.strip() for s in query.seeds)
+        if not has_seeds and not any(p.strip() for p in query.profiles):
+            raise InvalidArgument("at least one seed_item_id or profile_id is required")
+        explicit = self._seed_ids(features, query.seeds) if has_seeds else ()
+        return tuple(dict.fromkeys((*explicit, *self._expand(features, query.profiles))))
+
+    def expand_profiles(self, profile_ids: Sequence[str]) -> tuple[str, ...]:
+        """The juke_ids of these taste profiles' favourites that the current catalog features
+        hold, in profile then favourite order, without repeats. A malformed id is
+        InvalidArgument, an unknown one NotFound, a profile with no favourite in the catalog
+        InvalidArgument naming it."""
+        return self._expand(self._features().features, profile_ids)
+
+    def _expand(self, features: CatalogFeatures, profile_ids: Sequence[str]
+                ) -> tuple[str, ...]:
+        wanted = list(dict.fromkeys(p.strip() for p in profile_ids if p.strip()))
+        if not wanted:
+            return ()
+        keys = {}
+        for profile_id in wanted:
+            key = parse_uuid(profile_id)
+            if key is None:
+                raise InvalidArgument(f"taste profile id {profile_id!r} is not a UUID")
+            keys[profile_id] = key
+        with self._db.read() as session:
+            favourites = repo.taste_profile_favourites(session, list(keys.values()))
+        unknown = [p for p, key in keys.items() if key not in favourites]
+        if unknown:
+            raise NotFound(f"unknown taste profiles: {', '.join(map(repr, unknown))}")
+        known = features.index
+        seeds: list[str] = []
+        for profile_id, key in keys.items():
+            present = [juke_id for juke_id in favourites[key] if juke_id in known]
+            if not present:
+                raise InvalidArgument(f"taste profile {profile_id!r} has no favourite in the "
+                                      "current catalog")
+            seeds += present
+        return tuple(dict.fromkeys(seeds))
 
     def _seed_ids(self, features: CatalogFeatures, refs: Sequence[str]) -> tuple[str, ...]:
         """Seeds as catalog juke_ids; unknown or unresolvable seeds are named in one error."""

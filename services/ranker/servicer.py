@@ -15,9 +15,14 @@ from services.common.errors import InvalidArgument, Unimplemented
 from services.common.proto_convert import timestamp, type_from_proto, type_to_proto
 from services.ranker.events import EventInput, EventService
 from services.ranker.health import HealthRecorder, RequestStats, timed
+from services.ranker.hybrid import Recommendation
+from services.ranker.mixes import DailyMixes, Mix, MixesResult
 from services.ranker.personal import PersonalRecommender, PersonalResult
+from services.ranker.profiles import Profile, ProfileService
+from services.ranker.radio import RadioPage, RadioService, RadioView
 from services.ranker.repository import CfModelRecord, CooccurrenceModelRecord, WeightConfigRecord
 from services.ranker.service import Bundle, Query, RankerService, Result
+from services.ranker.taste import TasteAnalyser, TasteAnalysis, Weighted
 
 
 def query_from_pb(q: pb.RecommendQuery) -> Query:
@@ -28,7 +33,7 @@ def query_from_pb(q: pb.RecommendQuery) -> Query:
             raise InvalidArgument(f"resource type {value} is not a known ResourceType")
         types.append(rtype)
     return Query(seeds=tuple(q.seed_item_ids), exclude=tuple(q.exclude_ids), limit=q.limit,
-                 resource_types=tuple(types))
+                 resource_types=tuple(types), profiles=tuple(q.profile_ids))
 
 
 def _summary(rtype: str, juke_id: str, name: str) -> common_pb2.ResourceSummary:
@@ -105,12 +110,66 @@ def cf_pb(m: CfModelRecord) -> pb.CfModel:
         params_json=json.dumps(m.params), created_at=timestamp(m.created_at))
 
 
+def profile_pb(p: Profile) -> pb.TasteProfile:
+    return pb.TasteProfile(
+        id=p.id, user_id=p.user_id, name=p.name,
+        favourites=[common_pb2.ResourceSummary(
+            type=type_to_proto(f.type), juke_id=f.juke_id, name=f.name, mbid=f.mbid,
+            uri=f"juke:{f.type}:{f.juke_id}") for f in p.favourites],
+        created_at=timestamp(p.created_at), updated_at=timestamp(p.updated_at))
+
+
+def mix_pb(m: Mix) -> pb.DailyMix:
+    return pb.DailyMix(index=m.index, title=m.title, top_tags=list(m.top_tags),
+                       seeds=[_summary(t, i, n) for t, i, n in m.seeds],
+                       items=result_pb(m.result).items)
+
+
+def _weighted_pb(w: Weighted) -> pb.WeightedResource:
+    return pb.WeightedResource(resource=_summary(w.type, w.id, w.name), weight=w.weight)
+
+
+def taste_pb(t: TasteAnalysis) -> pb.GetTasteResponse:
+    return pb.GetTasteResponse(
+        user_id=t.user_id, qualifying_interactions=t.qualifying,
+        top_genres=[_weighted_pb(w) for w in t.top_genres],
+        top_tags=[pb.WeightedTag(tag=tag, weight=w) for tag, w in t.top_tags],
+        top_artists=[_weighted_pb(w) for w in t.top_artists],
+        audio_neighbourhood=[_weighted_pb(w) for w in t.neighbourhood],
+        embedding_model=t.embedding_model, embedded_items=t.embedded_items,
+        diversity=t.diversity, diversity_basis=t.diversity_basis)
+
+
+def radio_session_pb(v: RadioView) -> pb.RadioSession:
+    return pb.RadioSession(
+        id=v.id, user_id=v.user_id, seeds=[_summary(t, i, n) for t, i, n in v.seeds],
+        resource_type=type_to_proto(v.resource_type), artist_limit=v.artist_limit,
+        artist_window=v.artist_window, served=v.served, skips=v.skips,
+        created_at=timestamp(v.created_at))
+
+
+def radio_page_pb(page: RadioPage) -> pb.NextRadioResponse:
+    rec = Recommendation(items=page.items, seed_ids=(), out_types=(), weight_config_id=str(
+        page.bundle.weight_config.id), empty_signals=(), silent_seeds={})
+    return pb.NextRadioResponse(
+        session=radio_session_pb(page.session), items=result_pb(Result(rec, page.bundle, ())).items,
+        bundle=result_bundle_pb(page.bundle), skipped_item_ids=list(page.skipped_item_ids))
+
+
 class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
     def __init__(self, service: RankerService, stats: RequestStats | None = None,
                  recorder: HealthRecorder | None = None,
                  events: EventService | None = None,
-                 personal: PersonalRecommender | None = None) -> None:
+                 personal: PersonalRecommender | None = None, *,
+                 profiles: ProfileService | None = None,
+                 mixes: DailyMixes | None = None,
+                 taste: TasteAnalyser | None = None,
+                 radio: RadioService | None = None) -> None:
         self._service = service
+        self._radio = radio
+        self._mixes = mixes
+        self._taste = taste
+        self._profiles = profiles
         self._events = events
         self._personal = personal
         self._stats = stats or RequestStats()
@@ -203,6 +262,72 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
         model, previous = self._personal.activate(request.id)
         return pb.ActivateCfModelResponse(model=cf_pb(model),
                                           previous_id=str(previous) if previous else "")
+
+    def _profile_service(self) -> ProfileService:
+        if self._profiles is None:
+            raise Unimplemented("this ranker keeps no taste profiles")
+        return self._profiles
+
+    def CreateTasteProfile(self, request: Any, context: grpc.ServicerContext) -> Any:
+        profile = self._profile_service().create(request.user_id, request.name,
+                                                 list(request.favourites))
+        return pb.CreateTasteProfileResponse(profile=profile_pb(profile))
+
+    def GetTasteProfile(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.GetTasteProfileResponse(
+            profile=profile_pb(self._profile_service().get(request.id)))
+
+    def UpdateTasteProfile(self, request: Any, context: grpc.ServicerContext) -> Any:
+        profile = self._profile_service().update(request.id, request.name,
+                                                 list(request.favourites))
+        return pb.UpdateTasteProfileResponse(profile=profile_pb(profile))
+
+    def ListTasteProfiles(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.ListTasteProfilesResponse(
+            profiles=[profile_pb(p) for p in self._profile_service().of_user(request.user_id)])
+
+    def DeleteTasteProfile(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._profile_service().delete(request.id)
+        return pb.DeleteTasteProfileResponse()
+
+    def GetDailyMixes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if self._mixes is None:
+            raise Unimplemented("this ranker does not make daily mixes")
+        mixes = self._mixes
+        served: MixesResult = timed(  # type: ignore[assignment]
+            self._stats, "mixes",
+            lambda: mixes.mixes(request.user_id, request.max_mixes, request.mix_size))
+        return pb.GetDailyMixesResponse(
+            mixes=[mix_pb(m) for m in served.mixes], bundle=result_bundle_pb(served.bundle),
+            history_items=served.history_items)
+
+    def GetTaste(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if self._taste is None:
+            raise Unimplemented("this ranker does not analyse taste")
+        taste = self._taste
+        analysis: TasteAnalysis = timed(  # type: ignore[assignment]
+            self._stats, "taste", lambda: taste.taste(request.user_id, request.limit))
+        return taste_pb(analysis)
+
+    def _radio_service(self) -> RadioService:
+        if self._radio is None:
+            raise Unimplemented("this ranker plays no radio")
+        return self._radio
+
+    def StartRadio(self, request: Any, context: grpc.ServicerContext) -> Any:
+        kind = ""
+        if request.resource_type:
+            kind = type_from_proto(request.resource_type) or f"<{request.resource_type}>"
+        session = self._radio_service().start(
+            list(request.seed_item_ids), list(request.profile_ids), request.user_id, kind,
+            request.artist_limit, request.artist_window)
+        return pb.StartRadioResponse(session=radio_session_pb(session))
+
+    def NextRadio(self, request: Any, context: grpc.ServicerContext) -> Any:
+        radio = self._radio_service()
+        page: RadioPage = timed(  # type: ignore[assignment]
+            self._stats, "radio", lambda: radio.next(request.session_id, request.n))
+        return radio_page_pb(page)
 
     def GetModelHealth(self, request: Any, context: grpc.ServicerContext) -> Any:
         if self._recorder is not None:

@@ -97,13 +97,17 @@ def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: gr
                  governance_channel: grpc.Channel) -> Callable[..., grpc.Channel]:
     """Start a ranker (features loaded from the current catalog) over the other services."""
     from juke.ranker.v1 import ranker_pb2_grpc
-    from services.ranker.__main__ import SERVICE_NAME
+    from services.common.config import Settings
+    from services.ranker.__main__ import SERVICE_NAME, daily_mixes
     from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
     from services.ranker.events import EventService
     from services.ranker.health import HealthRecorder, RequestStats
     from services.ranker.personal import PersonalRecommender
+    from services.ranker.profiles import ProfileService
+    from services.ranker.radio import RadioService
     from services.ranker.service import RankerService
     from services.ranker.servicer import RankerServicer
+    from services.ranker.taste import TasteAnalyser
 
     def start() -> grpc.Channel:
         def register(server: grpc.Server, db: Database) -> None:
@@ -113,10 +117,16 @@ def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: gr
             service.refresh_features()
             stats = RequestStats()
             recorder = HealthRecorder(stats, service.model_metrics, service.store_health, 3600)
+            personal = PersonalRecommender(db, service)
             ranker_pb2_grpc.add_RankerServiceServicer_to_server(
                 RankerServicer(service, stats, recorder,
                                EventService(db, IdentityClient(identity_channel).resolve_items),
-                               PersonalRecommender(db, service)),
+                               personal,
+                               mixes=daily_mixes(db, service, personal, Settings.from_env({})),
+                               taste=TasteAnalyser(db, service, service.content),
+                               profiles=ProfileService(
+                                   db, IdentityClient(identity_channel).summaries),
+                               radio=RadioService(db, service)),
                 server)
 
         return start_server("ranker", [SERVICE_NAME], register)

@@ -660,7 +660,7 @@ class GetTasteRequest(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class GetTasteResponse(_message.Message):
-    __slots__ = ("user_id", "qualifying_interactions", "top_genres", "top_tags", "top_artists", "audio_neighbourhood", "embedding_model", "embedded_items", "diversity")
+    __slots__ = ("user_id", "qualifying_interactions", "top_genres", "top_tags", "top_artists", "audio_neighbourhood", "embedding_model", "embedded_items", "diversity", "diversity_basis")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     QUALIFYING_INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
     TOP_GENRES_FIELD_NUMBER: _ClassVar[int]
@@ -670,6 +670,7 @@ class GetTasteResponse(_message.Message):
     EMBEDDING_MODEL_FIELD_NUMBER: _ClassVar[int]
     EMBEDDED_ITEMS_FIELD_NUMBER: _ClassVar[int]
     DIVERSITY_FIELD_NUMBER: _ClassVar[int]
+    DIVERSITY_BASIS_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     qualifying_interactions: int
     top_genres: _containers.RepeatedCompositeFieldContainer[WeightedResource]
@@ -679,4 +680,5 @@ class GetTasteResponse(_message.Message):
     embedding_model: str
     embedded_items: int
     diversity: float
-    def __init__(self, user_id: _Optional[str] = ..., qualifying_interactions: _Optional[int] = ..., top_genres: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., top_tags: _Optional[_Iterable[_Union[WeightedTag, _Mapping]]] = ..., top_artists: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., audio_neighbourhood: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., embedding_model: _Optional[str] = ..., embedded_items: _Optional[int] = ..., diversity: _Optional[float] = ...) -> None: ...
+    diversity_basis: str
+    def __init__(self, user_id: _Optional[str] = ..., qualifying_interactions: _Optional[int] = ..., top_genres: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., top_tags: _Optional[_Iterable[_Union[WeightedTag, _Mapping]]] = ..., top_artists: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., audio_neighbourhood: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., embedding_model: _Optional[str] = ..., embedded_items: _Optional[int] = ..., diversity: _Optional[float] = ..., diversity_basis: _Optional[str] = ...) -> None: ...
