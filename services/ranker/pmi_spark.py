@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -63,7 +64,7 @@ def build_spark_session(
     returned as it is."""
     from pyspark.sql import SparkSession
 
-    require_java()
+    java = require_java()
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
@@ -78,7 +79,14 @@ def build_spark_session(
         builder = builder.config("spark.driver.host", "127.0.0.1").config(
             "spark.driver.bindAddress", "127.0.0.1"
         )
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except Exception as err:
+        if "JAVA_GATEWAY_EXITED" not in str(err):
+            raise
+        # pyspark says only that the JVM exited (its own stderr went to ours): say which
+        # java it was and what that java says of itself.
+        raise RuntimeError(f"Spark's JVM exited at start ({java}): {java_version(java)}") from err
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -95,6 +103,17 @@ def require_java() -> str:
             "install openjdk-17-jre-headless (`make venv` does)"
         )
     return java
+
+
+def java_version(java: str) -> str:
+    """What `java -version` prints (or why it could not run), on one line."""
+    try:
+        done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"`{java} -version` failed: {err}"
+    said = " ".join((done.stderr + done.stdout).split())
+    return f"`java -version` exited {done.returncode}: {said}"
 
 
 @contextmanager

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.ranker.pmi_spark import require_java
+from services.ranker.pmi_spark import java_version, require_java
 
 
 def test_java_home_is_used_when_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,3 +30,11 @@ def test_no_java_on_the_path_is_a_clear_error(tmp_path: Path,
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RuntimeError, match="none was found on PATH"):
         require_java()
+
+
+def test_java_version_says_what_the_runtime_says(tmp_path: Path) -> None:
+    java = tmp_path / "java"
+    java.write_text("#!/bin/sh\necho 'openjdk version \"17.0.1\"' >&2\nexit 3\n")
+    java.chmod(0o755)
+    assert java_version(str(java)) == '`java -version` exited 3: openjdk version "17.0.1"'
+    assert "failed" in java_version(str(tmp_path / "missing"))
