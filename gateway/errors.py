@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import grpc
 from fastapi import FastAPI, Request
@@ -34,6 +37,23 @@ def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+def _unparsed_body(error: Mapping[str, Any]) -> bool:
+    """FastAPI hands a body that is not declared JSON to validation as raw bytes."""
+    return tuple(error.get("loc", ())) == ("body",) and isinstance(error.get("input"), bytes)
+
+
+def _as_json(value: object) -> object:
+    """An offending input as the error body can carry it: itself when it is plain JSON, else
+    text (JSON's own parser lets NaN and Infinity in; a form body arrives as bytes)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        if isinstance(value, bytes):
+            return value.decode("utf-8", "replace")
+        return repr(value)
+    return value
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
@@ -50,10 +70,15 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=status)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, err: RequestValidationError) -> JSONResponse:
+        if any(_unparsed_body(e) for e in err.errors()):
+            sent = request.headers.get("content-type") or "none"
+            return JSONResponse(error_body(
+                "UNSUPPORTED_MEDIA_TYPE", f"the request body was sent as Content-Type {sent!r}; "
+                "send it as JSON with `Content-Type: application/json`"), status_code=415)
         problems = [
             {"location": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg"),
-             "input": e.get("input")}
+             "input": _as_json(e.get("input"))}
             for e in err.errors()
         ]
         first = problems[0] if problems else {"location": "", "message": "invalid request"}

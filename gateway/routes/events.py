@@ -48,7 +48,11 @@ def _event_pb(e: EventIn) -> rpb.ListeningEvent:
         raise ApiError(400, "INVALID_ARGUMENT",
                        f"timestamp {e.timestamp.isoformat()} has no time zone")
     stamp = Timestamp()
-    stamp.FromDatetime(e.timestamp)
+    try:
+        stamp.FromDatetime(e.timestamp)
+    except (OverflowError, ValueError):  # before year 1 or after 9999 once moved to UTC
+        raise ApiError(400, "INVALID_ARGUMENT",
+                       f"timestamp {e.timestamp.isoformat()} is out of range") from None
     return rpb.ListeningEvent(user_id=e.user_id, item=e.item, type=EVENT_TYPES[e.type],
                               occurred_at=stamp, idempotency_key=e.idempotency_key,
                               session_id=e.session_id, context=e.context)

@@ -15,6 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common.errors import JukeError, error_fields_to_metadata
+from services.common.nul_text import find_nul_text
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ class ErrorInterceptor(grpc.ServerInterceptor):
                     context.set_trailing_metadata(error_fields_to_metadata(err.fields))
                 context.abort(err.code, err.message)
             except Exception:
+                nul = find_nul_text(request)
+                if nul is not None:  # the caller's text the database cannot hold, not our bug
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                  f"{nul[0]} {nul[1]!r}: text may not contain NUL (\\x00) "
+                                  "characters")
                 log.exception("unhandled error in %s", method)
                 context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}")
 

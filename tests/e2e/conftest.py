@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,10 +50,18 @@ def _fresh_ports(env: dict[str, str]) -> None:
 
 @pytest.fixture(scope="session")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    with running_mesh(tmp_path_factory.mktemp("mesh")) as mesh:
+        yield mesh
+
+
+@contextmanager
+def running_mesh(root: Path, **settings: str) -> Iterator[Mesh]:
+    """A mesh of its own under `root`, `settings` added to its environment (JUKE_* names)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("JUKE_DATABASE_URL", "JUKE_TEMPORAL_ADDRESS")}
-    env["JUKE_HOME"] = str(tmp_path_factory.mktemp("mesh") / "juke")
-    env["JUKE_CORPUS_DIR"] = str(Path(env["JUKE_HOME"]).parent / "corpus")
+    env["JUKE_HOME"] = str(root / "juke")
+    env["JUKE_CORPUS_DIR"] = str(root / "corpus")
+    env.update(settings)
     _fresh_ports(env)
     keys, env["JUKE_API_KEYS"] = make_keys("e2e")
     env.pop("JUKE_API_KEYS_FILE", None)
