@@ -41,11 +41,11 @@ from services.ranker.personal import MIN_INTERACTIONS, PersonalRecommender
 from services.ranker.service import Bundle, Content, Query, RankerService, Result
 from services.ranker.user_history import (
     History,
-    check_user_id,
     content_vectors,
     load_history,
     tag_profiles,
 )
+from services.ranker.user_ids import check_user_id
 
 MAX_MIXES_CAP = 10
 MIX_SIZE_CAP = 50

@@ -37,6 +37,7 @@ from services.ranker.hybrid import Contribution, Recommendation, ScoredItem
 from services.ranker.mmr import mmr_select, pool_similarity
 from services.ranker.repository import CfModelRecord
 from services.ranker.service import Query, RankerService, Result
+from services.ranker.user_ids import check_user_id
 
 MIN_INTERACTIONS = 5
 HISTORY_SEEDS = 20
@@ -69,6 +70,7 @@ class PersonalRecommender:
         self._cf_lock = threading.Lock()
 
     def recommend(self, user_id: str, limit: int = 0, genre: str = "") -> PersonalResult:
+        user_id = check_user_id(user_id)
         limit = self._ranker.limit(limit)
         features = self._ranker.catalog()
         with self._db.read() as session:

@@ -21,9 +21,9 @@ from services.common.ids import parse_uuid
 from services.ranker import repository as repo
 from services.ranker.clients import CatalogSummary
 from services.ranker.repository import TasteProfileRecord
+from services.ranker.user_ids import check_user_id
 
 MAX_FAVOURITES = 100
-MAX_USER_ID_LENGTH = 256
 MAX_NAME_LENGTH = 200
 MAX_REF_LENGTH = 1000
 
@@ -45,17 +45,6 @@ def _printable(what: str, value: str) -> None:
     # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the driver.
     if "\x00" in value:
         raise InvalidArgument(f"{what} {value[:40]!r} contains a NUL character")
-
-
-def check_user_id(user_id: str) -> str:
-    cleaned = user_id.strip()
-    if not cleaned:
-        raise InvalidArgument("user_id is empty")
-    _printable("user_id", cleaned)
-    if len(cleaned) > MAX_USER_ID_LENGTH:
-        raise InvalidArgument(f"user_id {cleaned[:40]!r}... is longer than "
-                              f"{MAX_USER_ID_LENGTH} characters")
-    return cleaned
 
 
 def check_name(name: str) -> str:

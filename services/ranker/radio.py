@@ -46,6 +46,7 @@ from services.ranker.radio_page import (
 )
 from services.ranker.repository import RadioSessionRecord
 from services.ranker.service import Bundle, Query, Result
+from services.ranker.user_ids import check_user_id
 
 RADIO_TYPES = ("track", "album", "artist")
 POOL_FACTOR = 4             # hybrid candidates per requested item on the first try
@@ -53,7 +54,6 @@ POSITIVE_SEEDS = 20         # liked/completed session items that join the seeds
 POPULAR_DAYS = 30
 FALLBACK_POOL = 100         # popular and catalog candidates, at least
 MAX_WINDOW = 1000
-MAX_USER_ID = 256
 
 
 class Recommender(Protocol):
@@ -107,10 +107,7 @@ class RadioService:
                                   f"{', '.join(RADIO_TYPES)}")
         limit = _checked_limit(artist_limit or self.defaults.limit,
                                artist_window or self.defaults.window)
-        user = user_id.strip()
-        if len(user) > MAX_USER_ID or "\x00" in user:
-            raise InvalidArgument(f"user_id {user[:40]!r} is longer than {MAX_USER_ID} "
-                                  "characters or holds a NUL character")
+        user = check_user_id(user_id) if user_id.strip() else ""  # optional
         features = self._ranker.catalog()
         seed_ids = self._seeds(features, seeds, profile_ids)
         with self._db.transaction() as session:

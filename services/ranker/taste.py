@@ -37,11 +37,11 @@ from services.ranker.features import CatalogFeatures, binary
 from services.ranker.service import Content, RankerService
 from services.ranker.user_history import (
     History,
-    check_user_id,
     content_vectors,
     item_tracks,
     load_history,
 )
+from services.ranker.user_ids import check_user_id
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50

@@ -21,9 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from services.common.db import Database
-from services.common.errors import InvalidArgument
 from services.ranker import repository as repo
-from services.ranker.events import MAX_ID_LENGTH
 from services.ranker.features import CatalogFeatures
 from services.ranker.service import Content
 
@@ -46,19 +44,6 @@ class History:
     def qualifying(self) -> int:
         """Distinct catalog items with a positive total, as personal.py counts them."""
         return len(self.all_ids)
-
-
-def check_user_id(user_id: str) -> str:
-    """The user id stripped; empty, over-long (events refuse those too) or NUL-bearing ids
-    (PostgreSQL text cannot hold NUL) are InvalidArgument rather than a failed query."""
-    cleaned = user_id.strip()
-    if not cleaned:
-        raise InvalidArgument("user_id is empty")
-    if len(cleaned) > MAX_ID_LENGTH:
-        raise InvalidArgument(f"user_id is longer than {MAX_ID_LENGTH} characters")
-    if "\x00" in cleaned:
-        raise InvalidArgument(f"user_id {cleaned!r} contains a NUL character")
-    return cleaned
 
 
 def load_history(db: Database, features: CatalogFeatures, user_id: str,

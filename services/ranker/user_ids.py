@@ -1,0 +1,21 @@
+"""The one check of an app's user id, for every RPC that takes one besides RecordEvents
+(which checks it per row, naming the row)."""
+
+from __future__ import annotations
+
+from services.common.errors import InvalidArgument
+from services.ranker.events import MAX_ID_LENGTH
+
+
+def check_user_id(user_id: str) -> str:
+    """The user id stripped; empty, over-long (events refuse those too) or NUL-bearing ids
+    (PostgreSQL text cannot hold NUL) are InvalidArgument rather than a failed query."""
+    cleaned = user_id.strip()
+    if not cleaned:
+        raise InvalidArgument("user_id is empty")
+    if len(cleaned) > MAX_ID_LENGTH:
+        raise InvalidArgument(f"user_id {cleaned[:40]!r}... is longer than {MAX_ID_LENGTH} "
+                              "characters")
+    if "\x00" in cleaned:
+        raise InvalidArgument(f"user_id {cleaned[:40]!r} contains a NUL character")
+    return cleaned
