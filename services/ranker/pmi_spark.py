@@ -27,9 +27,7 @@ pyarrow. The result is collected on the driver: the table is what gets stored.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from services.ranker.pmi import CooccurrenceTable, PmiConfig, canonical_interactions, hash_canonical
+from services.ranker.spark_jvm import start_gateway
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -62,58 +61,28 @@ def build_spark_session(
     downloaded), and, for a local master, bound to the loopback interface. The caller
     stops it (or use `spark_session`). A session already running in this process is
     returned as it is."""
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
-    java = require_java()
-    builder = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
-        .config("spark.driver.memory", driver_memory)
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.default.parallelism", str(shuffle_partitions))
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.catalogImplementation", "in-memory")
+    conf = (
+        SparkConf().setMaster(master).setAppName(app_name)
+        .set("spark.driver.memory", driver_memory)
+        .set("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .set("spark.default.parallelism", str(shuffle_partitions))
+        .set("spark.ui.enabled", "false")
+        .set("spark.ui.showConsoleProgress", "false")
+        .set("spark.sql.catalogImplementation", "in-memory")
     )
     if master.startswith("local"):
-        builder = builder.config("spark.driver.host", "127.0.0.1").config(
-            "spark.driver.bindAddress", "127.0.0.1"
-        )
-    try:
-        spark = builder.getOrCreate()
-    except Exception as err:
-        if "JAVA_GATEWAY_EXITED" not in str(err):
-            raise
-        # pyspark says only that the JVM exited (its own stderr went to ours): say which
-        # java it was and what that java says of itself.
-        raise RuntimeError(f"Spark's JVM exited at start ({java}): {java_version(java)}") from err
+        conf = conf.set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress",
+                                                               "127.0.0.1")
+    if SparkContext._active_spark_context is None:
+        # The JVM outlives a stopped context, as in pyspark; start it only once.
+        gateway = SparkContext._gateway or start_gateway(conf)
+        SparkContext(conf=conf, gateway=gateway)
+    spark = SparkSession.builder.config(conf=conf).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
-
-
-def require_java() -> str:
-    """The java Spark will start (JAVA_HOME's, else the PATH's), or a clear error: without
-    one, pyspark only says that its gateway exited."""
-    java_home = os.environ.get("JAVA_HOME")
-    java = os.path.join(java_home, "bin", "java") if java_home else shutil.which("java")
-    if not java or not os.access(java, os.X_OK):
-        where = f"JAVA_HOME={java_home}" if java_home else "PATH"
-        raise RuntimeError(
-            f"Spark needs a Java 17+ runtime and none was found on {where}: "
-            "install openjdk-17-jre-headless (`make venv` does)"
-        )
-    return java
-
-
-def java_version(java: str) -> str:
-    """What `java -version` prints (or why it could not run), on one line."""
-    try:
-        done = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return f"`{java} -version` failed: {err}"
-    said = " ".join((done.stderr + done.stdout).split())
-    return f"`java -version` exited {done.returncode}: {said}"
 
 
 @contextmanager
