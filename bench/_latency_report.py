@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import threading
 import time
 from collections import Counter
@@ -21,8 +22,34 @@ from bench._synthetic_catalog import SyntheticCatalog
 @dataclass(frozen=True)
 class Reply:
     items: int
-    cached: bool
-    empty_signals: tuple[str, ...]
+    cached: bool | None                 # None: the endpoint does not say
+    empty_signals: tuple[str, ...] = ()
+    path: str = ""                      # how it was served (personal path, mixes, ...)
+
+
+class FreshPool:
+    """Hands out `sizes` (lo, hi) ids per call, never the same id twice until all are used
+    (then a new shuffled round), so no request repeats what the ranker may have cached."""
+
+    def __init__(self, ids: Sequence[str], seed: int, sizes: tuple[int, int] = (1, 3)) -> None:
+        self._ids = list(ids)
+        self._rng = random.Random(seed)
+        self._sizes = sizes
+        self._order: list[str] = []
+        self._lock = threading.Lock()
+        self.rounds = 0                 # > 1: ids were handed out again
+
+    def take(self) -> list[str]:
+        with self._lock:
+            k = self._rng.randint(*self._sizes)
+            if len(self._order) < k:
+                self._order = self._ids[:]
+                self._rng.shuffle(self._order)
+                self.rounds += 1
+            return [self._order.pop() for _ in range(k)]
+
+    def one(self) -> str:
+        return self.take()[0]
 
 
 @dataclass
@@ -81,6 +108,7 @@ def drive(label: str, call: Callable[[], Reply | None], n: int, concurrency: int
 class Report:
     runs: list[Run] = field(default_factory=list)
     components: list[Run] = field(default_factory=list)
+    personal: list[Run] = field(default_factory=list)
     recall: list[RecallRow] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -102,6 +130,10 @@ class Report:
                 "hybrid Recommend (limit 10, fresh 1-3 seed tracks per request)", self.runs))
         if self.components:
             parts.append(_run_table("where the time goes (concurrency 1)", self.components))
+        if self.personal:
+            parts.append(_run_table(
+                "issue #7 endpoints through REST (read key; events with a write key)",
+                self.personal))
         if self.recall:
             parts.append(_recall_table(self.recall, catalog, pool))
         parts.append("\n".join(["facts:", *(f"  {f}" for f in self.facts)]))
@@ -111,11 +143,12 @@ class Report:
 
 
 def _run_table(title: str, runs: Sequence[Run]) -> str:
+    width = max(40, *(len(run.label) + 1 for run in runs))
     lines = [f"\n{title}",
-             f"  {'path':<40}{'conc':>5}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+             f"  {'path':<{width}}{'conc':>5}{'n':>6}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
              f"{'max ms':>9}{'req/s':>8}  notes"]
     for run in runs:
-        head = f"  {run.label:<40}{run.concurrency:>5}{len(run.samples_ms):>6}"
+        head = f"  {run.label:<{width}}{run.concurrency:>5}{len(run.samples_ms):>6}"
         if not run.samples_ms:
             lines.append(f"{head}  no successful calls; {_notes(run)}")
             continue
@@ -128,7 +161,11 @@ def _run_table(title: str, runs: Sequence[Run]) -> str:
 def _notes(run: Run) -> str:
     notes = [f"load {run.load_average:.1f}"]
     if run.replies:
-        notes.append(f"cached {sum(r.cached for r in run.replies)}/{len(run.replies)}")
+        told = [r.cached for r in run.replies if r.cached is not None]
+        if told:
+            notes.append(f"cached {sum(told)}/{len(told)}")
+        paths = Counter(r.path for r in run.replies if r.path)
+        notes += [f"{p}: {c}" for p, c in sorted(paths.items())]
         short = sum(r.items < 10 for r in run.replies)
         if short:
             notes.append(f"{short} with <10 items")

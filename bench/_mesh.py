@@ -146,8 +146,11 @@ def service_process(name: str, database_url: str, *, env: dict[str, str] | None 
             out.close()
 
 
-_BENCH_KEY = new_key()
-BENCH_AUTH = {"Authorization": f"Bearer {_BENCH_KEY}"}  # what gateway_process's gateway accepts
+_BENCH_KEY, _BENCH_WRITE_KEY = new_key(), new_key()
+# What gateway_process's gateway accepts: a read key, as apps asking for recommendations
+# have, and a write key for posting listening events.
+BENCH_AUTH = {"Authorization": f"Bearer {_BENCH_KEY}"}
+BENCH_WRITE_AUTH = {"Authorization": f"Bearer {_BENCH_WRITE_KEY}"}
 
 
 @contextmanager
@@ -157,8 +160,9 @@ def gateway_process(targets: dict[str, str], *, log: Path | None = None, timeout
     (base URL, process) once /healthz answers."""
     port = free_port()
     env = {**os.environ, "JUKE_LOG_LEVEL": "WARNING", "JUKE_GATEWAY_PORT": str(port),
-           # its clients send BENCH_AUTH; no rate limit under load
-           "JUKE_API_KEYS": key_entry("bench", Role.READ, _BENCH_KEY),
+           # its clients send BENCH_AUTH or BENCH_WRITE_AUTH; no rate limit under load
+           "JUKE_API_KEYS": f"{key_entry('bench', Role.READ, _BENCH_KEY)},"
+                            f"{key_entry('bench-writer', Role.WRITE, _BENCH_WRITE_KEY)}",
            "JUKE_API_KEYS_FILE": "", "JUKE_RATE_LIMIT_PER_MINUTE": "0",
            **{f"JUKE_{name.upper()}_TARGET": target for name, target in targets.items()}}
     out = open(log, "ab") if log else None  # noqa: SIM115

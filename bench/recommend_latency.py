@@ -1,7 +1,8 @@
 """Latency of the ranker's hybrid Recommend over gRPC and REST, ANN recall, ranker memory.
 
     python -m bench.recommend_latency [--tracks 100000] [--requests 500]
-        [--concurrency 1,8] [--skip-rest] [--keep-db] [--recall-queries 200]
+        [--concurrency 1,8] [--skip-rest] [--skip-personal] [--listeners 2000]
+        [--personal-requests 100] [--keep-db] [--recall-queries 200]
 
 Builds a synthetic catalog (bench/_synthetic_catalog.py: tracks with 512-d clustered
 vectors, tags, genres and a co-occurrence table) in a throwaway embedded PostgreSQL (or
@@ -15,6 +16,15 @@ their own processes, then reports:
   seeds (1-3 tracks, never repeated) because the ranker caches identical requests; the
   cache-hit latency is measured on its own. Concurrency c makes max(--requests,
   --requests * c / 2) requests, after a warm-up;
+- the issue #7 endpoints through REST (bench/_personal.py; --skip-personal leaves them
+  out): synthetic listeners' events posted with a write key in batches of 1,000 (the
+  ingest rate), then, with the read key, `GET /api/v1/users/{id}/recommendations` for
+  listeners (history path) and for new users (popularity), `GET /api/v1/tracks/{id}/similar`,
+  `GET /api/v1/users/{id}/daily-mixes`, `GET /api/v1/users/{id}/taste`, and radio
+  (`POST /api/v1/radio`, then 5 pages of `GET /api/v1/radio/{id}/next?n=10` per session),
+  each at every concurrency with --personal-requests at concurrency 1 (c: that * c / 2).
+  Each request names another listener or fresh tracks; the output says where a cache
+  still helps;
 - where a request's time goes (concurrency 1): the single-signal modes, and the
   embedder/identity calls that the ranker and the gateway make;
 - IVFFlat recall@10 (and @200, the ranker's candidate pool) against exact search, with
@@ -33,12 +43,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import random
 import re
 import signal
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -50,11 +58,12 @@ from typing import Any
 import grpc
 import httpx
 
-from bench import _ann_recall, _synthetic_catalog
-from bench._latency_report import Reply, Report, describe, drive
+from bench import _ann_recall, _personal, _synthetic_catalog
+from bench._latency_report import FreshPool, Reply, Report, describe, drive
 from bench._memory import GIB, Guard, MemorySampler
 from bench._mesh import (
     BENCH_AUTH,
+    BENCH_WRITE_AUTH,
     database,
     gateway_process,
     service_process,
@@ -76,25 +85,6 @@ CONTENT_POOL = 200              # services/ranker/service.py CONTENT_POOL
 _FEATURES_LOG = re.compile(r"catalog features: (\d+) resources in ([\d.]+)s")
 
 
-class SeedPool:
-    """Hands out 1-3 seed tracks per request, never the same track twice (until the catalog
-    is used up), so no request can be answered from the ranker's cache."""
-
-    def __init__(self, track_ids: Sequence[str], seed: int) -> None:
-        self._ids = list(track_ids)
-        self._rng = random.Random(seed)
-        self._order: list[str] = []
-        self._lock = threading.Lock()
-
-    def take(self) -> list[str]:
-        with self._lock:
-            k = self._rng.randint(1, 3)
-            if len(self._order) < k:
-                self._order = self._ids[:]
-                self._rng.shuffle(self._order)
-            return [self._order.pop() for _ in range(k)]
-
-
 def _reply(result: Any) -> Reply:
     return Reply(len(result.items), result.cached, tuple(result.empty_signals))
 
@@ -107,14 +97,11 @@ def grpc_recommend(stub: RankerServiceStub, seeds: Callable[[], list[str]],
     return call
 
 
-def rest_recommend(client: httpx.Client, seeds: Callable[[], list[str]]) -> Callable[[], Reply]:
-    def call() -> Reply:
-        response = client.post(REST_PATH, json={"seed_items": seeds(), "limit": 10})
-        if response.status_code != 200:
-            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:150]}")
-        body = response.json()
-        return Reply(len(body["items"]), body["cached"], tuple(body["empty_signals"]))
-    return call
+def rest_recommend(client: httpx.Client, seeds: Callable[[], list[str]]
+                   ) -> Callable[[], Reply | None]:
+    return _personal.rest_call(
+        client, lambda: ("POST", REST_PATH, {"seed_items": seeds(), "limit": 10}),
+        _personal.recommendation_reply)
 
 
 # --- the mesh ------------------------------------------------------------------------------
@@ -204,7 +191,9 @@ def measure_mesh(catalog: SyntheticCatalog, args: argparse.Namespace, mesh: Mesh
 def _measure_ranker(stub: RankerServiceStub, catalog: SyntheticCatalog,
                     args: argparse.Namespace, mesh: Mesh) -> None:
     report, sampler = mesh.report, mesh.sampler
-    seeds = SeedPool([str(t) for t in catalog.track_ids], args.seed)
+    # Fresh 1-3 seed tracks per request, never the same track twice (until the catalog is
+    # used up), so no request can be answered from the ranker's cache.
+    seeds = FreshPool([str(t) for t in catalog.track_ids], args.seed)
     sampler.phase = "first request"
     first = drive("gRPC first request (co-occurrence load)",
                   grpc_recommend(stub, seeds.take, timeout=FIRST_REQUEST_TIMEOUT_S), 1, 1)
@@ -227,14 +216,14 @@ def _measure_ranker(stub: RankerServiceStub, catalog: SyntheticCatalog,
     if args.components:
         _measure_components(stub, catalog, seeds, args, mesh)
     if not args.skip_rest:
-        _measure_rest(seeds, args, mesh)
+        _measure_rest(seeds, catalog, args, mesh)
 
 
 def _requests(args: argparse.Namespace, concurrency: int) -> int:
     return max(args.requests, args.requests * concurrency // 2)
 
 
-def _measure_components(stub: RankerServiceStub, catalog: SyntheticCatalog, seeds: SeedPool,
+def _measure_components(stub: RankerServiceStub, catalog: SyntheticCatalog, seeds: FreshPool,
                         args: argparse.Namespace, mesh: Mesh) -> None:
     n = max(20, args.requests // 5)
     runs = mesh.report.components
@@ -276,7 +265,8 @@ def _discarding(fn: Callable[[], object]) -> Callable[[], None]:
     return call
 
 
-def _measure_rest(seeds: SeedPool, args: argparse.Namespace, mesh: Mesh) -> None:
+def _measure_rest(seeds: FreshPool, catalog: SyntheticCatalog, args: argparse.Namespace,
+                  mesh: Mesh) -> None:
     with ExitStack() as stack:
         try:
             base = mesh.start_gateway(stack)
@@ -286,16 +276,38 @@ def _measure_rest(seeds: SeedPool, args: argparse.Namespace, mesh: Mesh) -> None
             return
         most = max(args.concurrency)
         limits = httpx.Limits(max_connections=most, max_keepalive_connections=most)
-        client = stack.enter_context(httpx.Client(base_url=base, timeout=RPC_TIMEOUT_S,
-                                                  limits=limits, headers=BENCH_AUTH))
+        client, writer = (stack.enter_context(httpx.Client(
+            base_url=base, timeout=RPC_TIMEOUT_S, limits=limits, headers=auth))
+            for auth in (BENCH_AUTH, BENCH_WRITE_AUTH))
         drive("warm-up", rest_recommend(client, seeds.take), args.warmup, 1)
         for c in args.concurrency:
             mesh.report.runs.append(drive("REST POST /recommendations/",
                                           rest_recommend(client, seeds.take),
                                           _requests(args, c), c))
-            if not (mesh.alive("ranker", f"REST c={c}") and mesh.alive("gateway", f"REST c={c}")):
+            if not _rest_alive(mesh, f"REST c={c}"):
                 break
+        else:  # the services survived the hybrid runs
+            if not args.skip_personal:
+                _measure_personal(client, writer, seeds, catalog, args, mesh)
     mesh.report.fact(f"gateway peak RSS {mesh.sampler.peak('gateway') / GIB:.2f} GiB")
+
+
+def _rest_alive(mesh: Mesh, where: str) -> bool:
+    return mesh.alive("ranker", where) and mesh.alive("gateway", where)
+
+
+def _measure_personal(client: httpx.Client, writer: httpx.Client, seeds: FreshPool,
+                      catalog: SyntheticCatalog, args: argparse.Namespace, mesh: Mesh) -> None:
+    mesh.sampler.phase = "personal"
+    settings = _personal.PersonalArgs(args.listeners, args.personal_requests,
+                                      args.concurrency, max(1, args.warmup // 4), args.seed)
+    try:
+        _personal.measure(client, writer, catalog, seeds, settings, mesh.report,
+                          lambda where: _rest_alive(mesh, where))
+    except Exception:
+        mesh.report.problem("issue #7 endpoints", traceback.format_exc(limit=4))
+    mesh.report.fact(f"ranker peak RSS during the issue #7 endpoints: "
+                     f"{mesh.sampler.peak('ranker', 'personal') / GIB:.2f} GiB")
 
 
 def measure_recall(url: str, catalog: SyntheticCatalog, args: argparse.Namespace,
@@ -380,6 +392,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="comma-separated client thread counts (default 1,8)")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--skip-rest", action="store_true", help="no gateway measurements")
+    parser.add_argument("--skip-personal", action="store_true",
+                        help="leave out the issue #7 endpoints (events, personal, radio, ...)")
+    parser.add_argument("--listeners", type=int, default=2000,
+                        help="synthetic listeners whose events are posted (default 2000)")
+    parser.add_argument("--personal-requests", type=int, default=100,
+                        help="requests per issue #7 endpoint at concurrency 1 (default 100)")
     parser.add_argument("--no-components", dest="components", action="store_false",
                         help="skip the per-component breakdown")
     parser.add_argument("--keep-db", action="store_true",
@@ -400,6 +418,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"--tracks {args.tracks} must be at least 50 (one artist's worth)")
     if args.requests < 1:
         parser.error(f"--requests {args.requests} must be at least 1")
+    if args.listeners < 1 or args.personal_requests < 1:
+        parser.error(f"--listeners {args.listeners} and --personal-requests "
+                     f"{args.personal_requests} must be at least 1")
     if args.partners < 0:
         parser.error(f"--partners {args.partners} must be >= 0")
     # A plain SIGTERM would skip the clean-up (services, PostgreSQL); exit through it.
