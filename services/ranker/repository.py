@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Text, case, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -209,7 +210,7 @@ def record_health(session: Session, rows: list[tuple[str, float, str, dict[str, 
 
 def latest_health(session: Session) -> list[HealthRecord]:
     """The most recent value of every metric."""
-    stmt = (select(ModelHealthMetric).distinct(ModelHealthMetric.metric_name)
+    stmt = (select(ModelHealthMetric).ext(distinct_on(ModelHealthMetric.metric_name))
             .order_by(ModelHealthMetric.metric_name, ModelHealthMetric.created_at.desc(),
                       ModelHealthMetric.id.desc()))
     return [HealthRecord(r.metric_name, r.metric_value, r.model_id, dict(r.metadata_),
