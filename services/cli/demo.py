@@ -14,6 +14,7 @@ from services.cli.catalog import identity_stub, run_musicbrainz_import
 from services.cli.corpus.commands import governance_stub, ingest_targets, print_summary
 from services.cli.corpus.datasets import hetrec_dataset
 from services.cli.corpus.fetch import PACKAGES, FetchError
+from services.cli.demo_personal import show_personal
 from services.cli.embed import run_backfill
 from services.cli.keys import curl_auth
 from services.cli.ranking import ranker_stub
@@ -28,6 +29,7 @@ def run_demo_steps(settings: Settings, out: TextIO) -> None:
     if _load_licensed_corpus(settings, out):
         _embed_corpus(settings, out)
         _show_recommendations(settings, out)
+        show_personal(settings, out)
 
 
 def _show_resolution(settings: Settings, out: TextIO) -> None:
