@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 
 import grpc
@@ -13,11 +14,22 @@ from services.ranker.pmi import PmiConfig
 from services.ranker.training import CooccurrenceTrainer
 from services.ranker.workflows import (
     ActivateCooccurrenceInput,
-    ActivateCooccurrenceResult,
+    ActivationResult,
     TrainCooccurrenceInput,
     TrainCooccurrenceResult,
 )
 
+
+def activation_result(activate: Callable[[], object]) -> ActivationResult:
+    """An activation through the ranker, which refuses research-only models in production:
+    its refusal (FAILED_PRECONDITION) is an outcome to report, anything else an error."""
+    try:
+        activate()
+    except grpc.RpcError as err:
+        if err.code() == grpc.StatusCode.FAILED_PRECONDITION:
+            return ActivationResult(False, err.details() or "")
+        raise
+    return ActivationResult(True)
 
 class TrainingActivities:
     def __init__(self, trainer: CooccurrenceTrainer, ranker: RankerServiceStub) -> None:
@@ -31,14 +43,6 @@ class TrainingActivities:
         return TrainCooccurrenceResult(**asdict(self._trainer.train(params.dataset, config)))
 
     @activity.defn(name="activate_cooccurrence")
-    def activate_cooccurrence(self, params: ActivateCooccurrenceInput
-                              ) -> ActivateCooccurrenceResult:
-        """Through the ranker, which refuses research-only models in production."""
-        try:
-            self._ranker.ActivateCooccurrenceModel(
-                rpb.ActivateCooccurrenceModelRequest(id=params.model_id))
-        except grpc.RpcError as err:
-            if err.code() == grpc.StatusCode.FAILED_PRECONDITION:
-                return ActivateCooccurrenceResult(False, err.details() or "")
-            raise
-        return ActivateCooccurrenceResult(True)
+    def activate_cooccurrence(self, params: ActivateCooccurrenceInput) -> ActivationResult:
+        return activation_result(lambda: self._ranker.ActivateCooccurrenceModel(
+            rpb.ActivateCooccurrenceModelRequest(id=params.model_id)))

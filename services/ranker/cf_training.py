@@ -15,7 +15,6 @@ import time
 from dataclasses import asdict
 from typing import Protocol
 
-import grpc
 from temporalio import activity
 
 from juke.ranker.v1 import ranker_pb2 as rpb
@@ -23,14 +22,15 @@ from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
 from services.common.errors import FailedPrecondition
 from services.ranker import repository as repo
+from services.ranker.activities import activation_result
 from services.ranker.cf import CfConfig
 from services.ranker.cf_workflow import (
     ActivateCfInput,
-    ActivateCfResult,
     TrainCfInput,
     TrainCfResult,
 )
 from services.ranker.training import Interactions, PmiEngine, TrainingGate
+from services.ranker.workflows import ActivationResult
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +93,6 @@ class CfActivities:
         return self._trainer.train(params.dataset, config)
 
     @activity.defn(name="activate_cf")
-    def activate_cf(self, params: ActivateCfInput) -> ActivateCfResult:
-        """Through the ranker, which refuses research-only models in production."""
-        try:
-            self._ranker.ActivateCfModel(rpb.ActivateCfModelRequest(id=params.model_id))
-        except grpc.RpcError as err:
-            if err.code() == grpc.StatusCode.FAILED_PRECONDITION:
-                return ActivateCfResult(False, err.details() or "")
-            raise
-        return ActivateCfResult(True)
+    def activate_cf(self, params: ActivateCfInput) -> ActivationResult:
+        return activation_result(lambda: self._ranker.ActivateCfModel(
+            rpb.ActivateCfModelRequest(id=params.model_id)))

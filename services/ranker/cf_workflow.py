@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from services.ranker.workflows import RETRY
+from services.ranker.workflows import train_then_activate
 
 WORKFLOW_NAME = "CfTrainingWorkflow"
 
@@ -48,12 +48,6 @@ class ActivateCfInput:
     model_id: str
 
 
-@dataclass
-class ActivateCfResult:
-    activated: bool
-    reason: str = ""
-
-
 def workflow_id(dataset: str) -> str:
     return f"cf-training-{dataset}"
 
@@ -69,15 +63,9 @@ class CfTrainingWorkflow:
 
     @workflow.run
     async def run(self, params: TrainCfInput) -> TrainCfResult:
-        result: TrainCfResult = await workflow.execute_activity(
-            "train_cf", params, result_type=TrainCfResult,
-            start_to_close_timeout=timedelta(minutes=60), retry_policy=RETRY)
-        if params.activate:
-            self._phase = "activating"
-            activation: ActivateCfResult = await workflow.execute_activity(
-                "activate_cf", ActivateCfInput(result.model_id), result_type=ActivateCfResult,
-                start_to_close_timeout=timedelta(seconds=60), retry_policy=RETRY)
-            result.activated = activation.activated
-            result.activation_refused = activation.reason
-        self._phase = "done"
-        return result
+        return await train_then_activate(
+            "train_cf", params, TrainCfResult, timedelta(minutes=60), "activate_cf",
+            ActivateCfInput, self._set_phase)
+
+    def _set_phase(self, phase: str) -> None:
+        self._phase = phase

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -44,9 +46,39 @@ class ActivateCooccurrenceInput:
 
 
 @dataclass
-class ActivateCooccurrenceResult:
+class ActivationResult:
+    """What an activation through the ranker came to (both trainers)."""
+
     activated: bool
-    reason: str = ""
+    reason: str = ""    # the ranker's refusal, e.g. research-only data in production
+
+
+class TrainedModel(Protocol):
+    model_id: str
+    activated: bool
+    activation_refused: str
+
+
+R = TypeVar("R", bound=TrainedModel)
+
+
+async def train_then_activate(train: str, params: Any, result_type: type[R],
+                              train_timeout: timedelta, activate: str, activate_input: Any,
+                              on_phase: Callable[[str], None]) -> R:
+    """The trainers' common run: train (one activity), then, when `params.activate`, activate
+    the new model through the ranker (`activate_input` is called with its id)."""
+    result = await workflow.execute_activity(
+        train, params, result_type=result_type, start_to_close_timeout=train_timeout,
+        retry_policy=RETRY)
+    if params.activate:
+        on_phase("activating")
+        activation = await workflow.execute_activity(
+            activate, activate_input(result.model_id), result_type=ActivationResult,
+            start_to_close_timeout=timedelta(seconds=60), retry_policy=RETRY)
+        result.activated = activation.activated
+        result.activation_refused = activation.reason
+    on_phase("done")
+    return result
 
 
 def workflow_id(dataset: str) -> str:
@@ -64,16 +96,9 @@ class CooccurrenceTrainingWorkflow:
 
     @workflow.run
     async def run(self, params: TrainCooccurrenceInput) -> TrainCooccurrenceResult:
-        result: TrainCooccurrenceResult = await workflow.execute_activity(
-            "train_cooccurrence", params, result_type=TrainCooccurrenceResult,
-            start_to_close_timeout=timedelta(minutes=30), retry_policy=RETRY)
-        if params.activate:
-            self._phase = "activating"
-            activation: ActivateCooccurrenceResult = await workflow.execute_activity(
-                "activate_cooccurrence", ActivateCooccurrenceInput(result.model_id),
-                result_type=ActivateCooccurrenceResult,
-                start_to_close_timeout=timedelta(seconds=60), retry_policy=RETRY)
-            result.activated = activation.activated
-            result.activation_refused = activation.reason
-        self._phase = "done"
-        return result
+        return await train_then_activate(
+            "train_cooccurrence", params, TrainCooccurrenceResult, timedelta(minutes=30),
+            "activate_cooccurrence", ActivateCooccurrenceInput, self._set_phase)
+
+    def _set_phase(self, phase: str) -> None:
+        self._phase = phase
