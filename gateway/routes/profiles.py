@@ -16,8 +16,7 @@ from juke.ranker.v1 import ranker_pb2 as rpb
 router = APIRouter(prefix="/api/v1", tags=["profiles"], dependencies=[requires(Role.READ)])
 WRITE = [requires(Role.WRITE)]  # creating, changing and deleting a profile is a user write
 
-# No NUL: names are searched in PostgreSQL, whose text cannot hold one.
-Ref = Annotated[str, Field(min_length=1, max_length=1000, pattern=r"^[^\x00]*$")]
+Ref = Annotated[str, Field(min_length=1, max_length=1000)]
 FAVOURITES = ("juke_id, MBID, '<source>:<id>', juke:<type>:<id> URI, or a plain name (which "
               "must match one resource exactly); each must resolve or nothing is stored")
 ProfileId = Annotated[str, Path(max_length=64, description="the profile's id (a UUID)")]

@@ -41,17 +41,10 @@ class Profile:
     updated_at: datetime
 
 
-def _printable(what: str, value: str) -> None:
-    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the driver.
-    if "\x00" in value:
-        raise InvalidArgument(f"{what} {value[:40]!r} contains a NUL character")
-
-
 def check_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned:
         raise InvalidArgument("profile name is empty")
-    _printable("profile name", cleaned)
     if len(cleaned) > MAX_NAME_LENGTH:
         raise InvalidArgument(f"profile name {cleaned[:40]!r}... is longer than "
                               f"{MAX_NAME_LENGTH} characters")
@@ -67,9 +60,9 @@ def check_refs(refs: Sequence[str]) -> list[str]:
     cleaned = []
     for index, ref in enumerate(refs):
         text = ref.strip()
-        if not text or len(text) > MAX_REF_LENGTH or "\x00" in text:
-            raise InvalidArgument(f"favourites[{index}] {ref[:40]!r} is empty, longer than "
-                                  f"{MAX_REF_LENGTH} characters or holds a NUL", index=index)
+        if not text or len(text) > MAX_REF_LENGTH:
+            raise InvalidArgument(f"favourites[{index}] {ref[:40]!r} is empty or longer than "
+                                  f"{MAX_REF_LENGTH} characters", index=index)
         cleaned.append(text)
     return cleaned
 

@@ -8,14 +8,12 @@ from services.ranker.events import MAX_ID_LENGTH
 
 
 def check_user_id(user_id: str) -> str:
-    """The user id stripped; empty, over-long (events refuse those too) or NUL-bearing ids
-    (PostgreSQL text cannot hold NUL) are InvalidArgument rather than a failed query."""
+    """The user id stripped; empty or over-long ids (events refuse those too) are
+    InvalidArgument. NUL text is refused for every RPC by the shared ErrorInterceptor."""
     cleaned = user_id.strip()
     if not cleaned:
         raise InvalidArgument("user_id is empty")
     if len(cleaned) > MAX_ID_LENGTH:
         raise InvalidArgument(f"user_id {cleaned[:40]!r}... is longer than {MAX_ID_LENGTH} "
                               "characters")
-    if "\x00" in cleaned:
-        raise InvalidArgument(f"user_id {cleaned[:40]!r} contains a NUL character")
     return cleaned

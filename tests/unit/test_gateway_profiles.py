@@ -83,8 +83,7 @@ def test_bad_bodies_and_roles() -> None:
     assert client.post("/api/v1/profiles", headers=read, json=body).status_code == 403
     assert client.post("/api/v1/profiles", json=body).status_code == 401
     for bad in ({**body, "favourites": []}, {**body, "name": ""},
-                {**body, "favourites": ["x"] * 101}, {"name": "n", "favourites": ["x"]},
-                {**body, "favourites": ["Nir\x00 vana"]}):  # a name, but with a NUL
+                {**body, "favourites": ["x"] * 101}, {"name": "n", "favourites": ["x"]}):
         reply = client.post("/api/v1/profiles", headers=write, json=bad)
         assert reply.status_code == 400 and reply.json()["error"]["code"] == "INVALID_ARGUMENT"
     empty = client.put("/api/v1/profiles/p1", headers=write, json={})

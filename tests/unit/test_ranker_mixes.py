@@ -274,7 +274,5 @@ def test_bad_requests_name_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
         service.mixes("u1", mix_size=-1)
     with pytest.raises(InvalidArgument, match="user_id is empty"):
         service.mixes("  ")
-    with pytest.raises(InvalidArgument, match="NUL"):
-        service.mixes("a\x00b")
     with pytest.raises(InvalidArgument, match="longer than 256"):
         service.mixes("u" * 257)
