@@ -24,7 +24,7 @@ import numpy as np
 from bench._latency_report import FreshPool, Reply, Report, Run, drive
 from bench._synthetic_catalog import SyntheticCatalog
 
-EVENT_BATCH = 1000          # services/ranker/events.py MAX_BATCH
+EVENT_BATCH = 1000          # services/ranker/personal/events.py MAX_BATCH
 EVENT_TYPES = ("complete", "play", "skip", "like", "dislike")
 EVENT_SHARES = (0.5, 0.2, 0.15, 0.1, 0.05)
 HISTORY_DAYS = 29           # inside the popularity fallback's 30 days

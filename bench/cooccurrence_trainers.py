@@ -15,7 +15,7 @@ the 1-minute load average, which shows other work on the machine.
 
 ALS: `train_als` (implicit, one thread) and `train_als_spark` (on the warm session) with
 CfConfig(factors=64, iterations=15). Their factors are not meant to be equal (see
-services/ranker/als_spark.py); it prints whether the vocabulary and input_hash are.
+services/ranker/training/als_spark.py); it prints whether the vocabulary and input_hash are.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ import time
 
 import numpy as np
 
-from services.ranker.als_spark import train_als_spark
-from services.ranker.cf import CfConfig, train_als
-from services.ranker.pmi import CooccurrenceTable, PmiConfig, train_pmi
-from services.ranker.pmi_spark import spark_session, train_pmi_spark
+from services.ranker.core.cf import CfConfig, train_als
+from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
+from services.ranker.training.als_spark import train_als_spark
+from services.ranker.training.pmi_spark import spark_session, train_pmi_spark
 
 
 def synthetic_events(events: int, users: int, items: int, zipf: float = 1.0, seed: int = 17

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from services.common.config import Settings
-from services.ranker.features import CatalogFeatures, ResourceRow, TagRow
-from services.ranker.hybrid import WeightConfig, recommend
-from services.ranker.pmi import PmiConfig, train_pmi
-from services.ranker.signals import CooccurrenceIndex, content_query
+from services.ranker.core.features import CatalogFeatures, ResourceRow, TagRow
+from services.ranker.core.hybrid import WeightConfig, recommend
+from services.ranker.core.pmi import PmiConfig, train_pmi
+from services.ranker.core.signals import CooccurrenceIndex, content_query
 
 
 def synthetic_catalog(n_tracks: int, seed: int = 7) -> list[ResourceRow]:

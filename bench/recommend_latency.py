@@ -81,7 +81,7 @@ from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 RPC_TIMEOUT_S = 120             # generous: under load a request waits behind its neighbours
 FIRST_REQUEST_TIMEOUT_S = 3600  # the first Recommend loads the whole co-occurrence table
 REST_PATH = "/api/v1/recommendations/"
-CONTENT_POOL = 200              # services/ranker/service.py CONTENT_POOL
+CONTENT_POOL = 200              # services/ranker/serving/service.py CONTENT_POOL
 _FEATURES_LOG = re.compile(r"catalog features: (\d+) resources in ([\d.]+)s")
 
 

@@ -14,7 +14,7 @@ from gateway.auth import Role, requires
 from gateway.errors import ApiError
 from juke.embedder.v1 import embedder_pb2 as epb
 from juke.ranker.v1 import ranker_pb2 as rpb
-from services.ranker.promotion import Approval, workflow_id
+from services.ranker.workflows.promotion_contracts import Approval, workflow_id
 
 # Each route names its role: reads are read, anything that changes models is admin.
 router = APIRouter(prefix="/api/v1", tags=["models"])

@@ -2,8 +2,8 @@
 
 Builds the evaluation data through the mesh (identity + governance, after `juke lastfm
 import`) or, with --from-files, from the data set's files; runs the harness
-(services.ranker.eval_models: protocol in services.ranker.evaluation); prints one row per
-model, nDCG@10 first; writes a PNG bar plot; stores every metric in
+(services.ranker.evaluation.harness; protocol in services.ranker.evaluation.protocol);
+prints one row per model, nDCG@10 first; writes a PNG bar plot; stores every metric in
 ranker.model_evaluation unless --no-store.
 """
 
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from services.common.config import Settings
 
 if TYPE_CHECKING:
-    from services.ranker.eval_data import EvalData
-    from services.ranker.eval_models import HarnessReport
+    from services.ranker.evaluation.data import EvalData
+    from services.ranker.evaluation.harness import HarnessReport
 
 HETREC_DIR = "lastfm-hetrec-2011"  # under the shared data directory
 COLUMNS = (("ndcg@10", "nDCG@10"), ("recall@10", "Recall@10"), ("coverage", "coverage"),
@@ -116,7 +116,7 @@ def store(report: HarnessReport, data: EvalData, database_url: str) -> int:
 
     from services.common.db import Database, build_engine
     from services.common.ids import uuid7
-    from services.ranker.evaluation_store import EvaluationInput, save_evaluations
+    from services.ranker.evaluation.store import EvaluationInput, save_evaluations
 
     run: dict[str, Any] = {"run_id": str(uuid7()), "dataset": data.dataset,
                            "source": data.source, "protocol": asdict(report.protocol)}
@@ -133,7 +133,7 @@ def store(report: HarnessReport, data: EvalData, database_url: str) -> int:
 
 
 def load_data(settings: Settings, from_files: bool, path: str | None) -> EvalData:
-    from services.ranker import eval_data
+    from services.ranker.evaluation import data as eval_data
 
     if from_files:
         return eval_data.from_files(Path(path) if path else settings.shared_data_dir / HETREC_DIR)
@@ -151,9 +151,9 @@ def run_evaluate(settings: Settings, args: argparse.Namespace, out: TextIO | Non
     from sqlalchemy.exc import SQLAlchemyError
 
     from services.common.errors import JukeError
-    from services.ranker.eval_data import CONTENT_UNAVAILABLE
-    from services.ranker.eval_models import run_harness
-    from services.ranker.evaluation import Protocol
+    from services.ranker.evaluation.data import CONTENT_UNAVAILABLE
+    from services.ranker.evaluation.harness import run_harness
+    from services.ranker.evaluation.protocol import Protocol
 
     out = out or sys.stdout  # looked up now: tests and callers may have replaced it
     started = time.perf_counter()

@@ -1,11 +1,11 @@
 """The ranker's own RankerService, in process, over the database alone (`juke recommend
 --offline`): no gRPC service needs to run, only PostgreSQL.
 
-RankerService asks three collaborators (services.ranker.service: Catalog, Datasets,
+RankerService asks three collaborators (services.ranker.serving.service: Catalog, Datasets,
 Content) for what, in the mesh, identity, governance and the embedder answer over gRPC.
 Here those services' own domain objects answer instead, reading their schemas directly.
 Like services/*/__main__.py this is a composition root, so it may build several services'
-objects; the data handed to the ranker is what the gRPC clients in services.ranker.clients
+objects; the data handed to the ranker is what the gRPC clients in services.ranker.api.clients
 would make of the same rows, so the ranking is the same code on the same inputs.
 """
 
@@ -24,16 +24,16 @@ from services.governance.__main__ import build_service as build_governance
 from services.governance.service import GovernanceService
 from services.identity.repository import ResourceView, SearchRow
 from services.identity.service import IdentityService
-from services.ranker.clients import ActiveEmbedding, Candidates, CatalogSummary
-from services.ranker.features import ResourceRow, TagRow
-from services.ranker.service import RankerService
+from services.ranker.core.features import ResourceRow, TagRow
+from services.ranker.serving.ports import ActiveEmbedding, Candidates, CatalogSummary
+from services.ranker.serving.service import RankerService
 
 PAGE = 1000
 RESOURCE_TYPES = ("artist", "album", "track", "genre")  # the order IdentityClient reads them
 
 
 def resource_row(view: ResourceView, allowed: frozenset[str]) -> ResourceRow:
-    """What services.ranker.clients makes of the same resource sent over gRPC."""
+    """What services.ranker.api.clients makes of the same resource sent over gRPC."""
     s = view.summary
     tags = tuple(TagRow(t.name, tag_source_from_proto(tag_source_to_proto(t.source)) or
                         "internal", min(1.0, max(0.0, t.weight)))

@@ -21,7 +21,7 @@ from services.cli.embed import embedder_stub
 from services.cli.ranking import ranker_stub
 from services.cli.telemetry import connect_temporal
 from services.common.config import Settings
-from services.ranker.promotion import (
+from services.ranker.workflows.promotion_contracts import (
     KINDS,
     WORKFLOW_NAME,
     Approval,

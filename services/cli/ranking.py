@@ -14,14 +14,19 @@ from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.cli.telemetry import connect_temporal
 from services.common.config import Settings
-from services.ranker.cf_workflow import WORKFLOW_NAME as CF_WORKFLOW
-from services.ranker.cf_workflow import TrainCfInput, TrainCfResult
-from services.ranker.cf_workflow import workflow_id as cf_workflow_id
-from services.ranker.workflows import (
-    WORKFLOW_NAME,
+from services.ranker.workflows.training_contracts import (
+    CF_WORKFLOW,
+    TrainCfInput,
+    TrainCfResult,
     TrainCooccurrenceInput,
     TrainCooccurrenceResult,
-    workflow_id,
+    cf_workflow_id,
+)
+from services.ranker.workflows.training_contracts import (
+    COOCCURRENCE_WORKFLOW as WORKFLOW_NAME,
+)
+from services.ranker.workflows.training_contracts import (
+    cooccurrence_workflow_id as workflow_id,
 )
 
 T = TypeVar("T")

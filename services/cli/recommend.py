@@ -219,7 +219,7 @@ def recommend_online(settings: Settings, args: argparse.Namespace) -> rpb.Recomm
 
 def recommend_offline(settings: Settings, args: argparse.Namespace) -> rpb.RecommendResult:
     from services.cli.offline_ranker import database, offline_ranker
-    from services.ranker.servicer import query_from_pb, result_pb
+    from services.ranker.api.servicer import query_from_pb, result_pb
 
     db = database(settings)
     try:

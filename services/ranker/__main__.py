@@ -13,16 +13,16 @@ from services.common.config import Settings
 from services.common.db import Database
 from services.common.runner import Readiness, run_service
 from services.common.telemetry import DISABLED, Telemetry, setup_telemetry
-from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
-from services.ranker.events import EventService
-from services.ranker.health import HealthRecorder, RequestStats
-from services.ranker.mixes import DailyMixes, MixSettings
-from services.ranker.personal import PersonalRecommender
-from services.ranker.profiles import ProfileService
-from services.ranker.radio import RadioService
-from services.ranker.service import RankerService
-from services.ranker.servicer import RankerServicer
-from services.ranker.taste import TasteAnalyser
+from services.ranker.api.clients import EmbedderClient, GovernanceClient, IdentityClient
+from services.ranker.api.servicer import RankerServicer
+from services.ranker.personal.events import EventService
+from services.ranker.personal.mixes import DailyMixes, MixSettings
+from services.ranker.personal.profiles import ProfileService
+from services.ranker.personal.radio import RadioService
+from services.ranker.personal.recommendations import PersonalRecommender
+from services.ranker.personal.taste import TasteAnalyser
+from services.ranker.serving.health import HealthRecorder, RequestStats
+from services.ranker.serving.service import RankerService
 
 SERVICE_NAME = ranker_pb2.DESCRIPTOR.services_by_name["RankerService"].full_name
 log = logging.getLogger(__name__)

@@ -14,16 +14,16 @@ from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.config import Settings
 from services.common.db import Database
 from services.common.temporal_worker import run_worker
-from services.ranker.activities import TrainingActivities
-from services.ranker.cf_training import CfActivities, CfTrainer
-from services.ranker.cf_workflow import CfTrainingWorkflow
-from services.ranker.eval_data import from_mesh
-from services.ranker.interactions import connect
-from services.ranker.promotion import PromotionWorkflow
-from services.ranker.promotion_activities import PromotionActivities
-from services.ranker.promotion_eval import HarnessEvaluator
-from services.ranker.training import CooccurrenceTrainer, PmiEngine
-from services.ranker.workflows import CooccurrenceTrainingWorkflow
+from services.ranker.evaluation.data import from_mesh
+from services.ranker.evaluation.promotion import HarnessEvaluator
+from services.ranker.training.cf import CfTrainer
+from services.ranker.training.cooccurrence import CooccurrenceTrainer, PmiEngine
+from services.ranker.training.interactions import connect
+from services.ranker.workflows.activities import CfActivities, TrainingActivities
+from services.ranker.workflows.cf import CfTrainingWorkflow
+from services.ranker.workflows.cooccurrence import CooccurrenceTrainingWorkflow
+from services.ranker.workflows.promotion import PromotionWorkflow
+from services.ranker.workflows.promotion_activities import PromotionActivities
 
 
 def build_worker(client: Client, settings: Settings, db: Database,

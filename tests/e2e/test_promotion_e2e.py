@@ -22,7 +22,7 @@ from temporalio.client import Client
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.config import Settings
-from services.ranker.promotion import PromotionResult, workflow_id
+from services.ranker.workflows.promotion_contracts import PromotionResult, workflow_id
 from tests.e2e.conftest import Mesh
 from tests.e2e.hetrec_subset import write_subset
 

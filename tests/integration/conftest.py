@@ -99,15 +99,15 @@ def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: gr
     from juke.ranker.v1 import ranker_pb2_grpc
     from services.common.config import Settings
     from services.ranker.__main__ import SERVICE_NAME, daily_mixes
-    from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
-    from services.ranker.events import EventService
-    from services.ranker.health import HealthRecorder, RequestStats
-    from services.ranker.personal import PersonalRecommender
-    from services.ranker.profiles import ProfileService
-    from services.ranker.radio import RadioService
-    from services.ranker.service import RankerService
-    from services.ranker.servicer import RankerServicer
-    from services.ranker.taste import TasteAnalyser
+    from services.ranker.api.clients import EmbedderClient, GovernanceClient, IdentityClient
+    from services.ranker.api.servicer import RankerServicer
+    from services.ranker.personal.events import EventService
+    from services.ranker.personal.profiles import ProfileService
+    from services.ranker.personal.radio import RadioService
+    from services.ranker.personal.recommendations import PersonalRecommender
+    from services.ranker.personal.taste import TasteAnalyser
+    from services.ranker.serving.health import HealthRecorder, RequestStats
+    from services.ranker.serving.service import RankerService
 
     def start() -> grpc.Channel:
         def register(server: grpc.Server, db: Database) -> None:

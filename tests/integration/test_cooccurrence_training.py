@@ -21,14 +21,16 @@ from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
 from services.common.errors import FailedPrecondition
-from services.ranker.activities import TrainingActivities
-from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
-from services.ranker.interactions import GovernanceGate, RegisteredInteractions
-from services.ranker.service import RankerService
-from services.ranker.training import CooccurrenceTrainer
-from services.ranker.workflows import (
-    WORKFLOW_NAME,
-    CooccurrenceTrainingWorkflow,
+from services.ranker.api.clients import EmbedderClient, GovernanceClient, IdentityClient
+from services.ranker.serving.service import RankerService
+from services.ranker.training.cooccurrence import CooccurrenceTrainer
+from services.ranker.training.interactions import GovernanceGate, RegisteredInteractions
+from services.ranker.workflows.activities import TrainingActivities
+from services.ranker.workflows.cooccurrence import CooccurrenceTrainingWorkflow
+from services.ranker.workflows.training_contracts import (
+    COOCCURRENCE_WORKFLOW as WORKFLOW_NAME,
+)
+from services.ranker.workflows.training_contracts import (
     TrainCooccurrenceInput,
     TrainCooccurrenceResult,
 )

@@ -27,16 +27,16 @@ from services.cli.importers.lastfm import LastfmImportReport, import_hetrec
 from services.common.config import Settings
 from services.common.db import Database
 from services.common.errors import FailedPrecondition, InvalidArgument
-from services.ranker.db_models import ModelEvaluation
-from services.ranker.eval_data import EvalData, from_files, from_mesh
-from services.ranker.eval_models import MODEL_KEYS, run_harness
-from services.ranker.evaluation import METRICS, Protocol
-from services.ranker.evaluation_store import (
+from services.ranker.evaluation.data import EvalData, from_files, from_mesh
+from services.ranker.evaluation.harness import MODEL_KEYS, run_harness
+from services.ranker.evaluation.protocol import METRICS, Protocol
+from services.ranker.evaluation.store import (
     EvaluationInput,
     latest_metrics,
     list_evaluations,
     save_evaluations,
 )
+from services.ranker.store.models import ModelEvaluation
 from tests.integration.conftest import channel_target
 
 # `juke evaluate` builds the whole CLI parser, which imports services.cli.corpus.ingest,

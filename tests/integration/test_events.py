@@ -19,13 +19,13 @@ from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
-from services.ranker import repository as repo
-from services.ranker.clients import IdentityClient
-from services.ranker.db_models import ListeningEventRow
-from services.ranker.event_interactions import EVENTS_DATASET
-from services.ranker.interactions import connect
-from services.ranker.pmi import PmiConfig
-from services.ranker.training import CooccurrenceTrainer
+from services.ranker.api.clients import IdentityClient
+from services.ranker.core.pmi import PmiConfig
+from services.ranker.store import repository as repo
+from services.ranker.store.models import ListeningEventRow
+from services.ranker.training.cooccurrence import CooccurrenceTrainer
+from services.ranker.training.event_interactions import EVENTS_DATASET
+from services.ranker.training.interactions import connect
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

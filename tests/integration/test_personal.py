@@ -16,10 +16,10 @@ from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
-from services.ranker.cf import CfConfig
-from services.ranker.cf_training import CfTrainer
-from services.ranker.event_interactions import EVENTS_DATASET
-from services.ranker.interactions import connect
+from services.ranker.core.cf import CfConfig
+from services.ranker.training.cf import CfTrainer
+from services.ranker.training.event_interactions import EVENTS_DATASET
+from services.ranker.training.interactions import connect
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

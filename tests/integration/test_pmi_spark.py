@@ -22,17 +22,19 @@ from temporalio.worker import Worker
 
 from services.common.config import Settings
 from services.common.db import Database
-from services.ranker import repository as repo
-from services.ranker.activities import TrainingActivities
-from services.ranker.cf import CfConfig, CfFactors, train_als
-from services.ranker.eval_models import CollaborativeFiltering, Popularity
-from services.ranker.evaluation import NDCG, Triples, evaluate, split
-from services.ranker.interactions import read_lastfm_user_artists
-from services.ranker.pmi import CooccurrenceTable, PmiConfig, train_pmi
-from services.ranker.training import CooccurrenceTrainer, Interactions, PmiEngine
-from services.ranker.workflows import (
-    WORKFLOW_NAME,
-    CooccurrenceTrainingWorkflow,
+from services.ranker.core.cf import CfConfig, CfFactors, train_als
+from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
+from services.ranker.evaluation.harness import CollaborativeFiltering, Popularity
+from services.ranker.evaluation.protocol import NDCG, Triples, evaluate, split
+from services.ranker.store import repository as repo
+from services.ranker.training.cooccurrence import CooccurrenceTrainer, Interactions, PmiEngine
+from services.ranker.training.interactions import read_lastfm_user_artists
+from services.ranker.workflows.activities import TrainingActivities
+from services.ranker.workflows.cooccurrence import CooccurrenceTrainingWorkflow
+from services.ranker.workflows.training_contracts import (
+    COOCCURRENCE_WORKFLOW as WORKFLOW_NAME,
+)
+from services.ranker.workflows.training_contracts import (
     TrainCooccurrenceInput,
     TrainCooccurrenceResult,
 )
@@ -41,8 +43,8 @@ pytest.importorskip("pyspark")
 if shutil.which("java") is None:
     pytest.skip("Spark needs Java (17+) on PATH", allow_module_level=True)
 
-from services.ranker.als_spark import train_als_spark
-from services.ranker.pmi_spark import spark_session, train_pmi_spark
+from services.ranker.training.als_spark import train_als_spark
+from services.ranker.training.pmi_spark import spark_session, train_pmi_spark
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,8 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.ranker.promotion import (
+from services.ranker.workflows.promotion import PromotionWorkflow
+from services.ranker.workflows.promotion_contracts import (
     WORKFLOW_NAME,
     ActivationResult,
     Approval,
@@ -28,7 +29,6 @@ from services.ranker.promotion import (
     EvaluationPair,
     PromotionInput,
     PromotionResult,
-    PromotionWorkflow,
     TrainingSetVerdict,
 )
 

@@ -18,8 +18,8 @@ from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
 from services.embedder import repository as erepo
-from services.ranker.clients import EmbedderClient, GovernanceClient, IdentityClient
-from services.ranker.service import RankerService
+from services.ranker.api.clients import EmbedderClient, GovernanceClient, IdentityClient
+from services.ranker.serving.service import RankerService
 
 TAG = f"tag{uuid.uuid4().hex[:8]}"
 

@@ -8,7 +8,7 @@ and no tag at all.
 
 from __future__ import annotations
 
-from services.ranker.features import CatalogFeatures, ResourceRow, TagRow
+from services.ranker.core.features import CatalogFeatures, ResourceRow, TagRow
 
 
 def rows() -> list[ResourceRow]:

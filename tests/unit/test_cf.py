@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.ranker.cf import CfConfig, train_als
+from services.ranker.core.cf import CfConfig, train_als
 
 
 def _clusters() -> tuple[list[str], list[str], list[float]]:

@@ -1,4 +1,4 @@
-"""Evaluation protocol and metrics (services.ranker.evaluation) on hand-computed cases."""
+"""Evaluation protocol and metrics (services.ranker.evaluation.protocol) on hand-computed cases."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.ranker.evaluation import (
+from services.ranker.evaluation.protocol import (
     COVERAGE,
     NDCG,
     NDCG_COLD,

@@ -1,4 +1,4 @@
-"""The evaluated models and the harness (services.ranker.eval_models) on small data."""
+"""The evaluated models and the harness (services.ranker.evaluation.harness) on small data."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.ranker import eval_models
-from services.ranker.eval_models import (
+from services.ranker.core.features import CatalogFeatures, ResourceRow, TagRow
+from services.ranker.core.hybrid import WeightConfig, recommend
+from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
+from services.ranker.core.signals import COOCCURRENCE, METADATA, CooccurrenceIndex
+from services.ranker.evaluation import harness as eval_models
+from services.ranker.evaluation.harness import (
     CF,
     CONTENT_ONLY,
     FALLBACK,
@@ -28,7 +32,7 @@ from services.ranker.eval_models import (
     run_harness,
     table_items,
 )
-from services.ranker.evaluation import (
+from services.ranker.evaluation.protocol import (
     NDCG,
     EvalSplit,
     Protocol,
@@ -37,10 +41,6 @@ from services.ranker.evaluation import (
     split,
     validation_split,
 )
-from services.ranker.features import CatalogFeatures, ResourceRow, TagRow
-from services.ranker.hybrid import WeightConfig, recommend
-from services.ranker.pmi import CooccurrenceTable, PmiConfig, train_pmi
-from services.ranker.signals import COOCCURRENCE, METADATA, CooccurrenceIndex
 
 SMALL_PMI = PmiConfig(min_count=2, top_k=None)
 

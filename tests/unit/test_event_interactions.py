@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.errors import FailedPrecondition, InvalidArgument
-from services.ranker.event_interactions import (
+from services.ranker.personal.events import EventInput, idempotency_key, validate
+from services.ranker.store.repository import EventRecord
+from services.ranker.training.event_interactions import (
     dominant_type,
     events_dataset,
     interactions_from_events,
 )
-from services.ranker.events import EventInput, idempotency_key, validate
-from services.ranker.repository import EventRecord
 
 T0 = datetime(2026, 11, 1, 20, 0, tzinfo=UTC)
 

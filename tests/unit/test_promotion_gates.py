@@ -1,4 +1,5 @@
-from services.ranker.promotion import Gates, gate_failures
+from services.ranker.workflows.promotion import gate_failures
+from services.ranker.workflows.promotion_contracts import Gates
 
 ACTIVE = {"ndcg@10": 0.20, "recall@10": 0.25, "coverage": 0.40, "ndcg@10_cold": 0.10}
 

@@ -1,4 +1,4 @@
-"""Weighted k-means and the silhouette (services/ranker/clustering.py)."""
+"""Weighted k-means and the silhouette (services/ranker/core/clustering.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.ranker.clustering import kmeans, kmeans_pp, silhouette
+from services.ranker.core.clustering import kmeans, kmeans_pp, silhouette
 
 
 def _blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

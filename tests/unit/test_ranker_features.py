@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidArgument, NotFound
-from services.ranker.features import (
+from services.ranker.core.features import (
     CatalogFeatures,
     FeatureSettings,
     ResourceRow,

@@ -9,10 +9,10 @@ import pytest
 import scipy.sparse as sp
 
 from services.common.errors import InvalidArgument
-from services.ranker import signals as sig
-from services.ranker.features import CatalogFeatures, ResourceRow
-from services.ranker.hybrid import Recommendation, WeightConfig, combine, recommend
-from services.ranker.pmi import CooccurrenceTable
+from services.ranker.core import signals as sig
+from services.ranker.core.features import CatalogFeatures, ResourceRow
+from services.ranker.core.hybrid import Recommendation, WeightConfig, combine, recommend
+from services.ranker.core.pmi import CooccurrenceTable
 from tests.unit.ranker_catalog import catalog
 
 CONFIG = WeightConfig("cfg-1", w_content=0.3, w_metadata=0.5, w_cooccurrence=0.2, lambda_mmr=0.7)

@@ -1,4 +1,4 @@
-"""Daily mixes (services/ranker/mixes.py): features, cluster choice, titles, and the whole
+"""Daily mixes (services/ranker/personal/mixes.py): features, cluster choice, titles, and the whole
 flow over a synthetic two-genre catalog with the real metadata hybrid."""
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import pytest
 import scipy.sparse as sp
 
 from services.common.errors import InvalidArgument
-from services.ranker import mixes as mixes_module
-from services.ranker.clients import ActiveEmbedding
-from services.ranker.features import CatalogFeatures, ResourceRow, TagRow
-from services.ranker.hybrid import WeightConfig, recommend
-from services.ranker.mixes import (
+from services.ranker.core.features import CatalogFeatures, ResourceRow, TagRow
+from services.ranker.core.hybrid import WeightConfig, recommend
+from services.ranker.personal import mixes as mixes_module
+from services.ranker.personal.mixes import (
     DailyMixes,
     MixSettings,
     choose_clusters,
@@ -26,9 +25,10 @@ from services.ranker.mixes import (
     mix_points,
     mix_title,
 )
-from services.ranker.repository import WeightConfigRecord
-from services.ranker.service import Bundle, Query, Result
-from services.ranker.user_history import History, unit_rows
+from services.ranker.personal.user_history import History, unit_rows
+from services.ranker.serving.ports import ActiveEmbedding
+from services.ranker.serving.service import Bundle, Query, Result
+from services.ranker.store.repository import WeightConfigRecord
 
 GENRES = {"shoegaze": ("dreamy", "noise"), "bebop": ("saxophone", "swing")}
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.ranker.mmr import mmr_select, pool_similarity
+from services.ranker.core.mmr import mmr_select, pool_similarity
 from tests.unit.ranker_catalog import catalog
 
 RELEVANCE = np.array([1.0, 0.95, 0.9, 0.5, 0.4])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.ranker.pmi import CooccurrenceTable, PmiConfig, interactions_hash, train_pmi
+from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, interactions_hash, train_pmi
 
 # u1 {a, b}, u2 {a, b, c}, u3 {a, c}, u4 {d}; u5 only has a non-positive row.
 USERS = ["u1", "u1", "u2", "u2", "u2", "u3", "u3", "u4", "u5"]

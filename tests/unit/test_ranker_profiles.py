@@ -11,9 +11,7 @@ from typing import Any
 import pytest
 
 from services.common.errors import InvalidArgument, NotFound
-from services.ranker import repository as repo
-from services.ranker.clients import CatalogSummary
-from services.ranker.profiles import (
+from services.ranker.personal.profiles import (
     MAX_FAVOURITES,
     ProfileService,
     check_name,
@@ -21,8 +19,10 @@ from services.ranker.profiles import (
     check_user_id,
     resolved_favourites,
 )
-from services.ranker.repository import WeightConfigRecord
-from services.ranker.service import Bundle, Query, RankerService
+from services.ranker.serving.ports import CatalogSummary
+from services.ranker.serving.service import Bundle, Query, RankerService
+from services.ranker.store import repository as repo
+from services.ranker.store.repository import WeightConfigRecord
 from tests.unit import ranker_catalog
 
 NIRVANA = CatalogSummary("artist", "ar-nirvana", "Nirvana")

@@ -1,5 +1,5 @@
 """Radio pages on a synthetic catalog: the artist limiter over pages, the skip penalty, tiers,
-no repeats (services/ranker/radio_page.py)."""
+no repeats (services/ranker/personal/radio_page.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from services.ranker.features import CatalogFeatures, ResourceRow, TagRow
-from services.ranker.hybrid import Contribution, ScoredItem
-from services.ranker.mmr import mmr_select
-from services.ranker.radio_page import (
+from services.ranker.core.features import CatalogFeatures, ResourceRow, TagRow
+from services.ranker.core.hybrid import Contribution, ScoredItem
+from services.ranker.core.mmr import mmr_select
+from services.ranker.personal.radio_page import (
     CATALOG,
     HYBRID,
     POPULAR,

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidArgument
-from services.ranker import signals as sig
-from services.ranker.features import CatalogFeatures, ResourceRow, TagRow
-from services.ranker.pmi import CooccurrenceTable
+from services.ranker.core import signals as sig
+from services.ranker.core.features import CatalogFeatures, ResourceRow, TagRow
+from services.ranker.core.pmi import CooccurrenceTable
 from tests.unit.ranker_catalog import catalog
 
 

@@ -1,4 +1,4 @@
-"""Taste analysis (services/ranker/taste.py): shares, centroid, diversity, the whole flow."""
+"""Taste analysis (services/ranker/personal/taste.py): shares, centroid, diversity, flow."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 import scipy.sparse as sp
 
 from services.common.errors import InvalidArgument
-from services.ranker import taste as taste_module
-from services.ranker.clients import ActiveEmbedding, Candidates
-from services.ranker.features import CatalogFeatures
-from services.ranker.taste import TasteAnalyser, centroid, diversity, shares
-from services.ranker.user_history import History, unit_rows
+from services.ranker.core.features import CatalogFeatures
+from services.ranker.personal import taste as taste_module
+from services.ranker.personal.taste import TasteAnalyser, centroid, diversity, shares
+from services.ranker.personal.user_history import History, unit_rows
+from services.ranker.serving.ports import ActiveEmbedding, Candidates
 from tests.unit.ranker_catalog import catalog
 
 

@@ -10,11 +10,10 @@ import pytest
 
 from services.common.config import Settings, SettingsError
 from services.common.errors import InvalidArgument
-from services.ranker.cf import CfConfig, CfFactors, train_als
-from services.ranker.cf_workflow import TrainCfResult
-from services.ranker.pmi import CooccurrenceTable, PmiConfig, train_pmi
-from services.ranker.training import PmiEngine, TrainingOutcome
-from services.ranker.workflows import TrainCooccurrenceResult
+from services.ranker.core.cf import CfConfig, CfFactors, train_als
+from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
+from services.ranker.training.cooccurrence import PmiEngine, TrainingOutcome
+from services.ranker.workflows.training_contracts import TrainCfResult, TrainCooccurrenceResult
 
 
 def test_settings_defaults_and_parsing() -> None:
@@ -46,7 +45,7 @@ def test_auto_picks_spark_at_the_threshold() -> None:
 
 
 def test_dispatch_without_starting_spark(monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.ranker import pmi_spark
+    from services.ranker.training import pmi_spark
 
     calls: list[dict[str, Any]] = []
 
@@ -79,7 +78,7 @@ def test_the_engine_reaches_the_workflow_result() -> None:
 
 
 def test_cf_dispatch_picks_spark_above_the_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.ranker import als_spark
+    from services.ranker.training import als_spark
 
     calls: list[dict[str, Any]] = []
 

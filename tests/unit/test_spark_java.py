@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.ranker.spark_jvm import java_version, require_java
+from services.ranker.training.spark_jvm import java_version, require_java
 
 
 def test_java_home_is_used_when_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,7 +46,7 @@ def test_the_jvm_starts_without_python_in_the_forked_child(
     before exec next to gRPC's threads; the JVM must be started without one."""
     from pyspark import SparkConf
 
-    from services.ranker import spark_jvm
+    from services.ranker.training import spark_jvm
 
     seen: dict[str, object] = {}
 

@@ -1,4 +1,4 @@
 from services.common.migrations_env import run
-from services.ranker.db_models import Base
+from services.ranker.store.models import Base
 
 run(Base.metadata)

@@ -1,0 +1,148 @@
+"""What the ranker needs from identity (catalog rows, ref resolution) and the embedder
+(vectors, neighbours), over gRPC. Plain data out, so the domain logic stays gRPC-free."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import grpc
+import numpy as np
+
+from juke.common.v1 import common_pb2
+from juke.embedder.v1 import embedder_pb2 as epb
+from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
+from juke.governance.v1 import governance_pb2 as gpb
+from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
+from juke.identity.v1 import identity_pb2 as ipb
+from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from services.common.proto_convert import tag_source_from_proto, type_from_proto
+from services.ranker.core.features import ResourceRow, TagRow
+from services.ranker.serving.ports import ActiveEmbedding, Candidates, CatalogSummary
+
+PAGE = 1000
+RESOURCE_TYPES = {"artist": common_pb2.RESOURCE_TYPE_ARTIST,
+                  "album": common_pb2.RESOURCE_TYPE_ALBUM,
+                  "track": common_pb2.RESOURCE_TYPE_TRACK,
+                  "genre": common_pb2.RESOURCE_TYPE_GENRE}
+
+
+class IdentityClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = IdentityServiceStub(channel)
+
+    def stats(self) -> tuple[int, ...]:
+        s = self._stub.GetCatalogStats(ipb.GetCatalogStatsRequest())
+        return (s.artists, s.albums, s.tracks, s.genres, s.external_ids, s.tags)
+
+    def rows(self, allowed_datasets: Collection[str]) -> list[ResourceRow]:
+        """Every resource; tags derived from a data set only if that set is allowed."""
+        return [row for rtype in RESOURCE_TYPES
+                for row in self._rows_of(rtype, frozenset(allowed_datasets))]
+
+    def _rows_of(self, rtype: str, allowed: frozenset[str]) -> list[ResourceRow]:
+        out: list[ResourceRow] = []
+        token = ""
+        while True:
+            reply = self._stub.ListResources(ipb.ListResourcesRequest(
+                type=RESOURCE_TYPES[rtype],
+                page=common_pb2.PageRequest(page_size=PAGE, page_token=token)))
+            out += [_row(rtype, r, allowed) for r in reply.resources]
+            token = reply.page.next_page_token
+            if not token:
+                return out
+
+    def resolve(self, refs: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+        """ref -> (juke_id or None, error)."""
+        reply = self._stub.BatchResolve(ipb.BatchResolveRequest(
+            refs=[ipb.ResolveRef(ref=r) for r in refs]))
+        return {r.ref: (r.resource.juke_id if r.found else None, r.error)
+                for r in reply.results}
+
+    def summaries(self, refs: Sequence[str]
+                  ) -> dict[str, tuple[CatalogSummary | None, str]]:
+        """ref -> (the resource, or None with identity's reason why it did not resolve)."""
+        out: dict[str, tuple[CatalogSummary | None, str]] = {}
+        for start in range(0, len(refs), PAGE):
+            chunk = list(refs[start:start + PAGE])
+            reply = self._stub.BatchResolve(ipb.BatchResolveRequest(
+                refs=[ipb.ResolveRef(ref=r) for r in chunk]))
+            # Results come back in request order; keyed by what the caller sent.
+            for ref, r in zip(chunk, reply.results, strict=True):
+                out[ref] = (CatalogSummary(type_from_proto(r.resource.type) or "",
+                                           r.resource.juke_id, r.resource.name,
+                                           r.resource.mbid) if r.found else None,
+                            r.error or "not in the catalog")
+        return out
+
+    def resolve_items(self, refs: Sequence[str]) -> dict[str, tuple[str, str] | None]:
+        """ref -> (juke_id, resource type), or None when the catalog has no such item."""
+        out: dict[str, tuple[str, str] | None] = {}
+        for start in range(0, len(refs), PAGE):
+            reply = self._stub.BatchResolve(ipb.BatchResolveRequest(
+                refs=[ipb.ResolveRef(ref=r) for r in refs[start:start + PAGE]]))
+            out.update({r.ref: (r.resource.juke_id, type_from_proto(r.resource.type) or "")
+                        if r.found else None for r in reply.results})
+        return out
+
+
+def _row(rtype: str, r: ipb.Resource, allowed: frozenset[str]) -> ResourceRow:
+    tags = tuple(TagRow(t.name, tag_source_from_proto(t.source) or "internal",
+                        min(1.0, max(0.0, t.weight)))
+                 for t in r.tags if not t.dataset or t.dataset in allowed)
+    return ResourceRow(
+        id=r.juke_id, type=rtype, name=r.name,
+        artist_ids=tuple(a.juke_id for a in r.artists),
+        album_id=r.album.juke_id or None if r.HasField("album") else None,
+        work_ids=tuple(r.work_mbids), genre_ids=tuple(g.juke_id for g in r.genres), tags=tags)
+
+
+class GovernanceClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = GovernanceServiceStub(channel)
+
+    def allowed_datasets(self, environment: str) -> set[str]:
+        """Data sets whose derived data may be used in `environment` (fail closed)."""
+        datasets = self._stub.ListDatasets(gpb.ListDatasetsRequest()).datasets
+        if environment == "production":
+            return {d.name for d in datasets if d.decision.production}
+        return {d.name for d in datasets if d.decision.research or d.decision.production}
+
+    def production_eligible_rows(self) -> int:
+        return int(self._stub.GetCorpusSummary(gpb.GetCorpusSummaryRequest()).production_eligible)
+
+
+class EmbedderClient:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self._stub = EmbedderServiceStub(channel)
+
+    def active(self) -> ActiveEmbedding | None:
+        try:
+            m = self._stub.GetActiveModel(epb.GetActiveModelRequest()).model
+        except grpc.RpcError as err:
+            if err.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND):
+                return None
+            raise
+        return ActiveEmbedding(m.id, f"{m.name}@{m.version}", m.embedding_dim)
+
+    def vectors(self, ids: Sequence[str], model_id: str) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        reply = self._stub.GetVectors(epb.GetVectorsRequest(juke_ids=list(ids),
+                                                            model_id=model_id))
+        return {v.juke_id: np.asarray(v.vector, dtype=np.float32) for v in reply.vectors}
+
+    def coverage(self, model_id: str) -> tuple[int, bool]:
+        """(track embeddings, index built) under a model."""
+        reply = self._stub.GetCoverage(epb.GetCoverageRequest(model_id=model_id))
+        return reply.track_embeddings, reply.index_built
+
+    def neighbors(self, query: np.ndarray, k: int, model_id: str,
+                  exclude: Sequence[str]) -> Candidates:
+        reply = self._stub.SearchNeighbors(epb.SearchNeighborsRequest(
+            query_vector=query.astype(np.float32).tolist(), k=k, model_id=model_id,
+            exclude_ids=list(exclude), include_vectors=True,
+            resource_type=common_pb2.RESOURCE_TYPE_TRACK))
+        ids = [n.juke_id for n in reply.neighbors]
+        vectors = (np.stack([np.asarray(n.vector, dtype=np.float32) for n in reply.neighbors])
+                   if ids else np.zeros((0, query.shape[0]), dtype=np.float32))
+        return Candidates(ids, vectors)

@@ -1,0 +1,493 @@
+"""Hybrid ranking: normalise the signals, weigh them, diversify, explain (design §7.4).
+
+Per request and per output type, over the eligible candidates (every resource of that type
+except the seeds, the `exclude_ids` and the tracks of a seed album, which the listener has
+just heard as part of it):
+
+    normalised_s(c) = raw_s(c) / max over eligible candidates of raw_s     (0 when that max is 0)
+    final(c)        = w_content * normalised_content(c) + w_metadata * normalised_metadata(c)
+                      + w_cooccurrence * normalised_cooccurrence(c)
+
+Dividing by the best candidate puts every signal on 0..1 with its best item at 1, whatever
+its raw scale (summed rule points, summed PMI, cosine) and however many seeds there are;
+it keeps each signal's own spread (no min shift, so a zero stays zero); and because it is
+per output type, the best artist and the best track both reach the weights' sum when one
+request asks for several types. A signal with nothing to say (no table, no vectors, no
+overlap) stays 0 and is listed in `empty_signals`; the others still answer.
+
+Items with final > 0 form the candidates; the best `pool_factor * limit` of them (ties by
+type, then id) go to MMR (mmr.py) with relevance = final / best final in the pool and
+lambda = `lambda_mmr`; the result lists the selected items in MMR order. Weights and
+lambda come only from a `WeightConfig` (the active database row; no per-request override).
+
+Explanations. Each item carries `Contribution`s whose `contribution` values add up to its
+`final_score` (to rounding): metadata one per rule that fired (same artist, same release,
+shared tags, shared work), co-occurrence and content one each; each says which seeds it
+came from (strongest first) and why, in words. For a rule, `raw` is its points summed over
+seeds, `normalised` is raw / (the signal's max), `contribution` = weight * normalised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from services.common.errors import InvalidArgument
+from services.ranker.core import signals as sig
+from services.ranker.core.features import CatalogFeatures, SeedSet, check_type
+from services.ranker.core.mmr import mmr_select, pool_similarity
+from services.ranker.core.signals import (
+    CONTENT,
+    COOCCURRENCE,
+    METADATA,
+    SIGNALS,
+    CooccurrenceIndex,
+    MetadataRules,
+    SignalScores,
+)
+
+DEFAULT_LIMIT = 10
+DEFAULT_POOL_FACTOR = 5
+_NAMED_SEEDS = 3
+
+
+@dataclass(frozen=True)
+class WeightConfig:
+    """A ranking weight configuration (the active `ranking_weight_config` row)."""
+
+    id: str
+    w_content: float
+    w_metadata: float
+    w_cooccurrence: float
+    lambda_mmr: float
+
+    def __post_init__(self) -> None:
+        for name in ("w_content", "w_metadata", "w_cooccurrence"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise InvalidArgument(f"weight config {self.id!r}: {name}={value!r} must be >= 0")
+        if self.w_content + self.w_metadata + self.w_cooccurrence <= 0:
+            raise InvalidArgument(f"weight config {self.id!r} has all weights 0")
+        if not (np.isfinite(self.lambda_mmr) and 0.0 <= self.lambda_mmr <= 1.0):
+            raise InvalidArgument(
+                f"weight config {self.id!r}: lambda_mmr={self.lambda_mmr!r} is outside 0..1"
+            )
+
+    def weight(self, signal: str) -> float:
+        return {
+            CONTENT: self.w_content,
+            METADATA: self.w_metadata,
+            COOCCURRENCE: self.w_cooccurrence,
+        }[signal]
+
+    @classmethod
+    def single_signal(cls, signal: str, lambda_mmr: float = 1.0) -> WeightConfig:
+        """All weight on one signal: the single-signal endpoints (design §7.1-7.3)."""
+        if signal not in SIGNALS:
+            raise InvalidArgument(f"signal {signal!r} is not one of {', '.join(SIGNALS)}")
+        return cls(
+            id=f"single-signal:{signal}",
+            w_content=float(signal == CONTENT),
+            w_metadata=float(signal == METADATA),
+            w_cooccurrence=float(signal == COOCCURRENCE),
+            lambda_mmr=lambda_mmr,
+        )
+
+
+@dataclass(frozen=True)
+class Contribution:
+    signal: str  # content | metadata | cooccurrence
+    rule: str  # same_artist | same_album | shared_tag | shared_work | pmi | cosine
+    raw: float
+    normalised: float
+    weight: float
+    contribution: float  # weight * normalised; an item's contributions sum to final_score
+    reason: str
+    seed_ids: tuple[str, ...]  # the seeds it came from, strongest first
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    id: str
+    type: str
+    name: str
+    content_score: float  # normalised, 0..1
+    metadata_score: float
+    cooccurrence_score: float
+    final_score: float  # sum of weight * normalised score
+    mmr_score: float  # what MMR selected it on (relevance traded against redundancy)
+    explanation: tuple[Contribution, ...]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    items: tuple[ScoredItem, ...]
+    seed_ids: tuple[str, ...]
+    out_types: tuple[str, ...]
+    weight_config_id: str
+    empty_signals: tuple[str, ...]  # signals that scored no eligible candidate
+    silent_seeds: Mapping[str, tuple[str, ...]]  # signal -> seeds it found nothing for
+
+
+def recommend(
+    features: CatalogFeatures,
+    seed_ids: Sequence[str],
+    config: WeightConfig,
+    *,
+    out_types: Sequence[str] = ("track",),
+    exclude_ids: Sequence[str] = (),
+    limit: int = DEFAULT_LIMIT,
+    cooccurrence: CooccurrenceIndex | None = None,
+    seed_vectors: Mapping[str, np.ndarray] | None = None,
+    candidate_ids: Sequence[str] = (),
+    candidate_vectors: np.ndarray | None = None,
+    rules: MetadataRules | None = None,
+    pool_factor: int = DEFAULT_POOL_FACTOR,
+) -> Recommendation:
+    """Compute every signal for the seeds and combine them (see the module docstring).
+
+    Content needs `seed_vectors` (per seed, its tracks' vectors) and the candidate tracks
+    with their vectors (from an ANN search around `signals.content_query(...).vector`).
+    """
+    out_types = _checked_types(out_types)
+    seeds = features.expand_seeds(seed_ids)
+    query = sig.content_query(seeds, seed_vectors) if seed_vectors else None
+    computed: list[SignalScores] = []
+    for out_type in out_types:
+        computed.append(sig.metadata(seeds, features, out_type, rules))
+        if cooccurrence is not None:
+            computed.append(sig.cooccurrence(seeds, cooccurrence, out_type))
+        if query is not None and len(candidate_ids) and candidate_vectors is not None:
+            computed.append(
+                sig.content(seeds, features, query, candidate_ids, candidate_vectors, out_type)
+            )
+    return combine(
+        features,
+        seeds,
+        computed,
+        config,
+        out_types=out_types,
+        exclude_ids=exclude_ids,
+        limit=limit,
+        rules=rules,
+        pool_factor=pool_factor,
+    )
+
+
+def combine(
+    features: CatalogFeatures,
+    seeds: SeedSet,
+    computed: Sequence[SignalScores],
+    config: WeightConfig,
+    *,
+    out_types: Sequence[str] = ("track",),
+    exclude_ids: Sequence[str] = (),
+    limit: int = DEFAULT_LIMIT,
+    rules: MetadataRules | None = None,
+    pool_factor: int = DEFAULT_POOL_FACTOR,
+) -> Recommendation:
+    """Normalise, weigh, diversify and explain precomputed signals (any may be missing)."""
+    out_types = _checked_types(out_types)
+    if isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1:
+        raise InvalidArgument(f"limit={limit!r} must be a positive integer")
+    if pool_factor < 1:
+        raise InvalidArgument(f"pool_factor={pool_factor!r} must be >= 1")
+    by_type = _group(features, computed, out_types)
+    excluded = _excluded(features, seeds, exclude_ids)
+    ranked = [_TypeRanking.build(features, t, by_type[t], excluded, config) for t in out_types]
+
+    pool = _pool(ranked, pool_factor * limit)
+    items: list[ScoredItem] = []
+    if len(pool):
+        relevance = pool.final / pool.final.max()
+        vectors, has_vector = _pool_vectors(pool, ranked)
+        similarity = pool_similarity(features, pool.index, vectors, has_vector, rules)
+        chosen, mmr_scores = mmr_select(relevance, similarity, config.lambda_mmr, limit)
+        items = _explain(features, seeds, ranked, pool, chosen, mmr_scores, config)
+    return Recommendation(
+        items=tuple(items),
+        seed_ids=seeds.ids,
+        out_types=tuple(out_types),
+        weight_config_id=config.id,
+        empty_signals=tuple(s for s in SIGNALS if all(r.max_raw.get(s, 0.0) == 0 for r in ranked)),
+        silent_seeds=_silent_seeds(seeds, ranked),
+    )
+
+
+# ---- per-type scoring -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _TypeRanking:
+    out_type: str
+    start: int  # global index of the type's first item
+    signals: Mapping[str, SignalScores]
+    max_raw: Mapping[str, float]
+    eligible: np.ndarray  # (n_t,) bool
+    final: np.ndarray  # (n_t,)
+
+    @classmethod
+    def build(
+        cls,
+        features: CatalogFeatures,
+        out_type: str,
+        computed: Mapping[str, SignalScores],
+        excluded: np.ndarray,
+        config: WeightConfig,
+    ) -> _TypeRanking:
+        start, stop = features.offsets[out_type]
+        eligible = ~excluded[start:stop]
+        final = np.zeros(stop - start)
+        max_raw: dict[str, float] = {}
+        for name, scores in computed.items():
+            best = float(scores.scores[eligible].max()) if eligible.any() else 0.0
+            max_raw[name] = best
+            if best > 0 and config.weight(name) > 0:
+                final += config.weight(name) * (scores.scores / best)
+        final[~eligible] = 0.0
+        return cls(out_type, start, computed, max_raw, eligible, final)
+
+    def normalised(self, name: str, local: int) -> float:
+        best = self.max_raw.get(name, 0.0)
+        return float(self.signals[name].scores[local] / best) if best > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Pool:
+    index: np.ndarray  # global indices, best first
+    ranking: np.ndarray  # position in the list of _TypeRanking
+    local: np.ndarray  # local index within its type
+    final: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def _pool(ranked: Sequence[_TypeRanking], size: int) -> _Pool:
+    """The `size` best candidates over all types; ties at the cut are all considered."""
+    parts = [(np.flatnonzero(r.final > 0), k) for k, r in enumerate(ranked)]
+    local = np.concatenate([p for p, _ in parts]).astype(np.int64)
+    ranking = np.concatenate([np.full(len(p), k, dtype=np.int64) for p, k in parts])
+    final = np.concatenate([ranked[k].final[p] for p, k in parts])
+    starts = np.array([r.start for r in ranked], dtype=np.int64)
+    index = local + starts[ranking]
+    if len(final) > size:
+        threshold = np.partition(final, len(final) - size)[len(final) - size]
+        near = final >= threshold
+        local, ranking, final, index = local[near], ranking[near], final[near], index[near]
+    order = np.lexsort((index, -final))[:size]
+    return _Pool(index[order], ranking[order], local[order], final[order])
+
+
+def _pool_vectors(
+    pool: _Pool, ranked: Sequence[_TypeRanking]
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Unit content vectors of the pool items that have one (tracks from the ANN search)."""
+    vectors: np.ndarray | None = None
+    has = np.zeros(len(pool), dtype=bool)
+    for k, r in enumerate(ranked):
+        scores = r.signals.get(CONTENT)
+        if scores is None or len(scores.vector_index) == 0:
+            continue
+        if vectors is None:
+            vectors = np.zeros((len(pool), scores.vectors.shape[1]))
+        row_of = np.full(len(r.final), -1, dtype=np.int64)
+        row_of[scores.vector_index] = np.arange(len(scores.vector_index))
+        in_type = np.flatnonzero(pool.ranking == k)
+        rows = row_of[pool.local[in_type]]
+        found = rows >= 0
+        vectors[in_type[found]] = scores.vectors[rows[found]]
+        has[in_type[found]] = True
+    return (vectors, has) if vectors is not None else (None, None)
+
+
+def _group(
+    features: CatalogFeatures, computed: Sequence[SignalScores], out_types: Sequence[str]
+) -> dict[str, dict[str, SignalScores]]:
+    grouped: dict[str, dict[str, SignalScores]] = {t: {} for t in out_types}
+    for scores in computed:
+        if scores.out_type in grouped and scores.scores.shape != (features.count(scores.out_type),):
+            raise InvalidArgument(
+                f"{scores.signal} scores for {scores.out_type!r} have shape "
+                f"{scores.scores.shape}, expected ({features.count(scores.out_type)},)"
+            )
+        if scores.out_type not in grouped:
+            raise InvalidArgument(
+                f"{scores.signal} scores for {scores.out_type!r}, which was not requested"
+            )
+        if scores.signal in grouped[scores.out_type]:
+            raise InvalidArgument(f"two {scores.signal} signals for {scores.out_type!r}")
+        if scores.signal not in SIGNALS:
+            raise InvalidArgument(f"signal {scores.signal!r} is not one of {', '.join(SIGNALS)}")
+        grouped[scores.out_type][scores.signal] = scores
+    return grouped
+
+
+def _excluded(features: CatalogFeatures, seeds: SeedSet, exclude_ids: Sequence[str]) -> np.ndarray:
+    """Mask over the catalog: seeds, exclude_ids (unknown ones ignored), seed albums' tracks."""
+    if isinstance(exclude_ids, str):
+        raise InvalidArgument(f"exclude_ids must be a sequence of ids, got {exclude_ids!r}")
+    excluded = np.zeros(features.size, dtype=bool)
+    excluded[seeds.index] = True
+    known = [features.index[e] for e in exclude_ids if e in features.index]
+    excluded[known] = True
+    albums = [k for k, t in enumerate(seeds.types) if t == "album"]
+    if albums:
+        track_start = features.offsets["track"][0]
+        excluded[track_start + seeds.tracks[albums].indices] = True
+    return excluded
+
+
+def _checked_types(out_types: Sequence[str]) -> list[str]:
+    if isinstance(out_types, str):
+        out_types = [out_types]
+    unique = list(dict.fromkeys(check_type(t) for t in out_types))
+    if not unique:
+        raise InvalidArgument("at least one output resource type is required")
+    return unique
+
+
+def _silent_seeds(seeds: SeedSet, ranked: Sequence[_TypeRanking]) -> dict[str, tuple[str, ...]]:
+    """Per signal, the seeds whose parts reach no eligible candidate of any requested type."""
+    silent: dict[str, tuple[str, ...]] = {}
+    for name in SIGNALS:
+        reach = np.zeros(len(seeds))
+        for r in ranked:
+            scores = r.signals.get(name)
+            if scores is None:
+                continue
+            mask = r.eligible.astype(np.float64)
+            for part in scores.parts.values():
+                reach += np.asarray(part @ mask).ravel()
+        silent[name] = tuple(s for s, hit in zip(seeds.ids, reach, strict=True) if hit <= 0)
+    return silent
+
+
+# ---- explanations ---------------------------------------------------------------------------
+
+
+def _explain(
+    features: CatalogFeatures,
+    seeds: SeedSet,
+    ranked: Sequence[_TypeRanking],
+    pool: _Pool,
+    chosen: np.ndarray,
+    mmr_scores: np.ndarray,
+    config: WeightConfig,
+) -> list[ScoredItem]:
+    columns: dict[tuple[int, str, str], dict[int, np.ndarray]] = {}
+    for k, r in enumerate(ranked):
+        locals_k = [int(pool.local[p]) for p in chosen if pool.ranking[p] == k]
+        if not locals_k:
+            continue
+        for name, scores in r.signals.items():
+            for rule, part in scores.parts.items():
+                dense = _columns(part, np.array(locals_k, dtype=np.int64))
+                columns[(k, name, rule)] = {j: dense[:, n] for n, j in enumerate(locals_k)}
+
+    items = []
+    for p, mmr_score in zip(chosen, mmr_scores, strict=True):
+        k, local = int(pool.ranking[p]), int(pool.local[p])
+        r = ranked[k]
+        candidate = r.start + local
+        contributions: list[Contribution] = []
+        for name in SIGNALS:
+            signal = r.signals.get(name)
+            weight, best = config.weight(name), r.max_raw.get(name, 0.0)
+            if signal is None or weight == 0 or best == 0 or signal.scores[local] == 0:
+                continue
+            for rule in signal.parts:
+                per_seed = columns[(k, name, rule)][local]
+                raw = float(per_seed.sum()) if signal.additive else float(signal.scores[local])
+                if raw <= 0:
+                    continue
+                order = [
+                    int(i)
+                    for i in np.lexsort((np.arange(len(per_seed)), -per_seed))
+                    if per_seed[i] > 0
+                ]
+                contributions.append(
+                    Contribution(
+                        signal=name,
+                        rule=rule,
+                        raw=raw,
+                        normalised=raw / best,
+                        weight=weight,
+                        contribution=weight * raw / best,
+                        reason=_reason(features, seeds, rule, order, per_seed, candidate),
+                        seed_ids=tuple(seeds.ids[i] for i in order),
+                    )
+                )
+        items.append(
+            ScoredItem(
+                id=str(features.ids[candidate]),
+                type=r.out_type,
+                name=str(features.names[candidate]),
+                content_score=r.normalised(CONTENT, local) if CONTENT in r.signals else 0.0,
+                metadata_score=r.normalised(METADATA, local) if METADATA in r.signals else 0.0,
+                cooccurrence_score=(
+                    r.normalised(COOCCURRENCE, local) if COOCCURRENCE in r.signals else 0.0
+                ),
+                final_score=float(r.final[local]),
+                mmr_score=float(mmr_score),
+                explanation=tuple(contributions),
+            )
+        )
+    return items
+
+
+def _columns(matrix: sp.csr_matrix, cols: np.ndarray) -> np.ndarray:
+    """Dense (rows x len(cols)) slice of a CSR matrix, in one O(nnz) pass.
+
+    Column slicing a CSR matrix in scipy converts or sorts it first, which costs more than
+    the whole request when rows span the catalog.
+    """
+    matrix = sp.csr_matrix(matrix)
+    position = np.full(matrix.shape[1], -1, dtype=np.int64)
+    position[cols] = np.arange(len(cols))
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    where = position[matrix.indices]
+    hit = where >= 0
+    out = np.zeros((matrix.shape[0], len(cols)))
+    np.add.at(out, (rows[hit], where[hit]), matrix.data[hit])
+    return out
+
+
+def _reason(
+    features: CatalogFeatures,
+    seeds: SeedSet,
+    rule: str,
+    order: list[int],
+    per_seed: np.ndarray,
+    candidate: int,
+) -> str:
+    """One sentence on why `candidate` got points from `rule`, naming the strongest seeds."""
+    named = ", ".join(_label(features, seeds, i) for i in order[:_NAMED_SEEDS])
+    if len(order) > _NAMED_SEEDS:
+        named += f" and {len(order) - _NAMED_SEEDS} more"
+    top = order[0] if order else None
+    if rule == "same_artist":
+        return f"shares an artist with {named}"
+    if rule == "same_album":
+        return f"on a release shared with {named}"
+    if rule == "shared_work":
+        return f"a recording of the same work as {named}"
+    if rule == "shared_tag":
+        tags = features.top_tags(int(seeds.index[top]), candidate) if top is not None else []
+        shared = f" ({', '.join(tags)})" if tags else ""
+        return f"shares tags with {named}{shared}"
+    if rule == "pmi":
+        return f"often listened to together with {named}"
+    if rule == "cosine":
+        if top is None:
+            return "sounds like the seeds"
+        return f"sounds like {named} (cosine {per_seed[top]:.2f})"
+    return f"{rule} from {named}"
+
+
+def _label(features: CatalogFeatures, seeds: SeedSet, k: int) -> str:
+    name = str(features.names[seeds.index[k]]) or seeds.ids[k]
+    return f"{seeds.types[k]} '{name}'"

@@ -1,0 +1,453 @@
+"""Ranker domain logic: serve recommendations from the active model bundle. No gRPC here.
+
+Per request, the active weight config and co-occurrence model are read from the database
+and the active embedding model from the embedder, so an activation takes effect on the
+next request. Results are cached under (request, bundle, catalog version): a new bundle is
+a new key, and activations also clear the cache outright.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import numpy as np
+
+from services.common.db import Database
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from services.common.ids import parse_uuid
+from services.ranker.core.features import CatalogFeatures, ResourceRow
+from services.ranker.core.hybrid import Recommendation, WeightConfig, recommend
+from services.ranker.core.pmi import CooccurrenceTable
+from services.ranker.core.signals import CooccurrenceIndex, content_query
+from services.ranker.serving.health import Metric
+from services.ranker.serving.ports import ActiveEmbedding, Candidates
+from services.ranker.store import repository as repo
+from services.ranker.store.repository import CooccurrenceModelRecord, WeightConfigRecord
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "metadata", "cooccurrence", "content")
+RESOURCE_TYPES = ("track", "album", "artist", "genre")
+CONTENT_POOL = 200          # ANN candidates fetched for the content signal
+SEED_TRACKS_CAP = 50        # tracks whose vectors stand for one seed (an artist, a genre)
+
+
+class Catalog(Protocol):
+    def stats(self) -> tuple[int, ...]: ...
+    def rows(self, allowed_datasets: Collection[str]) -> list[ResourceRow]: ...
+    def resolve(self, refs: Sequence[str]) -> dict[str, tuple[str | None, str]]: ...
+
+
+class Datasets(Protocol):
+    def allowed_datasets(self, environment: str) -> set[str]: ...
+    def production_eligible_rows(self) -> int: ...
+
+
+class Content(Protocol):
+    def active(self) -> ActiveEmbedding | None: ...
+    def coverage(self, model_id: str) -> tuple[int, bool]: ...
+    def vectors(self, ids: Sequence[str], model_id: str) -> dict[str, np.ndarray]: ...
+    def neighbors(self, query: np.ndarray, k: int, model_id: str,
+                  exclude: Sequence[str]) -> Candidates: ...
+
+
+@dataclass(frozen=True)
+class Query:
+    seeds: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    limit: int = 0
+    resource_types: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()      # taste profile ids; their favourites join the seeds
+
+
+@dataclass(frozen=True)
+class Bundle:
+    weight_config: WeightConfigRecord
+    cooccurrence: CooccurrenceModelRecord | None
+    embedding: ActiveEmbedding | None
+
+    @property
+    def model_version(self) -> str:
+        emb = self.embedding.label if self.embedding else "none"
+        cooc = self.cooccurrence.version if self.cooccurrence else "none"
+        return f"emb:{emb}+cooc:{cooc}"
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (str(self.weight_config.id),
+                str(self.cooccurrence.id) if self.cooccurrence else "",
+                self.embedding.model_id if self.embedding else "")
+
+
+@dataclass(frozen=True)
+class Result:
+    recommendation: Recommendation
+    bundle: Bundle
+    seeds: tuple[tuple[str, str, str], ...]     # (type, juke_id, name)
+    cached: bool = False
+
+
+@dataclass
+class _Snapshot:
+    features: CatalogFeatures
+    version: str
+    stats: tuple[int, ...]
+    cooc: dict[uuid.UUID, CooccurrenceIndex] = field(default_factory=dict)
+
+
+class RankerService:
+    def __init__(self, db: Database, catalog: Catalog, content: Content, datasets: Datasets,
+                 *, default_limit: int = 10, max_limit: int = 100, cache_size: int = 1024,
+                 environment: str = "development") -> None:
+        if not 1 <= default_limit <= max_limit:
+            raise InvalidArgument(f"default limit {default_limit} is outside 1..{max_limit}")
+        self._db = db
+        self._catalog = catalog
+        self._content = content
+        self._datasets = datasets
+        self.default_limit = default_limit
+        self.max_limit = max_limit
+        self.environment = environment
+        self._snapshot: _Snapshot | None = None
+        self._refresh_lock = threading.Lock()
+        self._cooc_lock = threading.Lock()
+        self._cache: OrderedDict[tuple[Any, ...], Result] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+
+    # --- catalog features ----------------------------------------------------------------
+
+    def refresh_features(self, force: bool = True) -> tuple[int, str, float]:
+        """Rebuild features from identity (when forced, or when the catalog changed)."""
+        with self._refresh_lock:
+            stats = self._catalog.stats()
+            current = self._snapshot
+            if current is not None and not force and current.stats == stats:
+                return current.features.size, current.version, 0.0
+            started = time.perf_counter()
+            # Tags derived from a data set count only where governance allows that set.
+            rows = self._catalog.rows(self._datasets.allowed_datasets(self.environment))
+            features = CatalogFeatures.build(rows)
+            version = hashlib.sha256(repr(stats).encode()).hexdigest()[:12] + \
+                f"-{int(time.time())}"
+            self._snapshot = _Snapshot(features, version, stats)
+            self.clear_cache()
+            seconds = time.perf_counter() - started
+            log.info("catalog features: %d resources in %.1fs (version %s)", features.size,
+                     seconds, version)
+            return features.size, version, seconds
+
+    def ready(self) -> None:
+        if self._snapshot is None:
+            self.refresh_features()
+
+    def _features(self) -> _Snapshot:
+        if self._snapshot is None:
+            raise Unavailable("catalog features are still loading; retry shortly")
+        return self._snapshot
+
+    # --- the model bundle ----------------------------------------------------------------
+
+    def bundle(self) -> Bundle:
+        with self._db.read() as session:
+            config_id, cooc_id = repo.active_ids(session)
+            if config_id is None:
+                raise FailedPrecondition("no ranking weight config is active")
+            config = repo.weight_config(session, config_id)
+            cooc = repo.cooccurrence_model(session, cooc_id) if cooc_id else None
+        assert config is not None
+        return Bundle(config, cooc, self._content.active())
+
+    def _cooc_index(self, snap: _Snapshot, model: CooccurrenceModelRecord | None
+                    ) -> CooccurrenceIndex | None:
+        if model is None:
+            return None
+        if model.id not in snap.cooc:
+            # One load per model: concurrent cold requests wait instead of each loading it.
+            with self._cooc_lock:
+                if model.id not in snap.cooc:
+                    with self._db.read() as session:
+                        a, b, c, p = repo.cooccurrence_rows(session, model.id)
+                    snap.cooc[model.id] = CooccurrenceIndex(
+                        snap.features, CooccurrenceTable(a, b, c, p, input_hash=model.version))
+        return snap.cooc[model.id]
+
+    # --- recommending --------------------------------------------------------------------
+
+    def recommend(self, query: Query, mode: str = "hybrid") -> Result:
+        if mode not in MODES:
+            raise InvalidArgument(f"mode {mode!r} is not one of {', '.join(MODES)}")
+        limit = self._limit(query.limit)
+        types = self._types(query.resource_types)
+        snap = self._features()
+        seeds = self._query_seeds(snap.features, query)
+        exclude = tuple(dict.fromkeys(e.strip() for e in query.exclude if e.strip()))
+        bundle = self.bundle()
+        key = (mode, tuple(sorted(seeds)), tuple(sorted(exclude)), limit, types, bundle.key,
+               snap.version)
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return replace(hit, cached=True)
+        result = self._compute(snap, bundle, seeds, exclude, limit, types, mode)
+        with self._cache_lock:
+            self._cache[key] = result
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    def _compute(self, snap: _Snapshot, bundle: Bundle, seeds: tuple[str, ...],
+                 exclude: tuple[str, ...], limit: int, types: tuple[str, ...],
+                 mode: str) -> Result:
+        wc = bundle.weight_config
+        config = WeightConfig(str(wc.id), wc.w_content, wc.w_metadata, wc.w_cooccurrence,
+                              wc.lambda_mmr)
+        if mode != "hybrid":
+            config = WeightConfig.single_signal(mode, lambda_mmr=1.0)
+        use = {s: mode in ("hybrid", s) for s in ("content", "metadata", "cooccurrence")}
+        cooc = self._cooc_index(snap, bundle.cooccurrence) if use["cooccurrence"] else None
+        seed_vectors: dict[str, np.ndarray] = {}
+        candidates: Candidates | None = None
+        if use["content"] and bundle.embedding is not None:
+            seed_vectors, candidates = self._content_inputs(snap.features, bundle.embedding,
+                                                            seeds, exclude)
+        rec = recommend(
+            snap.features, seeds, config, out_types=types, exclude_ids=exclude, limit=limit,
+            cooccurrence=cooc, seed_vectors=seed_vectors or None,
+            candidate_ids=candidates.ids if candidates else (),
+            candidate_vectors=candidates.vectors if candidates else None)
+        named = tuple((snap.features.type_of(snap.features.lookup(s)), s,
+                       str(snap.features.names[snap.features.lookup(s)])) for s in seeds)
+        return Result(rec, bundle, named)
+
+    def _content_inputs(self, features: CatalogFeatures, model: ActiveEmbedding,
+                        seeds: Sequence[str], exclude: Sequence[str]
+                        ) -> tuple[dict[str, np.ndarray], Candidates | None]:
+        tracks = {s: features.track_ids_of(s)[:SEED_TRACKS_CAP] for s in seeds}
+        vectors = self._content.vectors(sorted({t for ts in tracks.values() for t in ts}),
+                                        model.model_id)
+        seed_vectors = {s: np.stack([vectors[t] for t in ts if t in vectors])
+                        for s, ts in tracks.items() if any(t in vectors for t in ts)}
+        if not seed_vectors:
+            return {}, None
+        seed_set = features.expand_seeds(list(seeds))
+        query = content_query(seed_set, seed_vectors)
+        if query is None:
+            return {}, None
+        candidates = self._content.neighbors(query.vector, CONTENT_POOL, model.model_id,
+                                             [*seeds, *exclude])
+        return seed_vectors, candidates
+
+    def catalog(self) -> CatalogFeatures:
+        """The current catalog features (Unavailable while they load)."""
+        return self._features().features
+
+    @property
+    def content(self) -> Content:
+        """The content-vector source the content signal uses (mixes and taste share it)."""
+        return self._content
+
+    def limit(self, requested: int) -> int:
+        return self._limit(requested)
+
+    def seed_ids(self, features: CatalogFeatures, refs: Sequence[str]) -> tuple[str, ...]:
+        return self._seed_ids(features, refs)
+
+    def _limit(self, requested: int) -> int:
+        limit = requested or self.default_limit
+        if not 1 <= limit <= self.max_limit:
+            raise InvalidArgument(f"limit {requested} is outside 1..{self.max_limit}")
+        return limit
+
+    @staticmethod
+    def _types(requested: Sequence[str]) -> tuple[str, ...]:
+        types = tuple(dict.fromkeys(requested)) or ("track",)
+        bad = [t for t in types if t not in RESOURCE_TYPES]
+        if bad:
+            raise InvalidArgument(f"resource type {bad[0]!r} is not one of "
+                                  f"{', '.join(RESOURCE_TYPES)}")
+        return types
+
+    def _query_seeds(self, features: CatalogFeatures, query: Query) -> tuple[str, ...]:
+        """Explicit seeds, then the profiles' favourites, de-duplicated; the cache key is
+        built from these, so a profile edit is a new key."""
+        has_seeds = any(s.strip() for s in query.seeds)
+        if not has_seeds and not any(p.strip() for p in query.profiles):
+            raise InvalidArgument("at least one seed_item_id or profile_id is required")
+        explicit = self._seed_ids(features, query.seeds) if has_seeds else ()
+        return tuple(dict.fromkeys((*explicit, *self._expand(features, query.profiles))))
+
+    def expand_profiles(self, profile_ids: Sequence[str]) -> tuple[str, ...]:
+        """The juke_ids of these taste profiles' favourites that the current catalog features
+        hold, in profile then favourite order, without repeats. A malformed id is
+        InvalidArgument, an unknown one NotFound, a profile with no favourite in the catalog
+        InvalidArgument naming it."""
+        return self._expand(self._features().features, profile_ids)
+
+    def _expand(self, features: CatalogFeatures, profile_ids: Sequence[str]
+                ) -> tuple[str, ...]:
+        wanted = list(dict.fromkeys(p.strip() for p in profile_ids if p.strip()))
+        if not wanted:
+            return ()
+        keys = {}
+        for profile_id in wanted:
+            key = parse_uuid(profile_id)
+            if key is None:
+                raise InvalidArgument(f"taste profile id {profile_id!r} is not a UUID")
+            keys[profile_id] = key
+        with self._db.read() as session:
+            favourites = repo.taste_profile_favourites(session, list(keys.values()))
+        unknown = [p for p, key in keys.items() if key not in favourites]
+        if unknown:
+            raise NotFound(f"unknown taste profiles: {', '.join(map(repr, unknown))}")
+        known = features.index
+        seeds: list[str] = []
+        for profile_id, key in keys.items():
+            present = [juke_id for juke_id in favourites[key] if juke_id in known]
+            if not present:
+                raise InvalidArgument(f"taste profile {profile_id!r} has no favourite in the "
+                                      "current catalog")
+            seeds += present
+        return tuple(dict.fromkeys(seeds))
+
+    def _seed_ids(self, features: CatalogFeatures, refs: Sequence[str]) -> tuple[str, ...]:
+        """Seeds as catalog juke_ids; unknown or unresolvable seeds are named in one error."""
+        cleaned = [r.strip() for r in refs if r.strip()]
+        if not cleaned:
+            raise InvalidArgument("at least one seed_item_id is required")
+        known = features.index  # a dict: membership without copying the catalog
+        to_resolve = [r for r in cleaned if not (parse_uuid(r) and r in known)]
+        resolved = self._catalog.resolve(to_resolve) if to_resolve else {}
+        seeds, bad = [], []
+        for ref in cleaned:
+            juke_id = ref if ref in known else resolved.get(ref, (None, ""))[0]
+            if juke_id is None or juke_id not in known:
+                bad.append(ref)
+            else:
+                seeds.append(juke_id)
+        if bad:
+            raise InvalidArgument(f"unknown or ineligible seeds: {', '.join(map(repr, bad))}")
+        return tuple(dict.fromkeys(seeds))
+
+    # --- configs and models --------------------------------------------------------------
+
+    def clear_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    def list_weight_configs(self) -> list[WeightConfigRecord]:
+        with self._db.read() as session:
+            return repo.list_weight_configs(session)
+
+    def create_weight_config(self, w_content: float, w_metadata: float, w_cooccurrence: float,
+                             lambda_mmr: float, description: str) -> WeightConfigRecord:
+        weights = {"w_content": w_content, "w_metadata": w_metadata,
+                   "w_cooccurrence": w_cooccurrence}
+        for name, value in weights.items():
+            if not (np.isfinite(value) and value >= 0):
+                raise InvalidArgument(f"{name}={value!r} must be a finite number >= 0")
+        if sum(weights.values()) <= 0:
+            raise InvalidArgument("at least one weight must be positive")
+        if not (np.isfinite(lambda_mmr) and 0 <= lambda_mmr <= 1):
+            raise InvalidArgument(f"lambda_mmr={lambda_mmr!r} must be within 0..1")
+        with self._db.transaction() as session:
+            return repo.create_weight_config(session, {**weights, "lambda_mmr": lambda_mmr,
+                                                       "description": description})
+
+    def activate_weight_config(self, config_id: str
+                               ) -> tuple[WeightConfigRecord, uuid.UUID | None]:
+        key = parse_uuid(config_id)
+        if key is None:
+            raise InvalidArgument(f"weight config id {config_id!r} is not a UUID")
+        with self._db.transaction() as session:
+            if repo.weight_config(session, key) is None:
+                raise NotFound(f"no weight config {config_id!r}")
+            previous = repo.activate_weight_config(session, key)
+            config = repo.weight_config(session, key)
+        self.clear_cache()
+        assert config is not None
+        return config, previous
+
+    def list_cooccurrence_models(self) -> list[CooccurrenceModelRecord]:
+        with self._db.read() as session:
+            return repo.list_cooccurrence_models(session)
+
+    def activate_cooccurrence_model(self, model_id: str
+                                    ) -> tuple[CooccurrenceModelRecord, uuid.UUID | None]:
+        key = parse_uuid(model_id)
+        if key is None:
+            raise InvalidArgument(f"co-occurrence model id {model_id!r} is not a UUID")
+        with self._db.transaction() as session:
+            model = repo.cooccurrence_model(session, key)
+            if model is None:
+                raise NotFound(f"no co-occurrence model {model_id!r}")
+            if self.environment == "production" and not model.production_allowed:
+                raise FailedPrecondition(
+                    f"co-occurrence model {model.version} was trained on data that is not "
+                    f"production-eligible (training set {model.training_set_hash}); it can "
+                    "never be activated in production")
+            previous = repo.activate_cooccurrence_model(session, key)
+        self.clear_cache()
+        return replace(model, active=True), previous
+
+    def mark_cooccurrence_known_good(self, model_id: str) -> CooccurrenceModelRecord:
+        key = parse_uuid(model_id)
+        if key is None:
+            raise InvalidArgument(f"co-occurrence model id {model_id!r} is not a UUID")
+        with self._db.transaction() as session:
+            if repo.cooccurrence_model(session, key) is None:
+                raise NotFound(f"no co-occurrence model {model_id!r}")
+            repo.mark_cooccurrence_known_good(session, key)
+            model = repo.cooccurrence_model(session, key)
+        assert model is not None
+        return model
+
+    def rollback_cooccurrence_model(self) -> tuple[CooccurrenceModelRecord, uuid.UUID | None]:
+        """Re-activate the previous known-good co-occurrence model; nothing is deleted."""
+        with self._db.transaction() as session:
+            _, current = repo.active_ids(session)
+            target = repo.previous_known_good_cooccurrence(session, current)
+            if target is None:
+                raise FailedPrecondition(
+                    "no previous known-good co-occurrence model to roll back to")
+            repo.activate_cooccurrence_model(session, target.id)
+        self.clear_cache()
+        return replace(target, active=True), current
+
+    # --- model health --------------------------------------------------------------------
+
+    def model_metrics(self) -> list[Metric]:
+        """Coverage of the eligible corpus by the active embedding, latest evaluations."""
+        bundle = self.bundle()
+        out: list[Metric] = []
+        if bundle.embedding is not None:
+            embedded, indexed = self._content.coverage(bundle.embedding.model_id)
+            eligible = self._datasets.production_eligible_rows()
+            out += [Metric("embedding_coverage", embedded / eligible if eligible else 0.0,
+                           bundle.embedding.model_id,
+                           {"embedded": embedded, "eligible": eligible, "index": indexed})]
+        with self._db.read() as session:
+            for model_id in (str(bundle.weight_config.id),
+                             str(bundle.cooccurrence.id) if bundle.cooccurrence else ""):
+                metrics = repo.latest_evaluation(session, model_id) if model_id else {}
+                out += [Metric(f"evaluation:{name}", value, model_id)
+                        for name, value in sorted(metrics.items())]
+        return out
+
+    def store_health(self, metrics: list[Metric]) -> None:
+        with self._db.transaction() as session:
+            repo.record_health(session, [(m.name, m.value, m.model_id, m.metadata or {})
+                                         for m in metrics])
+
+    def latest_health(self) -> list[repo.HealthRecord]:
+        with self._db.read() as session:
+            return repo.latest_health(session)
