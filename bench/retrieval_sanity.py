@@ -15,23 +15,15 @@ import grpc
 from juke.common.v1 import common_pb2
 from juke.embedder.v1 import embedder_pb2 as epb
 from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
-from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from services.common.config import Settings
+from services.common.identity_calls import list_resources
 
 
 def catalog_tracks(identity: IdentityServiceStub) -> dict[str, tuple[str, frozenset[str]]]:
     """track juke_id -> (album id, artist ids) for every track."""
-    out, token = {}, ""
-    while True:
-        reply = identity.ListResources(ipb.ListResourcesRequest(
-            type=common_pb2.RESOURCE_TYPE_TRACK,
-            page=common_pb2.PageRequest(page_size=1000, page_token=token)))
-        for r in reply.resources:
-            out[r.juke_id] = (r.album.juke_id, frozenset(a.juke_id for a in r.artists))
-        token = reply.page.next_page_token
-        if not token:
-            return out
+    return {r.juke_id: (r.album.juke_id, frozenset(a.juke_id for a in r.artists))
+            for r in list_resources(identity, common_pb2.RESOURCE_TYPE_TRACK)}
 
 
 def main() -> None:

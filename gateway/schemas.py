@@ -9,8 +9,6 @@ from pydantic import BaseModel, Field
 from juke.common.v1 import common_pb2
 from services.common.proto_convert import tag_source_from_proto, type_from_proto
 
-RESOURCE_TYPES = ("artist", "album", "track", "genre")
-
 
 class ResourceSummary(BaseModel):
     type: str

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request
 from gateway.auth import Role, requires
 from gateway.errors import bad_request
 from gateway.schemas import (
-    RESOURCE_TYPES,
     ResolveRequest,
     ResolveResponse,
     ResolveResult,
@@ -20,6 +19,7 @@ from gateway.schemas import (
 )
 from juke.identity.v1 import identity_pb2
 from services.common.proto_convert import type_to_proto
+from services.common.resource_types import RESOURCE_TYPES
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"],
                    dependencies=[requires(Role.READ)])

@@ -19,6 +19,7 @@ from services.common.config import Settings
 from services.common.db import Database, build_engine
 from services.common.errors import FailedPrecondition, NotFound
 from services.common.proto_convert import tag_source_from_proto, tag_source_to_proto
+from services.common.resource_types import RESOURCE_TYPES
 from services.embedder.service import EmbedderService
 from services.governance.__main__ import build_service as build_governance
 from services.governance.service import GovernanceService
@@ -29,7 +30,6 @@ from services.ranker.serving.ports import ActiveEmbedding, Candidates, CatalogSu
 from services.ranker.serving.service import RankerService
 
 PAGE = 1000
-RESOURCE_TYPES = ("artist", "album", "track", "genre")  # the order IdentityClient reads them
 
 
 def resource_row(view: ResourceView, allowed: frozenset[str]) -> ResourceRow:

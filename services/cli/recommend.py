@@ -24,6 +24,7 @@ from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.config import Settings
+from services.common.identity_calls import resolve_in_chunks
 from services.common.proto_convert import type_from_proto, type_to_proto
 
 TYPE_NAMES = {"track": "track", "tracks": "track", "album": "album", "albums": "album",
@@ -103,10 +104,8 @@ class IdentityLookup:
         self._stub = stub
 
     def resolve(self, refs: Sequence[str]) -> dict[str, tuple[str | None, str]]:
-        reply = self._stub.BatchResolve(ipb.BatchResolveRequest(
-            refs=[ipb.ResolveRef(ref=r) for r in refs]))
         return {ref: (r.resource.juke_id if r.found else None, r.error)
-                for ref, r in zip(refs, reply.results, strict=True)}
+                for ref, r in resolve_in_chunks(self._stub, refs)}
 
     def search(self, name: str) -> list[Hit]:
         hits = self._stub.SearchResources(ipb.SearchResourcesRequest(query=name,

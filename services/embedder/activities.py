@@ -14,6 +14,7 @@ from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from services.common.files import sha256_file
+from services.common.identity_calls import list_resources
 from services.embedder.activity_types import (
     Batch,
     BatchItem,
@@ -139,13 +140,4 @@ class BackfillActivities:
         return tracks, albums
 
     def _list(self, rtype: int) -> list[ipb.Resource]:
-        out: list[ipb.Resource] = []
-        token = ""
-        while True:
-            activity.heartbeat(len(out))
-            reply = self._identity.ListResources(ipb.ListResourcesRequest(
-                type=rtype, page=common_pb2.PageRequest(page_size=PAGE, page_token=token)))
-            out += reply.resources
-            token = reply.page.next_page_token
-            if not token:
-                return out
+        return list(list_resources(self._identity, rtype, PAGE, on_page=activity.heartbeat))

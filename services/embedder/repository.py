@@ -1,4 +1,7 @@
-"""Data access for the model registry and the vectors. Returns dataclasses / numpy arrays."""
+"""Data access for the model registry and the vectors. Returns dataclasses / numpy arrays.
+
+The registry SQL (one active model, known-good marks, rollback) is services.common.registry.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +13,17 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, literal_column, select, text, update
+from sqlalchemy import delete, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from services.common import registry
 from services.common.ids import uuid7
+from services.common.registry import RegistryTable
 from services.embedder.db_models import EmbeddingModel, ResourceEmbedding, TrackEmbedding
 
 INDEX_TYPES = ("ivfflat", "hnsw")
+EMBEDDING_MODELS = RegistryTable(EmbeddingModel)
 
 
 @dataclass(frozen=True)
@@ -87,28 +93,17 @@ def upsert_model(session: Session, values: dict[str, Any]) -> tuple[uuid.UUID, b
 
 def activate(session: Session, model_id: uuid.UUID) -> uuid.UUID | None:
     """Make `model_id` the only active model; returns the previously active one."""
-    previous = session.scalar(select(EmbeddingModel.id).where(EmbeddingModel.active)
-                              .with_for_update())
-    session.execute(update(EmbeddingModel).where(EmbeddingModel.active)
-                    .values(active=False))
-    session.execute(update(EmbeddingModel).where(EmbeddingModel.id == model_id)
-                    .values(active=True, activated_at=func.now()))
-    return previous
-
-
-def previous_known_good(session: Session, current: uuid.UUID | None) -> ModelRecord | None:
-    """The most recently activated known-good model other than `current`."""
-    stmt = (select(EmbeddingModel).where(EmbeddingModel.is_known_good,
-                                         EmbeddingModel.id != current if current else text("true"))
-            .order_by(EmbeddingModel.activated_at.desc().nulls_last(),
-                      EmbeddingModel.created_at.desc()))
-    row = session.scalars(stmt).first()
-    return _model(row) if row else None
+    return registry.activate(session, EMBEDDING_MODELS, model_id)
 
 
 def mark_known_good(session: Session, model_id: uuid.UUID) -> None:
-    session.execute(update(EmbeddingModel).where(EmbeddingModel.id == model_id)
-                    .values(is_known_good=True))
+    registry.mark_known_good(session, EMBEDDING_MODELS, model_id)
+
+
+def rollback(session: Session) -> registry.Rollback | None:
+    """Re-activate the most recently activated known-good model other than the active one;
+    None when there is none."""
+    return registry.rollback(session, EMBEDDING_MODELS)
 
 
 # --- track embeddings ----------------------------------------------------------------------

@@ -163,12 +163,10 @@ class EmbedderService:
     def rollback(self) -> tuple[ModelView, uuid.UUID | None]:
         """Re-activate the previous known-good model (design §12); nothing is deleted."""
         with self._db.transaction() as session:
-            current = repo.active_model(session)
-            target = repo.previous_known_good(session, current.id if current else None)
-            if target is None:
-                raise FailedPrecondition("no previous known-good embedding model to roll back to")
-            repo.activate(session, target.id)
-        return self._view_of(self.resolve(str(target.id))), current.id if current else None
+            rolled_back = repo.rollback(session)
+        if rolled_back is None:
+            raise FailedPrecondition("no previous known-good embedding model to roll back to")
+        return self._view_of(self.resolve(str(rolled_back.restored_id))), rolled_back.deactivated_id
 
     def active(self) -> ModelView:
         return self._view_of(self.resolve(""))

@@ -28,7 +28,6 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA = "identity"
-RESOURCE_TYPES = ("artist", "album", "track", "genre")
 
 
 class Base(DeclarativeBase):

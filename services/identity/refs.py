@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from services.common.errors import InvalidArgument
 from services.common.ids import parse_uuid
+from services.common.resource_types import RESOURCE_TYPES
 
-RESOURCE_TYPES = ("artist", "album", "track", "genre")
 # MusicBrainz calls releases and recordings what the catalog calls albums and tracks.
 TYPE_ALIASES = {"release": "album", "recording": "track"}
 MBID_SOURCES = ("musicbrainz", "mbid")

@@ -23,12 +23,10 @@ from services.cli.corpus.datasets import HETREC_FILES, tree_checksum
 from services.cli.importers.lastfm import (
     LastfmImportReport,
     import_hetrec,
-    lastfm_juke_ids,
-    load_artist_tags,
-    load_artists,
-    tag_weights,
 )
 from services.common.config import Settings
+from services.common.identity_calls import juke_ids_of_adapter_ids
+from services.ranker.datasets.hetrec import read_artist_tags, read_artists, tag_weights
 from tests.integration.conftest import channel_target
 
 REAL = Settings.from_env().shared_data_dir / "lastfm-hetrec-2011"
@@ -45,9 +43,9 @@ def _slice(name: str, keep: set[int], column: int = 1) -> bytes:
 
 @pytest.fixture(scope="module")
 def subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    real_ids = [a.id for a in load_artists(REAL)]
+    real_ids = [a.id for a in read_artists(REAL)]
     artists = set(real_ids[:50]) | {LEGIAO_URBANA}
-    absent = min(set(load_artist_tags(REAL)) - set(real_ids))
+    absent = min(set(read_artist_tags(REAL)) - set(real_ids))
     root = tmp_path_factory.mktemp("hetrec")
     namesake = f"{NAMESAKE}\tMALICE MIZER\thttp://www.last.fm/music/MALICE+MIZER+(2)\t\n"
     (root / "artists.dat").write_bytes(_slice("artists.dat", artists, column=0)
@@ -81,13 +79,13 @@ def first(identity, governance, subset: Path) -> tuple[LastfmImportReport, list[
 def test_subset_is_in_the_real_format(subset: Path) -> None:
     assert b"\r\n" in (subset / "user_artists.dat").read_bytes()
     assert "legião urbana".encode("iso-8859-1") in (subset / "tags.dat").read_bytes()
-    assert [a.id for a in load_artists(subset)][-2:] == [LEGIAO_URBANA, NAMESAKE]
+    assert [a.id for a in read_artists(subset)][-2:] == [LEGIAO_URBANA, NAMESAKE]
 
 
 def test_import_creates_every_artist_and_its_top_tags(first, subset: Path) -> None:
     report, calls = first
-    artists = load_artists(subset)
-    tags = load_artist_tags(subset)
+    artists = read_artists(subset)
+    tags = read_artist_tags(subset)
     expected_rows = sum(len(tag_weights(tags.get(a.id, []))) for a in artists)
     tagged = sum(1 for a in artists if a.id in tags)
     assert (report.artists_created, report.artists_known) == (52, 0)
@@ -100,8 +98,9 @@ def test_import_creates_every_artist_and_its_top_tags(first, subset: Path) -> No
 
 
 def test_adapter_ids_resolve_and_namesakes_stay_apart(first, identity, subset: Path) -> None:
-    ids = [a.id for a in load_artists(subset)]
-    juke_ids = lastfm_juke_ids(identity, [*ids, 123456789])
+    ids = [a.id for a in read_artists(subset)]
+    juke_ids = juke_ids_of_adapter_ids(identity, "lastfm", [*ids, 123456789],
+                                       common_pb2.RESOURCE_TYPE_ARTIST)
     assert sorted(juke_ids) == sorted(ids) and len(set(juke_ids.values())) == len(ids)
     first_mizer = identity.GetResource(ipb.GetResourceRequest(
         ref="lastfm:1", type=common_pb2.RESOURCE_TYPE_ARTIST)).resource

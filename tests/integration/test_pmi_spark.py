@@ -24,11 +24,11 @@ from services.common.config import Settings
 from services.common.db import Database
 from services.ranker.core.cf import CfConfig, CfFactors, train_als
 from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
+from services.ranker.datasets.hetrec import read_listening_counts
 from services.ranker.evaluation.harness import CollaborativeFiltering, Popularity
 from services.ranker.evaluation.protocol import NDCG, Triples, evaluate, split
 from services.ranker.store import repository as repo
 from services.ranker.training.cooccurrence import CooccurrenceTrainer, Interactions, PmiEngine
-from services.ranker.training.interactions import read_lastfm_user_artists
 from services.ranker.workflows.activities import TrainingActivities
 from services.ranker.workflows.cooccurrence import CooccurrenceTrainingWorkflow
 from services.ranker.workflows.training_contracts import (
@@ -124,7 +124,8 @@ def hetrec() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     root = Settings.from_env().shared_data_dir / "lastfm-hetrec-2011"
     if not (root / "user_artists.dat").is_file():
         pytest.skip(f"{Path(root) / 'user_artists.dat'} is not available")
-    return read_lastfm_user_artists(root)
+    listens = read_listening_counts(root)
+    return listens.users, listens.artists, listens.weights
 
 
 @pytest.mark.parametrize("config", [

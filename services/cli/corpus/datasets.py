@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 
 from juke.governance.v1 import governance_pb2 as gpb
+from services.ranker.datasets.hetrec import HETREC_NAME
 
-HETREC_NAME = "lastfm-hetrec-2011"
 HETREC_FILES = ("artists.dat", "tags.dat", "user_artists.dat", "user_friends.dat",
                 "user_taggedartists.dat", "user_taggedartists_2.dat")
 

@@ -15,15 +15,15 @@ from juke.governance.v1 import governance_pb2 as gpb
 from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
-from services.common.proto_convert import tag_source_from_proto, type_from_proto
+from services.common.identity_calls import list_resources, resolve_in_chunks
+from services.common.proto_convert import (
+    tag_source_from_proto,
+    type_from_proto,
+    type_to_proto,
+)
+from services.common.resource_types import RESOURCE_TYPES
 from services.ranker.core.features import ResourceRow, TagRow
 from services.ranker.serving.ports import ActiveEmbedding, Candidates, CatalogSummary
-
-PAGE = 1000
-RESOURCE_TYPES = {"artist": common_pb2.RESOURCE_TYPE_ARTIST,
-                  "album": common_pb2.RESOURCE_TYPE_ALBUM,
-                  "track": common_pb2.RESOURCE_TYPE_TRACK,
-                  "genre": common_pb2.RESOURCE_TYPE_GENRE}
 
 
 class IdentityClient:
@@ -36,53 +36,28 @@ class IdentityClient:
 
     def rows(self, allowed_datasets: Collection[str]) -> list[ResourceRow]:
         """Every resource; tags derived from a data set only if that set is allowed."""
-        return [row for rtype in RESOURCE_TYPES
-                for row in self._rows_of(rtype, frozenset(allowed_datasets))]
-
-    def _rows_of(self, rtype: str, allowed: frozenset[str]) -> list[ResourceRow]:
-        out: list[ResourceRow] = []
-        token = ""
-        while True:
-            reply = self._stub.ListResources(ipb.ListResourcesRequest(
-                type=RESOURCE_TYPES[rtype],
-                page=common_pb2.PageRequest(page_size=PAGE, page_token=token)))
-            out += [_row(rtype, r, allowed) for r in reply.resources]
-            token = reply.page.next_page_token
-            if not token:
-                return out
+        allowed = frozenset(allowed_datasets)
+        return [_row(rtype, r, allowed) for rtype in RESOURCE_TYPES
+                for r in list_resources(self._stub, type_to_proto(rtype))]
 
     def resolve(self, refs: Sequence[str]) -> dict[str, tuple[str | None, str]]:
         """ref -> (juke_id or None, error)."""
-        reply = self._stub.BatchResolve(ipb.BatchResolveRequest(
-            refs=[ipb.ResolveRef(ref=r) for r in refs]))
-        return {r.ref: (r.resource.juke_id if r.found else None, r.error)
-                for r in reply.results}
+        return {ref: (r.resource.juke_id if r.found else None, r.error)
+                for ref, r in resolve_in_chunks(self._stub, refs)}
 
     def summaries(self, refs: Sequence[str]
                   ) -> dict[str, tuple[CatalogSummary | None, str]]:
         """ref -> (the resource, or None with identity's reason why it did not resolve)."""
-        out: dict[str, tuple[CatalogSummary | None, str]] = {}
-        for start in range(0, len(refs), PAGE):
-            chunk = list(refs[start:start + PAGE])
-            reply = self._stub.BatchResolve(ipb.BatchResolveRequest(
-                refs=[ipb.ResolveRef(ref=r) for r in chunk]))
-            # Results come back in request order; keyed by what the caller sent.
-            for ref, r in zip(chunk, reply.results, strict=True):
-                out[ref] = (CatalogSummary(type_from_proto(r.resource.type) or "",
-                                           r.resource.juke_id, r.resource.name,
-                                           r.resource.mbid) if r.found else None,
-                            r.error or "not in the catalog")
-        return out
+        return {ref: (CatalogSummary(type_from_proto(r.resource.type) or "",
+                                     r.resource.juke_id, r.resource.name,
+                                     r.resource.mbid) if r.found else None,
+                      r.error or "not in the catalog")
+                for ref, r in resolve_in_chunks(self._stub, refs)}
 
     def resolve_items(self, refs: Sequence[str]) -> dict[str, tuple[str, str] | None]:
         """ref -> (juke_id, resource type), or None when the catalog has no such item."""
-        out: dict[str, tuple[str, str] | None] = {}
-        for start in range(0, len(refs), PAGE):
-            reply = self._stub.BatchResolve(ipb.BatchResolveRequest(
-                refs=[ipb.ResolveRef(ref=r) for r in refs[start:start + PAGE]]))
-            out.update({r.ref: (r.resource.juke_id, type_from_proto(r.resource.type) or "")
-                        if r.found else None for r in reply.results})
-        return out
+        return {ref: (r.resource.juke_id, type_from_proto(r.resource.type) or "")
+                if r.found else None for ref, r in resolve_in_chunks(self._stub, refs)}
 
 
 def _row(rtype: str, r: ipb.Resource, allowed: frozenset[str]) -> ResourceRow:

@@ -49,8 +49,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from services.common.errors import InvalidArgument, NotFound
+from services.common.resource_types import RESOURCE_TYPES
 
-RESOURCE_TYPES = ("artist", "album", "track", "genre")
 TAG_SOURCES = ("musicbrainz", "internal")
 # The weight, 0..1, of "this resource is filed under genre g" as an assertion of tag g.
 GENRE_LINK_WEIGHT = 1.0

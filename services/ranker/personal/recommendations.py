@@ -35,6 +35,7 @@ from services.ranker.core.features import CatalogFeatures
 from services.ranker.core.hybrid import Contribution, Recommendation, ScoredItem
 from services.ranker.core.mmr import mmr_select, pool_similarity
 from services.ranker.personal.user_ids import check_user_id
+from services.ranker.registry import models as model_registry
 from services.ranker.serving.service import Query, RankerService, Result
 from services.ranker.store import repository as repo
 from services.ranker.store.repository import CfModelRecord
@@ -184,8 +185,8 @@ class PersonalRecommender:
                     f"CF model {model.version} was trained on data that is not "
                     f"production-eligible (training set {model.training_set_hash}); it can "
                     "never be activated in production")
-            previous = repo.activate_cf_model(session, key)
-            repo.mark_cf_known_good(session, key)
+            previous = model_registry.activate_cf_model(session, key)
+            model_registry.mark_cf_known_good(session, key)
         return replace(model, active=True, is_known_good=True), previous
 
     # --- plumbing ------------------------------------------------------------------------

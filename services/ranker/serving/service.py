@@ -23,10 +23,12 @@ import numpy as np
 from services.common.db import Database
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.common.ids import parse_uuid
+from services.common.resource_types import RESOURCE_TYPES
 from services.ranker.core.features import CatalogFeatures, ResourceRow
 from services.ranker.core.hybrid import Recommendation, WeightConfig, recommend
 from services.ranker.core.pmi import CooccurrenceTable
 from services.ranker.core.signals import CooccurrenceIndex, content_query
+from services.ranker.registry import models as model_registry
 from services.ranker.serving.health import Metric
 from services.ranker.serving.ports import ActiveEmbedding, Candidates
 from services.ranker.store import repository as repo
@@ -35,7 +37,6 @@ from services.ranker.store.repository import CooccurrenceModelRecord, WeightConf
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "metadata", "cooccurrence", "content")
-RESOURCE_TYPES = ("track", "album", "artist", "genre")
 CONTENT_POOL = 200          # ANN candidates fetched for the content signal
 SEED_TRACKS_CAP = 50        # tracks whose vectors stand for one seed (an artist, a genre)
 
@@ -371,7 +372,7 @@ class RankerService:
         with self._db.transaction() as session:
             if repo.weight_config(session, key) is None:
                 raise NotFound(f"no weight config {config_id!r}")
-            previous = repo.activate_weight_config(session, key)
+            previous = model_registry.activate_weight_config(session, key)
             config = repo.weight_config(session, key)
         self.clear_cache()
         assert config is not None
@@ -395,7 +396,7 @@ class RankerService:
                     f"co-occurrence model {model.version} was trained on data that is not "
                     f"production-eligible (training set {model.training_set_hash}); it can "
                     "never be activated in production")
-            previous = repo.activate_cooccurrence_model(session, key)
+            previous = model_registry.activate_cooccurrence_model(session, key)
         self.clear_cache()
         return replace(model, active=True), previous
 
@@ -406,7 +407,7 @@ class RankerService:
         with self._db.transaction() as session:
             if repo.cooccurrence_model(session, key) is None:
                 raise NotFound(f"no co-occurrence model {model_id!r}")
-            repo.mark_cooccurrence_known_good(session, key)
+            model_registry.mark_cooccurrence_known_good(session, key)
             model = repo.cooccurrence_model(session, key)
         assert model is not None
         return model
@@ -414,14 +415,11 @@ class RankerService:
     def rollback_cooccurrence_model(self) -> tuple[CooccurrenceModelRecord, uuid.UUID | None]:
         """Re-activate the previous known-good co-occurrence model; nothing is deleted."""
         with self._db.transaction() as session:
-            _, current = repo.active_ids(session)
-            target = repo.previous_known_good_cooccurrence(session, current)
-            if target is None:
-                raise FailedPrecondition(
-                    "no previous known-good co-occurrence model to roll back to")
-            repo.activate_cooccurrence_model(session, target.id)
+            rolled_back = model_registry.rollback_cooccurrence_model(session)
+        if rolled_back is None:
+            raise FailedPrecondition("no previous known-good co-occurrence model to roll back to")
         self.clear_cache()
-        return replace(target, active=True), current
+        return rolled_back
 
     # --- model health --------------------------------------------------------------------
 

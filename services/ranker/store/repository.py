@@ -1,4 +1,8 @@
-"""Data access for weight configs and co-occurrence models. Returns dataclasses / arrays."""
+"""Data access for weight configs and co-occurrence models. Returns dataclasses / arrays.
+
+Which model is active, known-good or rolled back to is the registry's business
+(services.ranker.registry); here models are only saved, found and read.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Text, case, delete, func, insert, select, update
+from sqlalchemy import Text, case, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -101,16 +105,6 @@ def create_weight_config(session: Session, values: dict[str, Any]) -> WeightConf
     return _config(row)
 
 
-def activate_weight_config(session: Session, config_id: uuid.UUID) -> uuid.UUID | None:
-    previous = session.scalar(select(RankingWeightConfig.id).where(RankingWeightConfig.active)
-                              .with_for_update())
-    session.execute(update(RankingWeightConfig).where(RankingWeightConfig.active)
-                    .values(active=False))
-    session.execute(update(RankingWeightConfig).where(RankingWeightConfig.id == config_id)
-                    .values(active=True))
-    return previous
-
-
 # --- co-occurrence models ------------------------------------------------------------------
 
 
@@ -140,31 +134,6 @@ def save_cooccurrence_model(session: Session, values: dict[str, Any],
             {"model_id": model_id, "item_a_juke_id": a, "item_b_juke_id": b, "co_count": c,
              "pmi_score": p} for a, b, c, p in rows[start:start + INSERT_CHUNK]])
     return model_id
-
-
-def activate_cooccurrence_model(session: Session, model_id: uuid.UUID) -> uuid.UUID | None:
-    previous = session.scalar(select(CooccurrenceModel.id).where(CooccurrenceModel.active)
-                              .with_for_update())
-    session.execute(update(CooccurrenceModel).where(CooccurrenceModel.active)
-                    .values(active=False))
-    session.execute(update(CooccurrenceModel).where(CooccurrenceModel.id == model_id)
-                    .values(active=True, activated_at=func.now()))
-    return previous
-
-
-def previous_known_good_cooccurrence(session: Session, current: uuid.UUID | None
-                                     ) -> CooccurrenceModelRecord | None:
-    stmt = select(CooccurrenceModel).where(CooccurrenceModel.is_known_good)
-    if current is not None:
-        stmt = stmt.where(CooccurrenceModel.id != current)
-    row = session.scalars(stmt.order_by(CooccurrenceModel.activated_at.desc().nulls_last(),
-                                        CooccurrenceModel.created_at.desc())).first()
-    return _cooc(row) if row else None
-
-
-def mark_cooccurrence_known_good(session: Session, model_id: uuid.UUID) -> None:
-    session.execute(update(CooccurrenceModel).where(CooccurrenceModel.id == model_id)
-                    .values(is_known_good=True))
 
 
 def cooccurrence_rows(session: Session, model_id: uuid.UUID
@@ -329,27 +298,6 @@ def cf_item_factors(session: Session, model_id: uuid.UUID, dim: int
     matrix = (np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(len(rows), dim)
               if rows else np.zeros((0, dim), dtype=np.float32))
     return ids, matrix.astype(np.float32)
-
-
-def activate_cf_model(session: Session, model_id: uuid.UUID) -> uuid.UUID | None:
-    previous = session.scalar(select(CfModel.id).where(CfModel.active).with_for_update())
-    session.execute(update(CfModel).where(CfModel.active).values(active=False))
-    session.execute(update(CfModel).where(CfModel.id == model_id)
-                    .values(active=True, activated_at=func.now()))
-    return previous
-
-
-def mark_cf_known_good(session: Session, model_id: uuid.UUID) -> None:
-    session.execute(update(CfModel).where(CfModel.id == model_id).values(is_known_good=True))
-
-
-def previous_known_good_cf(session: Session, current: uuid.UUID | None) -> CfModelRecord | None:
-    stmt = select(CfModel).where(CfModel.is_known_good)
-    if current is not None:
-        stmt = stmt.where(CfModel.id != current)
-    row = session.scalars(stmt.order_by(CfModel.activated_at.desc().nulls_last(),
-                                        CfModel.created_at.desc())).first()
-    return _cf(row) if row else None
 
 
 def user_positive_items(session: Session, user_id: str) -> list[tuple[str, str, float]]:

@@ -15,27 +15,18 @@ import numpy as np
 from juke.common.v1 import common_pb2
 from juke.governance.v1 import governance_pb2 as gpb
 from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
-from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from services.common.db import Database
 from services.common.errors import FailedPrecondition
+from services.common.identity_calls import juke_ids_of_adapter_ids
+from services.common.proto_convert import type_to_proto
+from services.ranker.datasets.hetrec import ADAPTER_SOURCE, read_listening_counts
 from services.ranker.training.cooccurrence import Interactions, require_dataset
 from services.ranker.training.event_interactions import (
     EVENTS_DATASET,
     EventInteractions,
     events_dataset,
 )
-
-RESOLVE_CHUNK = 1000
-
-
-def read_lastfm_user_artists(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """HetRec 2011 user_artists.dat: userID, artistID, weight (tab separated, header row)."""
-    path = root / "user_artists.dat"
-    if not path.is_file():
-        raise FailedPrecondition(f"{path} is missing")
-    data = np.loadtxt(path, delimiter="\t", skiprows=1, dtype=np.int64, ndmin=2)
-    return data[:, 0], data[:, 1], data[:, 2].astype(np.float64)
 
 
 class RegisteredInteractions:
@@ -73,23 +64,16 @@ class RegisteredInteractions:
                                  "trainer reads (expected Last.fm HetRec user_artists.dat)")
 
     def _lastfm(self, dataset: str, location: Path) -> Interactions:
-        users, artists, weights = read_lastfm_user_artists(location)
-        mapping = self.juke_ids("lastfm", "artist", sorted({int(a) for a in artists}))
-        keep = np.array([int(a) in mapping for a in artists], dtype=bool)
-        items = np.array([mapping[int(a)] for a in artists[keep]], dtype=object)
-        return Interactions(dataset, "artist", users[keep], items, weights[keep],
+        listens = read_listening_counts(location)
+        mapping = self.juke_ids(ADAPTER_SOURCE, "artist",
+                                sorted({int(a) for a in listens.artists}))
+        keep = np.array([int(a) in mapping for a in listens.artists], dtype=bool)
+        items = np.array([mapping[int(a)] for a in listens.artists[keep]], dtype=object)
+        return Interactions(dataset, "artist", listens.users[keep], items, listens.weights[keep],
                             unmapped=int((~keep).sum()))
 
     def juke_ids(self, source: str, rtype: str, ids: Sequence[int]) -> dict[int, str]:
-        types = {"artist": common_pb2.RESOURCE_TYPE_ARTIST, "track": common_pb2.RESOURCE_TYPE_TRACK}
-        out: dict[int, str] = {}
-        for start in range(0, len(ids), RESOLVE_CHUNK):
-            chunk = ids[start:start + RESOLVE_CHUNK]
-            reply = self._identity.BatchResolve(ipb.BatchResolveRequest(refs=[
-                ipb.ResolveRef(ref=f"{source}:{i}", type=types[rtype]) for i in chunk]))
-            out.update({i: r.resource.juke_id for i, r in zip(chunk, reply.results, strict=True)
-                        if r.found})
-        return out
+        return juke_ids_of_adapter_ids(self._identity, source, ids, type_to_proto(rtype))
 
 
 class GovernanceGate:
