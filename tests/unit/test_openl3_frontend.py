@@ -23,12 +23,16 @@ from services.embedder.models.kapre import (
     prepare_audio,
     sinc_resampler,
 )
+from tests.unit.rounding import U64, assert_within, gamma
 
 # --- resampling -------------------------------------------------------------------------------
 
 
-def resampy_loop(x: np.ndarray, sr_orig: int, sr_new: int) -> np.ndarray:
-    """resampy 0.2.2 `resample(x, sr_orig, sr_new, filter='kaiser_best')`, transcribed."""
+def resampy_loop(
+    x: np.ndarray, sr_orig: int, sr_new: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """resampy 0.2.2 `resample(x, sr_orig, sr_new, filter='kaiser_best')`, transcribed; also
+    sum |weight * sample| and the number of terms per output (for the rounding bound)."""
     num_zeros, num_table = 64, 512
     n = num_zeros * num_table
     rolloff, beta = 0.9475937167399596, 14.769656459379492
@@ -40,6 +44,7 @@ def resampy_loop(x: np.ndarray, sr_orig: int, sr_new: int) -> np.ndarray:
     interp_delta = np.zeros_like(interp_win)
     interp_delta[:-1] = np.diff(interp_win)
     y = np.zeros(int(x.shape[0] * sample_ratio))
+    magnitude, terms = np.zeros_like(y), np.zeros(len(y), dtype=int)
     scale = min(1.0, sample_ratio)
     time_increment = 1.0 / sample_ratio
     index_step = int(scale * num_table)
@@ -54,6 +59,8 @@ def resampy_loop(x: np.ndarray, sr_orig: int, sr_new: int) -> np.ndarray:
         for i in range(min(n_in + 1, (nwin - offset) // index_step)):
             k = offset + i * index_step
             y[t] += (interp_win[k] + eta * interp_delta[k]) * x[n_in - i]
+            magnitude[t] += abs((interp_win[k] + eta * interp_delta[k]) * x[n_in - i])
+            terms[t] += 1
         frac = scale - frac
         index_frac = frac * num_table
         offset = int(index_frac)
@@ -61,8 +68,10 @@ def resampy_loop(x: np.ndarray, sr_orig: int, sr_new: int) -> np.ndarray:
         for i in range(min(x.shape[0] - n_in - 1, (nwin - offset) // index_step)):
             k = offset + i * index_step
             y[t] += (interp_win[k] + eta * interp_delta[k]) * x[n_in + i + 1]
+            magnitude[t] += abs((interp_win[k] + eta * interp_delta[k]) * x[n_in + i + 1])
+            terms[t] += 1
         time_register += time_increment
-    return y
+    return y, magnitude, terms
 
 
 @pytest.mark.parametrize(
@@ -72,10 +81,23 @@ def resampy_loop(x: np.ndarray, sr_orig: int, sr_new: int) -> np.ndarray:
 def test_resampling_matches_resampy(source_rate: int, seconds: float) -> None:
     rng = np.random.default_rng(source_rate)
     x = rng.uniform(-0.5, 0.5, int(seconds * source_rate))
-    expected = resampy_loop(x, source_rate, 48000)
+    expected, magnitude, terms = resampy_loop(x, source_rate, 48000)
     got = sinc_resampler(source_rate, 48000)(x)
     assert got.dtype == np.float32 and got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, rtol=0, atol=5e-6)
+    # Each output is a dot product of `terms` samples with filter weights: ours in float32,
+    # the samples and the weights each rounded to float32 once, so within
+    # gamma_{terms + 2} * sum|w x|; resampy's in float64 (gamma_terms with u = 2^-53). And
+    # resampy reads the filter at a time it sums step by step in float64 (ours is exact): off
+    # by less than 2 * outputs * samples * 2^-53 samples (each sum and the increment within
+    # 2^-53 relative), i.e. that times 512 table entries, which moves each linearly
+    # interpolated weight by at most that times the largest table step, per term of |x|.
+    table_step = np.abs(np.diff(sinc_resampler(source_rate, 48000).taps.table)).max()
+    time_error = 2 * len(got) * len(x) * U64 * 512
+    bound = (
+        np.array([gamma(n + 2) + gamma(n, U64) for n in terms]) * magnitude
+        + time_error * table_step * terms * np.abs(x).max()
+    )
+    assert_within(got, expected, bound, "resampled")
 
 
 def test_resampling_keeps_a_tone_and_its_level() -> None:
