@@ -5,16 +5,19 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import grpc
 
 from bench._ann_recall import RecallRow
+from bench._content_floor import ContentFloor
 from bench._mesh import percentiles
 from bench._synthetic_catalog import SyntheticCatalog
 
@@ -110,8 +113,11 @@ class Report:
     components: list[Run] = field(default_factory=list)
     personal: list[Run] = field(default_factory=list)
     recall: list[RecallRow] = field(default_factory=list)
+    floor: ContentFloor | None = None
     facts: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    startup_s: dict[str, float] = field(default_factory=dict)   # process -> spawn to ready
+    figures: dict[str, Any] = field(default_factory=dict)       # named numbers, for --json
 
     def fact(self, line: str) -> None:
         self.facts.append(line)
@@ -136,10 +142,76 @@ class Report:
                 self.personal))
         if self.recall:
             parts.append(_recall_table(self.recall, catalog, pool))
+        if self.floor:
+            parts.append(_floor_table(self.floor))
         parts.append("\n".join(["facts:", *(f"  {f}" for f in self.facts)]))
         if self.problems:
             parts.append("\n".join(["PROBLEMS:", *(f"  {p}" for p in self.problems)]))
         return "\n".join(parts)
+
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every figure, as plain JSON values (bytes and milliseconds stay unrounded)."""
+        return {
+            "runs": [run_dict(r) for r in self.runs],
+            "components": [run_dict(r) for r in self.components],
+            "personal": [run_dict(r) for r in self.personal],
+            "ivfflat_recall": [{"probes": r.probes, "recall_at_10": r.recall_at_10,
+                                "recall_at_pool": r.recall_at_pool,
+                                "latency_ms": r.latency_ms} for r in self.recall],
+            "content_floor": _floor_dict(self.floor) if self.floor else None,
+            "startup_s": self.startup_s,
+            "figures": self.figures,
+            "facts": self.facts,
+            "problems": self.problems,
+        }
+
+
+_HTTP_ERROR = re.compile(r"^RuntimeError: (HTTP \d+): (.*)$", re.DOTALL)
+_GRPC_ERROR = re.compile(r"^([A-Z_]+): (.*)$", re.DOTALL)
+
+
+def error_parts(error: str) -> tuple[str, str]:
+    """(status, message) of a `describe`d failure: "HTTP 503" or a gRPC code, else the
+    exception's type."""
+    for pattern in (_HTTP_ERROR, _GRPC_ERROR):
+        found = pattern.match(error)
+        if found:
+            return found[1], found[2]
+    kind, _, message = error.partition(": ")
+    return kind, message
+
+
+def run_dict(run: Run) -> dict[str, Any]:
+    p = percentiles(run.samples_ms) if run.samples_ms else {}
+    told = [r.cached for r in run.replies if r.cached is not None]
+    return {
+        "label": run.label, "concurrency": run.concurrency, "n": len(run.samples_ms),
+        "failed": sum(run.errors.values()),
+        **{f"{name}_ms": p.get(name) for name in ("p50", "p95", "p99", "max")},
+        "req_per_s": run.throughput, "wall_s": run.wall_s,
+        "load_average": run.load_average,
+        "errors": [{"status": status, "message": message, "count": count}
+                   for (status, message), count in _errors_by_status(run).items()],
+        "cached": sum(told) if told else None,
+        "short_replies": sum(r.items < 10 for r in run.replies),
+        "paths": dict(Counter(r.path for r in run.replies if r.path)),
+        "empty_signals": dict(Counter(s for r in run.replies for s in r.empty_signals)),
+    }
+
+
+def _errors_by_status(run: Run) -> Counter[tuple[str, str]]:
+    counts: Counter[tuple[str, str]] = Counter()
+    for error, count in run.errors.items():
+        counts[error_parts(error)] += count
+    return counts
+
+
+def _floor_dict(floor: ContentFloor) -> dict[str, Any]:
+    return {**{k: v for k, v in asdict(floor).items() if k not in ("params", "rows")},
+            "connectivity": floor.params.connectivity,
+            "expansion_search": floor.params.expansion_search,
+            "rows": [asdict(row) for row in floor.rows]}
 
 
 def _run_table(title: str, runs: Sequence[Run]) -> str:
@@ -185,4 +257,21 @@ def _recall_table(rows: Sequence[RecallRow], catalog: SyntheticCatalog, pool: in
         name = "exact" if row.probes is None else str(row.probes)
         lines.append(f"  {name:<8}{row.recall_at_10:>10.3f}{row.recall_at_pool:>11.3f}"
                      f"{p['p50']:>9.1f}{p['p95']:>9.1f}{p['p99']:>9.1f}")
+    return "\n".join(lines)
+
+
+def _floor_table(floor: ContentFloor) -> str:
+    params = floor.params
+    lines = [f"\ncontent retrieval floor: in process over the memory-mapped artifacts "
+             f"({floor.count:,} x {floor.dim}-d), {floor.queries} queries, load "
+             f"{floor.load_average:.1f}",
+             f"  HNSW built with connectivity {floor.connectivity_built}; searched with "
+             f"JUKE_ANN_EXPANSION_SEARCH={params.expansion_search} "
+             f"(JUKE_ANN_CONNECTIVITY={params.connectivity})",
+             f"  {'method':<20}{'k':>5}{'recall@k':>10}{'p50 ms':>9}{'p95 ms':>9}"
+             f"{'p99 ms':>9}"]
+    for row in floor.rows:
+        p = row.latency_ms
+        lines.append(f"  {row.method:<20}{row.k:>5}{row.recall:>10.3f}{p['p50']:>9.2f}"
+                     f"{p['p95']:>9.2f}{p['p99']:>9.2f}")
     return "\n".join(lines)

@@ -19,6 +19,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.auth import Role, key_entry, new_key
 from services.cli.postgres import EmbeddedPostgres
+from services.common.config import Settings
+from services.common.grpc_client import channel
 from services.common.migrate import upgrade
 
 
@@ -59,17 +61,18 @@ def service(name: str, database_url: str, log: Path | None = None) -> Iterator[s
                             stdout=out, stderr=subprocess.STDOUT)
     target = f"127.0.0.1:{port}"
     try:
-        wait_serving(target, proc)
+        wait_serving(target, proc, name=name)
         yield target
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
 
 
-def wait_serving(target: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_serving(target: str, proc: subprocess.Popen[bytes], timeout: float = 60, *,
+                 name: str) -> None:
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
+    with channel(target, Settings.from_env(), dependency=name) as health:
+        stub = health_pb2_grpc.HealthStub(health)
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"service on {target} exited with {proc.returncode}")
@@ -138,7 +141,7 @@ def service_process(name: str, database_url: str, *, env: dict[str, str] | None 
     try:
         if started is not None:
             started(proc)
-        wait_serving(target, proc, timeout)
+        wait_serving(target, proc, timeout, name=name)
         yield target, proc
     finally:
         _stop(proc)

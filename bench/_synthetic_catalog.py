@@ -4,8 +4,9 @@ Shape, for N tracks: N/50 artists (each filed under one of 100 genres, two tags 
 N/10 albums (one artist each, 5 per artist), N tracks (10 per album, credited to the
 album's artist, 1-4 tags from a 2,000-tag vocabulary: a couple from their sound cluster's
 home tags, one Zipf-distributed), one 512-d vector per track under a custom embedding model
-made the only active one, its IVFFlat index, and an active, production-allowed track-level
-co-occurrence model with `partners` rows per track.
+made the only active one, its IVFFlat index and its retrieval artifacts (memory-mapped
+vectors + HNSW index, under JUKE_ARTIFACT_DIR, where the bench's services look), and an
+active, production-allowed track-level co-occurrence model with `partners` rows per track.
 
 Vectors: artists are spread over `clusters` sound clusters in id order (neighbouring
 artists share a cluster); a track is unit(cluster centre + artist offset + noise), with
@@ -35,8 +36,10 @@ import numpy as np
 import psycopg
 from sqlalchemy import text
 
+from services.common.config import Settings
 from services.common.db import Database, build_engine
 from services.common.ids import uuid7
+from services.embedder.__main__ import build_service as build_embedder
 from services.embedder.repository import build_index
 
 CHUNK = 50_000
@@ -66,6 +69,7 @@ class SyntheticCatalog:
     model_id: uuid.UUID = field(default_factory=uuid7)
     cooccurrence_id: uuid.UUID = field(default_factory=uuid7)
     ivfflat_lists: int = 0
+    artifact_hash: str = ""
     tags: int = 0
     pairs: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -141,6 +145,11 @@ def load(url: str, n_tracks: int, *, dim: int = 512, clusters: int = 200,
     catalog.seconds["ivfflat index"] = time.perf_counter() - started
     progress(f"  ivfflat index ({catalog.ivfflat_lists} lists): "
              f"{catalog.seconds['ivfflat index']:.1f}s")
+    started = time.perf_counter()
+    catalog.artifact_hash = _export_artifacts(url, catalog, Settings.from_env())
+    catalog.seconds["retrieval artifacts"] = time.perf_counter() - started
+    progress(f"  retrieval artifacts {catalog.artifact_hash[:12]}: "
+             f"{catalog.seconds['retrieval artifacts']:.1f}s")
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         # Settle the bulk load now, so autovacuum does not run during the measurements.
@@ -295,6 +304,18 @@ def _build_ann_index(url: str, cat: SyntheticCatalog) -> int:
             # The k-means sample of a million 512-d rows needs more than the default 64MB.
             session.execute(text("SET LOCAL maintenance_work_mem = '2GB'"))
             return build_index(session, cat.model_id, cat.dim, "ivfflat")
+    finally:
+        db.engine.dispose()
+
+
+def _export_artifacts(url: str, cat: SyntheticCatalog, settings: Settings) -> str:
+    """What ExportArtifacts does for the synthetic model, run here because no embedder is up
+    yet; the settings are the environment the bench's services inherit, so they find them."""
+    db = Database(build_engine(url, pool_size=1, vectors=True))
+    try:
+        embedder = build_embedder(db, settings, with_runtimes=False)
+        model, _, _ = embedder.export_artifacts(str(cat.model_id))
+        return model.record.artifact_hash
     finally:
         db.engine.dispose()
 

@@ -15,13 +15,14 @@ import random
 import time
 import uuid
 
-import grpc
 from sqlalchemy import insert
 
 from bench._mesh import database, percentiles, service
 from juke.identity.v1 import identity_pb2 as pb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from services.common.config import Settings
 from services.common.db import build_engine
+from services.common.grpc_client import channel
 from services.common.ids import uuid7
 from services.identity.models import EXTERNAL_ID_MODELS, Album, Artist, Track, TrackArtist
 from services.identity.refs import search_key
@@ -75,8 +76,9 @@ def run(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         forms = load_catalog(url, args.tracks)
         print(f"loaded {args.tracks} tracks in {time.perf_counter() - started:.1f}s")
-        with service("identity", url) as target, grpc.insecure_channel(target) as channel:
-            stub = IdentityServiceStub(channel)
+        with service("identity", url) as target, \
+                channel(target, Settings.from_env(), dependency="identity") as identity:
+            stub = IdentityServiceStub(identity)
             samples: list[float] = []
             total_started = time.perf_counter()
             for call in range(args.calls + args.warmup):

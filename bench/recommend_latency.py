@@ -1,16 +1,17 @@
 """Latency of the ranker's hybrid Recommend over gRPC and REST, ANN recall, ranker memory.
 
     python -m bench.recommend_latency [--tracks 100000] [--requests 500]
-        [--concurrency 1,8] [--skip-rest] [--skip-personal] [--listeners 2000]
-        [--personal-requests 100] [--keep-db] [--recall-queries 200]
+        [--concurrency 1,16] [--skip-rest] [--skip-personal] [--listeners 2000]
+        [--personal-requests 100] [--keep-db] [--recall-queries 200] [--json PATH]
 
 Builds a synthetic catalog (bench/_synthetic_catalog.py: tracks with 512-d clustered
 vectors, tags, genres and a co-occurrence table) in a throwaway embedded PostgreSQL (or
 JUKE_DATABASE_URL), starts identity, governance, embedder, ranker and the REST gateway as
 their own processes, then reports:
 
-- ranker start-up: spawn -> SERVING (catalog features loaded from identity), and the first
-  Recommend, which loads the co-occurrence table;
+- start-up of every process: spawn -> SERVING (the ranker's includes loading catalog
+  features from identity; the gateway's, spawn -> /healthz), and the first Recommend, which
+  loads the co-occurrence table;
 - hybrid Recommend latency (p50/p95/p99/max) and throughput at each concurrency, over
   gRPC and through REST (`POST /api/v1/recommendations/`). Every request has fresh random
   seeds (1-3 tracks, never repeated) because the ranker caches identical requests; the
@@ -27,9 +28,24 @@ their own processes, then reports:
   still helps;
 - where a request's time goes (concurrency 1): the single-signal modes, and the
   embedder/identity calls that the ranker and the gateway make;
+- activation-to-visible: after the request runs, a new weight config (the active one's
+  weights) is created and activated over the ranker's gRPC API, and Recommend is called
+  (fresh seeds, every few ms, giving up after 10 s) until a reply's bundle names it; then
+  the same for an activation committed by another process (the registry's own SQL, as a
+  second ranker replica would: the ranker hears of it through LISTEN/NOTIFY, or its
+  JUKE_BUNDLE_POLL_S poll), and the previous config is activated again;
 - IVFFlat recall@10 (and @200, the ranker's candidate pool) against exact search, with
   latency, per `ivfflat.probes` (the embedder uses JUKE_IVFFLAT_PROBES, default 10);
-- peak RSS of the ranker (and the other services) while loading and while serving.
+- the content-retrieval floor (bench/_content_floor.py), over the same queries: the exact
+  numpy scan of the memory-mapped vectors and the in-process HNSW search the ranker serves
+  content from, top 10 and top 200, with the HNSW's recall against the scan and the
+  JUKE_ANN_* parameters used;
+- peak RSS of every process (identity, governance, embedder, ranker, gateway), the ranker's
+  also while loading and while serving.
+
+`--json PATH` also writes every figure there: each run (label, concurrency, n, percentiles,
+req/s, errors by status and message, load average), the facts, the recall rows, the floor,
+peak RSS per process and phase, and the start-up and catalog-load times.
 
 Client, services and PostgreSQL share the machine, so on a small box the client's own CPU
 is in the figures; each run notes the 1-minute load average, which shows other work.
@@ -42,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import re
 import signal
@@ -49,6 +66,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -58,7 +76,7 @@ from typing import Any
 import grpc
 import httpx
 
-from bench import _ann_recall, _personal, _synthetic_catalog
+from bench import _ann_recall, _content_floor, _personal, _synthetic_catalog
 from bench._latency_report import FreshPool, Reply, Report, describe, drive
 from bench._memory import GIB, Guard, MemorySampler
 from bench._mesh import (
@@ -77,12 +95,21 @@ from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
+from services.common.config import Settings
+from services.common.db import Database, build_engine
+from services.common.grpc_client import channel
+from services.common.vector_artifacts import AnnParams
+from services.ranker.registry.models import activate_weight_config
 
 RPC_TIMEOUT_S = 120             # generous: under load a request waits behind its neighbours
 FIRST_REQUEST_TIMEOUT_S = 3600  # the first Recommend loads the whole co-occurrence table
 REST_PATH = "/api/v1/recommendations/"
 CONTENT_POOL = 200              # services/ranker/serving/service.py CONTENT_POOL
+ACTIVATION_GIVE_UP_S = 10.0     # activation-to-visible: stop polling after this
+ACTIVATION_POLL_S = 0.005       # pause between the Recommend polls
+PROCESSES = ("identity", "governance", "embedder", "ranker", "gateway")
 _FEATURES_LOG = re.compile(r"catalog features: (\d+) resources in ([\d.]+)s")
+_CONTENT_LOG = re.compile(r"content of model \S+ (in process: .*|served by the embedder: .*)")
 
 
 def _reply(result: Any) -> Reply:
@@ -127,14 +154,24 @@ class Mesh:
         target, _ = stack.enter_context(service_process(
             name, self.url, env=env, log=self.logs / f"{name}.log", timeout=timeout,
             started=lambda proc: self._watch(name, proc)))
-        self.report.fact(f"{name}: spawn -> SERVING {time.perf_counter() - started:.1f}s")
+        self._started(name, "spawn -> SERVING", started)
         self.targets[name] = target
         return target
 
+    def _started(self, name: str, what: str, since: float) -> None:
+        self.report.startup_s[name] = seconds = time.perf_counter() - since
+        self.report.fact(f"{name}: {what} {seconds:.1f}s")
+
+    def channel(self, name: str) -> grpc.Channel:
+        """A channel to service `name` made like the mesh's own (deadlines, token)."""
+        return channel(self.targets[name], Settings.from_env(), dependency=name)
+
     def start_gateway(self, stack: ExitStack) -> str:
+        started = time.perf_counter()
         base, proc = stack.enter_context(gateway_process(
             self.targets, log=self.logs / "gateway.log"))
         self._watch("gateway", proc)
+        self._started("gateway", "spawn -> /healthz", started)
         return str(base)
 
     def log_tail(self, name: str, lines: int = 15) -> str:
@@ -171,7 +208,7 @@ def measure_mesh(catalog: SyntheticCatalog, args: argparse.Namespace, mesh: Mesh
         env = {"JUKE_LOG_LEVEL": "INFO",  # for the "catalog features: ..." line
                **{f"JUKE_{n.upper()}_TARGET": t for n, t in mesh.targets.items()}}
         try:
-            ranker = mesh.start(stack, "ranker", args.start_timeout, env)
+            mesh.start(stack, "ranker", args.start_timeout, env)
         except Exception as err:
             report.problem("ranker start-up", mesh.failure("ranker", describe(err)))
             return
@@ -181,8 +218,10 @@ def measure_mesh(catalog: SyntheticCatalog, args: argparse.Namespace, mesh: Mesh
                         f"{float(found[-1][1]):.1f}s (ListResources paging + build)")
         report.fact(f"ranker peak RSS while loading features: "
                     f"{sampler.peak('ranker', 'features') / GIB:.2f} GiB")
-        with grpc.insecure_channel(ranker) as channel:
-            _measure_ranker(RankerServiceStub(channel), catalog, args, mesh)
+        with mesh.channel("ranker") as ranker_channel:
+            _measure_ranker(RankerServiceStub(ranker_channel), catalog, args, mesh)
+        content = _CONTENT_LOG.findall((mesh.logs / "ranker.log").read_text(errors="replace"))
+        report.fact(f"ranker content: {content[-1] if content else 'no log line (not loaded?)'}")
         report.fact(f"ranker peak RSS while serving: "
                     f"{sampler.peak('ranker', 'requests') / GIB:.2f} GiB; overall "
                     f"{sampler.peak('ranker') / GIB:.2f} GiB")
@@ -198,6 +237,7 @@ def _measure_ranker(stub: RankerServiceStub, catalog: SyntheticCatalog,
     first = drive("gRPC first request (co-occurrence load)",
                   grpc_recommend(stub, seeds.take, timeout=FIRST_REQUEST_TIMEOUT_S), 1, 1)
     report.runs.append(first)
+    report.startup_s["ranker first Recommend"] = first.wall_s
     report.fact(f"first Recommend (loads the co-occurrence table): {first.wall_s:.1f}s; "
                 f"ranker RSS peak then {sampler.peak('ranker', 'first request') / GIB:.2f} GiB")
     if not mesh.alive("ranker", "first Recommend"):
@@ -217,6 +257,9 @@ def _measure_ranker(stub: RankerServiceStub, catalog: SyntheticCatalog,
         _measure_components(stub, catalog, seeds, args, mesh)
     if not args.skip_rest:
         _measure_rest(seeds, catalog, args, mesh)
+    if mesh.alive("ranker", "activation-to-visible"):
+        sampler.phase = "activation"
+        _measure_activation(stub, seeds, mesh)
 
 
 def _requests(args: argparse.Namespace, concurrency: int) -> int:
@@ -240,8 +283,7 @@ def _measure_components(stub: RankerServiceStub, catalog: SyntheticCatalog, seed
     queries = itertools.cycle(
         _synthetic_catalog.ClusteredVectors(catalog).queries(n, seed=args.seed + 1).tolist())
     model = str(catalog.model_id)
-    with grpc.insecure_channel(mesh.targets["embedder"]) as emb_channel, \
-            grpc.insecure_channel(mesh.targets["identity"]) as id_channel:
+    with mesh.channel("embedder") as emb_channel, mesh.channel("identity") as id_channel:
         embedder, identity = EmbedderServiceStub(emb_channel), IdentityServiceStub(id_channel)
         calls: list[tuple[str, Callable[[], object]]] = [
             ("embedder GetActiveModel",
@@ -289,7 +331,6 @@ def _measure_rest(seeds: FreshPool, catalog: SyntheticCatalog, args: argparse.Na
         else:  # the services survived the hybrid runs
             if not args.skip_personal:
                 _measure_personal(client, writer, seeds, catalog, args, mesh)
-    mesh.report.fact(f"gateway peak RSS {mesh.sampler.peak('gateway') / GIB:.2f} GiB")
 
 
 def _rest_alive(mesh: Mesh, where: str) -> bool:
@@ -310,10 +351,124 @@ def _measure_personal(client: httpx.Client, writer: httpx.Client, seeds: FreshPo
                      f"{mesh.sampler.peak('ranker', 'personal') / GIB:.2f} GiB")
 
 
+# --- activation-to-visible -----------------------------------------------------------------
+
+
+def _measure_activation(stub: RankerServiceStub, seeds: FreshPool, mesh: Mesh) -> None:
+    """A new weight config (the active one's weights, so later figures do not move) made
+    active over gRPC, then by another process's transaction; each time, how long from the
+    activation's return until a Recommend reply's bundle names it. The previous config is
+    active again at the end."""
+    report = mesh.report
+    try:
+        listed = stub.ListWeightConfigs(rpb.ListWeightConfigsRequest(), timeout=RPC_TIMEOUT_S)
+        active = next((c for c in listed.configs if c.active), None)
+        if active is None:
+            report.problem("activation-to-visible", "no weight config is active")
+            return
+        probe = stub.CreateWeightConfig(rpb.CreateWeightConfigRequest(
+            w_content=active.w_content, w_metadata=active.w_metadata,
+            w_cooccurrence=active.w_cooccurrence, lambda_mmr=active.lambda_mmr,
+            description="bench: activation-to-visible probe (the active config's weights)"),
+            timeout=RPC_TIMEOUT_S).config.id
+    except grpc.RpcError as err:
+        report.problem("activation-to-visible", describe(err))
+        return
+    cases: list[tuple[str, str, Callable[[], None]]] = [
+        ("gRPC ActivateWeightConfig, serving ranker", "activation_grpc",
+         lambda: _activate_over_grpc(stub, probe)),
+        ("committed by another process (LISTEN/NOTIFY)", "activation_other_process",
+         lambda: _activate_in_db(mesh.url, probe)),
+    ]
+    try:
+        for label, key, activate in cases:
+            _activate_over_grpc(stub, active.id)  # each case starts from the previous config
+            activate()
+            returned = time.perf_counter()
+            seconds, polls, last = _wait_visible(stub, seeds, probe, returned)
+            _report_activation(report, label, key, probe, seconds, polls, last)
+    except Exception:
+        report.problem("activation-to-visible", traceback.format_exc(limit=4))
+    finally:
+        _restore_weight_config(stub, seeds, active.id, report)
+
+
+def _activate_over_grpc(stub: RankerServiceStub, config_id: str) -> None:
+    stub.ActivateWeightConfig(rpb.ActivateWeightConfigRequest(id=config_id),
+                              timeout=RPC_TIMEOUT_S)
+
+
+def _activate_in_db(url: str, config_id: str) -> None:
+    """The registry's own activation (and NOTIFY), committed outside the ranker process."""
+    db = Database(build_engine(url, pool_size=1))
+    try:
+        with db.transaction() as session:
+            activate_weight_config(session, uuid.UUID(config_id))
+    finally:
+        db.engine.dispose()
+
+
+def _wait_visible(stub: RankerServiceStub, seeds: FreshPool, config_id: str, since: float
+                  ) -> tuple[float | None, int, str]:
+    """Recommend (fresh seeds) every ACTIVATION_POLL_S until a reply's bundle names
+    `config_id`: (seconds from `since` to that reply, polls, last error); None seconds once
+    ACTIVATION_GIVE_UP_S have passed."""
+    polls, last = 0, ""
+    while time.perf_counter() - since < ACTIVATION_GIVE_UP_S:
+        polls += 1
+        try:
+            bundle = stub.Recommend(rpb.RecommendRequest(query=rpb.RecommendQuery(
+                seed_item_ids=seeds.take(), limit=10)), timeout=RPC_TIMEOUT_S).result.bundle
+        except grpc.RpcError as err:
+            last = describe(err)
+        else:
+            if bundle.weight_config_id == config_id:
+                return time.perf_counter() - since, polls, last
+        time.sleep(ACTIVATION_POLL_S)
+    return None, polls, last
+
+
+def _report_activation(report: Report, label: str, key: str, config_id: str,
+                       seconds: float | None, polls: int, last: str) -> None:
+    load = os.getloadavg()[0]
+    report.figures[key] = {"label": label, "config_id": config_id, "polls": polls,
+                           "visible_ms": None if seconds is None else seconds * 1000,
+                           "give_up_s": ACTIVATION_GIVE_UP_S, "last_error": last or None,
+                           "load_average": load}
+    if seconds is None:
+        report.problem(f"activation-to-visible, {label}",
+                       f"weight config {config_id} in no Recommend bundle after "
+                       f"{ACTIVATION_GIVE_UP_S:.0f}s ({polls} polls; last error: "
+                       f"{last or 'none'})")
+        return
+    errors = f"; last error {last}" if last else ""
+    report.fact(f"activation-to-visible, {label}: {seconds * 1000:.1f} ms ({polls} Recommend "
+                f"poll{'s' if polls != 1 else ''}, load {load:.1f}{errors})")
+
+
+def _restore_weight_config(stub: RankerServiceStub, seeds: FreshPool, config_id: str,
+                           report: Report) -> None:
+    try:
+        _activate_over_grpc(stub, config_id)
+        seconds, _, last = _wait_visible(stub, seeds, config_id, time.perf_counter())
+    except grpc.RpcError as err:
+        seconds, last = None, describe(err)
+    if seconds is None:
+        report.problem("activation-to-visible", f"re-activating weight config {config_id}: "
+                       f"not visible ({last or 'no error'})")
+    else:
+        report.fact(f"weight config {config_id} (the one active before) is active again")
+
+
+def recall_queries(catalog: SyntheticCatalog, args: argparse.Namespace) -> Any:
+    """The queries of both recall tables (IVFFlat and the in-process floor): the same ones."""
+    return _synthetic_catalog.ClusteredVectors(catalog).queries(args.recall_queries,
+                                                                seed=args.seed + 2)
+
+
 def measure_recall(url: str, catalog: SyntheticCatalog, args: argparse.Namespace,
                    report: Report) -> None:
-    queries = _synthetic_catalog.ClusteredVectors(catalog).queries(args.recall_queries,
-                                                                   seed=args.seed + 2)
+    queries = recall_queries(catalog, args)
     used = _ann_recall.index_is_used(url, catalog.model_id, catalog.dim, queries[0])
     report.fact(f"planner uses the IVFFlat index for the embedder's ANN query: {used}")
     started = time.perf_counter()
@@ -321,6 +476,29 @@ def measure_recall(url: str, catalog: SyntheticCatalog, args: argparse.Namespace
                                         args.probes, pool=CONTENT_POOL)
     report.fact(f"ANN recall over {len(queries)} queries took "
                 f"{time.perf_counter() - started:.0f}s")
+
+
+def measure_floor(catalog: SyntheticCatalog, args: argparse.Namespace, report: Report) -> None:
+    """The in-process content retrieval the ranker serves from, with its settings."""
+    settings = Settings.from_env()
+    params = AnnParams(settings.ann_connectivity, settings.ann_expansion_search)
+    report.floor = floor = _content_floor.measure(
+        settings.artifact_dir, str(catalog.model_id), catalog.artifact_hash, params,
+        recall_queries(catalog, args), ks=(10, CONTENT_POOL))
+    report.fact(f"content floor: artifacts opened in {floor.open_s * 1000:.0f} ms; HNSW "
+                f"connectivity {floor.connectivity_built} (as built; JUKE_ANN_CONNECTIVITY="
+                f"{params.connectivity}), JUKE_ANN_EXPANSION_SEARCH={params.expansion_search}")
+
+
+def rss_facts(report: Report, sampler: MemorySampler) -> None:
+    """One peak-RSS line per process, with its peak in each phase it was sampled in."""
+    for name in PROCESSES:
+        phases = {p: v for (n, p), v in sampler.peaks.items() if n == name and v}
+        if not phases:
+            report.fact(f"{name} peak RSS: not sampled (not started)")
+            continue
+        detail = ", ".join(f"{p} {v / GIB:.2f}" for p, v in phases.items())
+        report.fact(f"{name} peak RSS {sampler.peak(name) / GIB:.2f} GiB ({detail})")
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -341,11 +519,28 @@ def the_database(keep: bool) -> Iterator[str]:
               f"stop it with `kill -INT {pid}`, then remove {root}")
 
 
+@contextmanager
+def artifact_dir() -> Iterator[None]:
+    """JUKE_ARTIFACT_DIR for the catalog loader and every service started after it (they
+    inherit this environment): a throwaway one unless set, as each run makes a new model."""
+    if os.environ.get("JUKE_ARTIFACT_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="juke-bench-artifacts-") as root:
+        os.environ["JUKE_ARTIFACT_DIR"] = root
+        try:
+            yield
+        finally:
+            del os.environ["JUKE_ARTIFACT_DIR"]
+
+
 def run(args: argparse.Namespace) -> None:
     report = Report()
     sampler = MemorySampler(guard=Guard("ranker", int(args.memory_floor_gib * GIB))).start()
-    with the_database(args.keep_db) as url, \
+    with the_database(args.keep_db) as url, artifact_dir(), \
             tempfile.TemporaryDirectory(prefix="juke-bench-logs-") as logs:
+        report.fact("load average (1, 5, 15 min) at the start: "
+                    + ", ".join(f"{v:.1f}" for v in os.getloadavg()))
         print(f"loading {args.tracks:,} synthetic tracks ...", flush=True)
         started = time.perf_counter()
         catalog = _synthetic_catalog.load(url, args.tracks, partners=args.partners,
@@ -358,17 +553,52 @@ def run(args: argparse.Namespace) -> None:
             measure_mesh(catalog, args, mesh)
         except Exception:
             report.problem("mesh measurements", traceback.format_exc(limit=4))
-        for name in ("identity", "governance", "embedder"):
-            report.fact(f"{name} peak RSS {sampler.peak(name) / GIB:.2f} GiB")
         sampler.phase = "recall"
         if args.recall_queries > 0:
-            try:
-                measure_recall(url, catalog, args, report)
-            except Exception:
-                report.problem("ANN recall", traceback.format_exc(limit=4))
+            steps: list[tuple[str, Callable[[], None]]] = [
+                ("ANN recall", lambda: measure_recall(url, catalog, args, report)),
+                ("content retrieval floor", lambda: measure_floor(catalog, args, report))]
+            for what, measure in steps:
+                try:
+                    measure()
+                except Exception:
+                    report.problem(what, traceback.format_exc(limit=4))
+        rss_facts(report, sampler)
         report.fact(f"machine memory in use, peak: {sampler.system_used_peak / GIB:.1f} GiB")
     sampler.stop()
     print(report.render(catalog, CONTENT_POOL))
+    if args.json:
+        write_json(Path(args.json), report, catalog, sampler, args)
+
+
+def write_json(path: Path, report: Report, catalog: SyntheticCatalog,
+               sampler: MemorySampler, args: argparse.Namespace) -> None:
+    peaks: dict[str, dict[str, int]] = {}
+    for (name, phase), value in sampler.peaks.items():
+        peaks.setdefault(name, {})[phase] = value
+    document = {
+        "bench": "recommend_latency", "argv": sys.argv[1:],
+        "args": vars(args),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "load_average_end": list(os.getloadavg()),
+        "catalog": {"tracks": catalog.n_tracks, "albums": catalog.n_albums,
+                    "artists": catalog.n_artists, "tags": catalog.tags, "dim": catalog.dim,
+                    "clusters": catalog.clusters, "cooccurrence_rows": catalog.pairs,
+                    "ivfflat_lists": catalog.ivfflat_lists,
+                    "model_id": str(catalog.model_id),
+                    "artifact_hash": catalog.artifact_hash, "load_s": catalog.seconds},
+        "content_pool": CONTENT_POOL,
+        **report.as_dict(),
+        "peak_rss_bytes": {name: {**by_phase, "overall": max(by_phase.values())}
+                           for name, by_phase in peaks.items()},
+        "machine_memory_used_peak_bytes": sampler.system_used_peak,
+    }
+    try:
+        path.write_text(json.dumps(document, indent=2) + "\n")
+    except OSError as err:
+        print(f"could not write {path}: {err}")
+        return
+    print(f"figures written to {path}")
 
 
 def _int_list(text: str) -> list[int]:
@@ -388,8 +618,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tracks", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=500,
                         help="requests at concurrency 1; concurrency c makes requests*c/2")
-    parser.add_argument("--concurrency", type=_int_list, default=[1, 8],
-                        help="comma-separated client thread counts (default 1,8)")
+    parser.add_argument("--concurrency", type=_int_list, default=[1, 16],
+                        help="comma-separated client thread counts (default 1,16)")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--skip-rest", action="store_true", help="no gateway measurements")
     parser.add_argument("--skip-personal", action="store_true",
@@ -412,6 +642,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--memory-floor-gib", type=float, default=1.5,
                         help="kill the ranker if the machine's available memory falls below")
     parser.add_argument("--logs", default="", help="keep the services' logs in this directory")
+    parser.add_argument("--json", default="", metavar="PATH",
+                        help="also write every figure to PATH as JSON")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if args.tracks < 50:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 
-import grpc
-
 from juke.common.v1 import common_pb2
 from juke.embedder.v1 import embedder_pb2 as epb
 from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from services.common.config import Settings
+from services.common.grpc_client import service_channel
 from services.common.identity_calls import list_resources
 
 
@@ -32,8 +31,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     args = parser.parse_args()
     settings = Settings.from_env()
-    with grpc.insecure_channel(settings.service_targets["identity"]) as ic, \
-            grpc.insecure_channel(settings.service_targets["embedder"]) as ec:
+    with service_channel("identity", settings) as ic, service_channel("embedder", settings) as ec:
         identity, embedder = IdentityServiceStub(ic), EmbedderServiceStub(ec)
         tracks = catalog_tracks(identity)
         vectors = embedder.GetVectors(epb.GetVectorsRequest(juke_ids=list(tracks)))

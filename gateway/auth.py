@@ -17,16 +17,13 @@ request: there is no open default. /healthz, /docs and /openapi.json stay open.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import fastapi.routing
@@ -39,6 +36,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.errors import ApiError
 from gateway.limits import BodySizeLimit, RateLimiter, retry_after
 from services.common.config import Settings, SettingsError
+from services.common.credentials import configured_entries, new_secret, secret_digest
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +69,11 @@ class ApiKey:
 
 
 def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    return secret_digest(key).hex()
 
 
 def new_key() -> str:
-    return secrets.token_urlsafe(32)
+    return new_secret()
 
 
 def key_entry(name: str, role: Role, key: str) -> str:
@@ -123,26 +121,9 @@ def parse_entries(entries: Iterable[tuple[str, str]]) -> list[ApiKey]:
     return keys
 
 
-def _configured(settings: Settings) -> Iterator[tuple[str, str]]:
-    for n, text in enumerate(settings.api_keys.split(","), 1):
-        if text.strip():
-            yield f"JUKE_API_KEYS entry {n}", text
-    path = settings.api_keys_file
-    if path is None:
-        return
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise SettingsError(f"JUKE_API_KEYS_FILE={path}: cannot read it: "
-                            f"{err.strerror or err}") from None
-    for n, line in enumerate(lines, 1):
-        text = line.split("#", 1)[0]
-        if text.strip():
-            yield f"JUKE_API_KEYS_FILE {path} line {n}", text
-
-
 def load_keys(settings: Settings) -> KeyRing:
-    return KeyRing(parse_entries(_configured(settings)))
+    return KeyRing(parse_entries(configured_entries(
+        "JUKE_API_KEYS", settings.api_keys, "JUKE_API_KEYS_FILE", settings.api_keys_file)))
 
 
 class KeyRing:
@@ -154,7 +135,7 @@ class KeyRing:
 
     def match(self, presented: str) -> ApiKey | None:
         """The configured key whose hash is the presented key's; every hash is compared."""
-        digest = hashlib.sha256(presented.encode()).digest()
+        digest = secret_digest(presented)
         found = None
         for key in self.keys:
             if hmac.compare_digest(digest, key.digest):

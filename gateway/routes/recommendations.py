@@ -51,8 +51,17 @@ class ContributionOut(BaseModel):
     seed_ids: list[str]
 
 
+class ItemDetailsOut(BaseModel):
+    artist_names: list[str] = Field(description="credited artists (albums, tracks)")
+    album_name: str = Field(description="a track's release; empty when unknown")
+    duration_ms: int = Field(description="tracks; 0 when unknown")
+    release_year: int = Field(description="albums, and tracks through their release; 0 when "
+                                          "unknown")
+
+
 class RecommendedItemOut(BaseModel):
     resource: ResourceSummary
+    details: ItemDetailsOut
     content_score: float
     metadata_score: float
     cooccurrence_score: float
@@ -93,7 +102,7 @@ async def _resolve_seed_names(request: Request, seeds: list[str],
     for index, (seed, result) in enumerate(zip(seeds, reply.results, strict=True)):
         if result.found:
             resolved.append(result.resource.juke_id)
-        elif "malformed reference" in result.error:  # not an ID form: a name
+        elif result.failure == ipb.RESOLVE_FAILURE_MALFORMED:  # not an ID form: a name
             resolved.append(await _by_name(identity, seed, what, index))
         else:
             raise ApiError(400, "INVALID_ARGUMENT", f"{what} {seed!r}: {result.error}",
@@ -128,7 +137,12 @@ def _response(result: Any) -> RecommendationResponse:
     b = result.bundle
     return RecommendationResponse(
         items=[RecommendedItemOut(
-            resource=ResourceSummary.from_pb(i.resource), content_score=i.content_score,
+            resource=ResourceSummary.from_pb(i.resource),
+            details=ItemDetailsOut(artist_names=list(i.details.artist_names),
+                                   album_name=i.details.album_name,
+                                   duration_ms=i.details.duration_ms,
+                                   release_year=i.details.release_year),
+            content_score=i.content_score,
             metadata_score=i.metadata_score, cooccurrence_score=i.cooccurrence_score,
             final_score=i.final_score, model_version=i.model_version,
             weight_config_id=i.weight_config_id,

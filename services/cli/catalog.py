@@ -17,10 +17,11 @@ from services.cli.importers.musicbrainz import (
     load_sample,
 )
 from services.common.config import Settings
+from services.common.grpc_client import service_channel
 
 
 def identity_stub(settings: Settings) -> tuple[grpc.Channel, IdentityServiceStub]:
-    channel = grpc.insecure_channel(settings.service_targets["identity"])
+    channel = service_channel("identity", settings)
     return channel, IdentityServiceStub(channel)
 
 

@@ -16,7 +16,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from services.cli import temporal
-from services.common.config import SERVICE_NAMES, Settings
+from services.common.config import SERVICE_NAMES, Settings, ranker_ports
 
 ProbeKind = Literal["postgres", "temporal", "tcp", "grpc", "http"]
 LaunchKind = Literal["process", "embedded-postgres", "external"]
@@ -49,6 +49,7 @@ class Component:
     command: tuple[str, ...] = ()    # empty for external components
     ports: tuple[int, ...] = ()      # must be free before the component is launched
     stop_signal: int = signal.SIGTERM
+    env: Mapping[str, str] = field(default_factory=dict)   # on top of the mesh's
 
     @property
     def external(self) -> bool:
@@ -169,6 +170,18 @@ def _service(settings: Settings, name: str, python: str) -> Component:
     )
 
 
+def _rankers(settings: Settings, python: str) -> list[Component]:
+    """One ranker process per JUKE_RANKER_PROCESSES: `ranker`, then `ranker-2`, ..., each
+    on its own port (clients round-robin over them; see Settings.service_targets)."""
+    ports = ranker_ports(settings.service_ports["ranker"], settings.ranker_processes)
+    first = _service(settings, "ranker", python)
+    return [first] + [
+        Component(name=f"ranker-{i + 1}", launch="process", stage=SERVICES,
+                  address=f"{settings.host}:{port}", probe=Probe("grpc", f"{settings.host}:{port}"),
+                  command=first.command, ports=(port,), env={"JUKE_RANKER_PORT": str(port)})
+        for i, port in enumerate(ports[1:], start=1)]
+
+
 def _worker(settings: Settings, service: str, python: str) -> Component:
     port = settings.worker_ports[service]
     address = f"{settings.host}:{port}"
@@ -233,7 +246,8 @@ def plan_mesh(
     components = (
         _postgres(settings),
         _temporal(settings, python),
-        *(_service(settings, name, python) for name in SERVICE_NAMES),
+        *(_service(settings, name, python) for name in SERVICE_NAMES if name != "ranker"),
+        *_rankers(settings, python),
         *(_worker(settings, name, python) for name in settings.worker_ports),
         _gateway(settings, python),
     )

@@ -17,7 +17,7 @@ from services.cli.corpus.fetch import PACKAGES, FetchError
 from services.cli.demo_personal import show_personal
 from services.cli.embed import run_backfill
 from services.cli.keys import curl_auth
-from services.cli.ranking import ranker_stub
+from services.cli.ranking import ranker_stub, refresh_every_ranker
 from services.common.config import Settings
 
 DEMO_RECORDING_MBID = "77ef7468-e8f8-4447-9c7e-52b11272c6cc"  # Trentemøller, Small Piano Piece
@@ -86,9 +86,9 @@ def _embed_corpus(settings: Settings, out: TextIO) -> None:
 
 def _show_recommendations(settings: Settings, out: TextIO) -> None:
     """Hybrid recommendations for seeds of the licensed corpus, each score explained."""
+    refresh_every_ranker(settings)
     channel, ranker = ranker_stub(settings)
     with channel:
-        ranker.RefreshFeatures(rpb.RefreshFeaturesRequest())
         ich, identity = identity_stub(settings)
         with ich:
             track = identity.SearchResources(pb.SearchResourcesRequest(

@@ -1,4 +1,5 @@
-"""`juke models ...` (embedding model registry) and `juke embed backfill` (Temporal)."""
+"""`juke models ...` (embedding model registry), `juke embed backfill` (Temporal) and
+`juke embed artifacts` (the rankers' retrieval artifacts of a model)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from services.cli.corpus.commands import governance_stub
 from services.cli.corpus.ingest import ProgressBar
 from services.cli.telemetry import connect_temporal
 from services.common.config import Settings
+from services.common.grpc_client import service_channel
 from services.embedder.workflows import (
     WORKFLOW_NAME,
     BackfillInput,
@@ -30,7 +32,7 @@ from services.embedder.workflows import (
 
 
 def embedder_stub(settings: Settings) -> tuple[grpc.Channel, EmbedderServiceStub]:
-    channel = grpc.insecure_channel(settings.service_targets["embedder"])
+    channel = service_channel("embedder", settings)
     return channel, EmbedderServiceStub(channel)
 
 
@@ -130,7 +132,8 @@ def run_backfill(settings: Settings, *, model_ref: str, env: str, batch_size: in
         p = result.progress
         lines = [f"done: {p.embedded} embedded, {p.unchanged} already fresh, {p.skipped} "
                  f"skipped; {result.albums} album and {result.artists} artist vectors; "
-                 f"IVFFlat lists {result.index_lists}"]
+                 f"IVFFlat lists {result.index_lists}; retrieval artifacts "
+                 f"{result.artifact_hash or 'none (no vectors)'}"]
         lines += [f"  skipped {reason}" for reason in p.skipped_reasons]
         return "\n".join(lines)
 
@@ -140,6 +143,15 @@ def run_backfill(settings: Settings, *, model_ref: str, env: str, batch_size: in
 def _cmd_backfill(args: argparse.Namespace) -> int:
     print(run_backfill(Settings.from_env(), model_ref=args.model or "", env=args.env,
                        batch_size=args.batch_size, wait=not args.no_wait))
+    return 0
+
+
+def _cmd_artifacts(args: argparse.Namespace) -> int:
+    channel, stub = embedder_stub(Settings.from_env())
+    with channel:
+        reply = stub.ExportArtifacts(epb.ExportArtifactsRequest(model_id=args.model or ""))
+    print(f"{reply.model.name} {reply.model.version}: artifacts {reply.model.artifact_hash}\n"
+          f"    {reply.vectors} track vectors in {reply.path}")
     return 0
 
 
@@ -171,6 +183,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     back.add_argument("--batch-size", type=int, default=8)
     back.add_argument("--no-wait", action="store_true", help="start it and return at once")
     back.set_defaults(func=_cmd_backfill)
+    arts = esub.add_parser("artifacts", help="write the retrieval artifacts (vectors + HNSW "
+                                             "index) rankers open; needed before activation")
+    arts.add_argument("--model", help="model id or name:version (default: the active one)")
+    arts.set_defaults(func=_cmd_artifacts)
 
 
 __all__ = ["register"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from services.common.config import Settings
@@ -28,17 +29,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def cmd_create(args: argparse.Namespace) -> int:
     from gateway.auth import Role, key_entry, new_key
 
-    key = new_key()
+    return print_issued(
+        "juke keys create", new_key(),
+        lambda key: key_entry(args.name, Role.parse(args.role), key),
+        lambda key, entry: (
+            f"API key for {args.name} ({args.role}); shown only now, store it safely:\n"
+            f"  {key}\n"
+            "Configure the gateway with this entry (only the key's SHA-256): append it to "
+            "JUKE_API_KEYS (comma separated) or as a line of JUKE_API_KEYS_FILE, then restart "
+            f"the gateway:\n  {entry}"))
+
+
+def print_issued(command: str, secret: str, entry_of: Callable[[str], str],
+                 message: Callable[[str, str], str]) -> int:
+    """Print a new `secret` once with the entry that configures it (`message(secret,
+    entry)`); exit status 2, with the reason, when the entry cannot be made."""
     try:
-        entry = key_entry(args.name, Role.parse(args.role), key)
+        entry = entry_of(secret)
     except ValueError as err:
-        print(f"juke keys create: {err}", file=sys.stderr)
+        print(f"{command}: {err}", file=sys.stderr)
         return 2
-    print(f"API key for {args.name} ({args.role}); shown only now, store it safely:\n"
-          f"  {key}\n"
-          "Configure the gateway with this entry (only the key's SHA-256): append it to "
-          "JUKE_API_KEYS (comma separated) or as a line of JUKE_API_KEYS_FILE, then restart "
-          f"the gateway:\n  {entry}")
+    print(message(secret, entry))
     return 0
 
 
@@ -55,14 +66,15 @@ def ensure_dev_key(settings: Settings) -> tuple[Path, Path]:
     if not entries.exists():
         key = new_key()
         settings.home.mkdir(parents=True, exist_ok=True)
-        _write_private(plain, key + "\n")
-        _write_private(entries, "# made by `juke up`: the development admin key "
-                                f"(plain key in {plain})\n"
-                                f"{key_entry('juke-dev', Role.ADMIN, key)}\n")
+        write_private(plain, key + "\n")
+        write_private(entries, "# made by `juke up`: the development admin key "
+                               f"(plain key in {plain})\n"
+                               f"{key_entry('juke-dev', Role.ADMIN, key)}\n")
     return entries, plain
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to a new file only its owner may read (a key or token: mode 0600)."""
     path.unlink(missing_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -12,11 +12,13 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from services.cli import state as run_state
 from services.cli.components import logs_dir, plan_mesh
+from services.cli.internal_tokens import internal_tokens_env
 from services.cli.state import ComponentState, RunState, StateError
 from services.common.config import Settings
 
@@ -99,7 +101,8 @@ def supervise(
     from services.cli.supervisor import Supervisor
 
     supervisor = Supervisor(
-        settings, plan_mesh(settings, base_env=gateway_keys_env(settings, sys.stdout)),
+        settings, plan_mesh(settings, base_env=internal_tokens_env(
+            settings, gateway_keys_env(settings, sys.stdout), sys.stdout)),
         sys.stdout, sys.stderr,
         start_timeout=timeout, detached=detached,
         supervisor_log=supervisor_log_path(settings) if detached else None,
@@ -282,22 +285,53 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if report["healthy"] else 1
 
 
-def _component_status(component: ComponentState) -> dict[str, Any]:
+def _component_status(component: ComponentState, supervised: bool) -> dict[str, Any]:
+    """What `juke status` shows of one component; `supervised`: its supervisor still runs."""
     from services.cli import health
 
     row: dict[str, Any] = {
         "name": component.name, "pid": component.pid, "address": component.address,
         "log": component.log, "external": component.external, "reason": None,
+        "restarts": component.restarts, "started_at": _iso_time(component.started_at),
+        "last_exit": component.last_exit, "last_exit_at": _iso_time(component.last_exit_at),
+        "gave_up": component.gave_up is not None,
     }
     if not component.external and not run_state.process_alive(component.pid,
                                                               component.create_time):
-        row["state"] = "stopped"
         row["pid"] = None
+        row["state"], row["reason"] = _not_running(component, supervised)
         return row
     problem = health.check(component.probe)
-    row["state"] = "healthy" if problem is None else "unhealthy"
+    row["state"] = "healthy" if problem is None else _not_healthy_yet(component)
     row["reason"] = problem
     return row
+
+
+def _not_running(component: ComponentState, supervised: bool) -> tuple[str, str | None]:
+    if component.status == run_state.GAVE_UP:
+        return run_state.GAVE_UP, component.gave_up
+    if component.status == run_state.RESTARTING and supervised:
+        return run_state.RESTARTING, f"next start at {_clock_time(component.restart_at)}"
+    return "stopped", None
+
+
+def _not_healthy_yet(component: ComponentState) -> str:
+    """A component that is being (re)started is not healthy yet; any other one is unhealthy."""
+    return "starting" if component.status == run_state.STARTING else "unhealthy"
+
+
+def _iso_time(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+
+
+def _clock_time(epoch: float | None) -> str:
+    """Local time of day for today's events, with the date for older ones."""
+    if epoch is None:
+        return "-"
+    when = datetime.fromtimestamp(epoch)
+    return when.strftime("%H:%M:%S" if when.date() == datetime.now().date() else "%Y-%m-%d %H:%M")
 
 
 def mesh_status(settings: Settings) -> dict[str, Any]:
@@ -311,8 +345,9 @@ def mesh_status(settings: Settings) -> dict[str, Any]:
         supervisor = {"pid": current.supervisor_pid, "phase": current.phase,
                       "alive": run_state.supervisor_alive(current),
                       "detached": current.detached, "log": current.supervisor_log}
+    supervised = supervisor is not None and supervisor["alive"]
     with ThreadPoolExecutor(max_workers=len(components)) as pool:
-        rows = list(pool.map(_component_status, components))
+        rows = list(pool.map(lambda c: _component_status(c, supervised), components))
     return {
         "state_file": str(path),
         "supervisor": supervisor,
@@ -329,13 +364,32 @@ def format_status(report: dict[str, Any]) -> str:
     else:
         alive = "running" if supervisor["alive"] else "gone"
         lines.append(f"supervisor pid {supervisor['pid']} ({alive}, {supervisor['phase']})")
-    for row in report["components"]:
-        pid = "external" if row["external"] else (row["pid"] or "-")
-        line = f"{row['name']:<16} {row['state']:<10} {pid!s:>8}  {row['address']}"
-        if row["reason"]:
-            line += f"  ({row['reason']})"
-        lines.append(line)
+    # Addresses differ most in length (a database URL); the column fits the longest.
+    width = max(len("ADDRESS"), *(len(row["address"]) for row in report["components"]))
+    lines.append(f"{'COMPONENT':<16} {'STATE':<10} {'PID':>8} {'RESTARTS':>8}  {'STARTED':<8}  "
+                 f"{'ADDRESS':<{width}}  LAST EXIT")
+    lines += [_status_line(row, width) for row in report["components"]]
     return "\n".join(lines)
+
+
+def _status_line(row: dict[str, Any], address_width: int) -> str:
+    pid = "external" if row["external"] else (row["pid"] or "-")
+    started = _clock_time(_epoch(row["started_at"]))
+    line = (f"{row['name']:<16} {row['state']:<10} {pid!s:>8} {row['restarts']:>8}  "
+            f"{started:<8}  {row['address']:<{address_width}}  {_last_exit(row)}")
+    if row["reason"]:
+        line += f"  ({row['reason']})"
+    return line.rstrip()
+
+
+def _last_exit(row: dict[str, Any]) -> str:
+    if not row["last_exit"]:
+        return "-"
+    return f"{row['last_exit']} at {_clock_time(_epoch(row['last_exit_at']))}"
+
+
+def _epoch(iso: str | None) -> float | None:
+    return datetime.fromisoformat(iso).timestamp() if iso else None
 
 
 # -- migrate --------------------------------------------------------------------------------

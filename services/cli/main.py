@@ -23,12 +23,13 @@ COMMAND_MODULES: list[str] = [
     "services.cli.lifecycle",   # up, down, status, migrate, demo
     "services.cli.catalog",     # catalog import, catalog show
     "services.cli.corpus.commands",  # corpus, datasets, training-sets
-    "services.cli.embed",       # models, embed backfill
+    "services.cli.embed",       # models, embed backfill, embed artifacts
     "services.cli.ranking",     # retrain, weights, cooccurrence
     "services.cli.promotion",   # models promote|approve|rollback (after services.cli.embed)
     "services.cli.datasets_import",  # lastfm import
     "services.cli.evaluate",    # evaluate
     "services.cli.keys",        # keys create (gateway API keys)
+    "services.cli.internal_tokens",  # internal-tokens create (gRPC callers)
     "services.cli.recommend",   # recommend (online, or --offline from the database)
 ]
 

@@ -20,12 +20,15 @@ from services.common.db import Database, build_engine
 from services.common.errors import FailedPrecondition, NotFound
 from services.common.proto_convert import tag_source_from_proto, tag_source_to_proto
 from services.common.resource_types import RESOURCE_TYPES
+from services.common.vector_artifacts import AnnParams
+from services.embedder.__main__ import build_service as build_embedder
 from services.embedder.service import EmbedderService
 from services.governance.__main__ import build_service as build_governance
 from services.governance.service import GovernanceService
 from services.identity.repository import ResourceView, SearchRow
 from services.identity.service import IdentityService
 from services.ranker.core.features import ResourceRow, TagRow
+from services.ranker.serving.content import LocalContent
 from services.ranker.serving.ports import ActiveEmbedding, Candidates, CatalogSummary
 from services.ranker.serving.service import RankerService
 
@@ -104,8 +107,9 @@ class LocalDatasets:
         return int(self._governance.summary().counts.production)
 
 
-class LocalContent:
-    """The embedder's schema, read through EmbedderService (the Content protocol)."""
+class EmbedderSchemaContent:
+    """The embedder's schema, read through EmbedderService: what the ranker otherwise asks
+    the embedder over gRPC (the artifacts, when the model has them, answer first)."""
 
     def __init__(self, embedder: EmbedderService) -> None:
         self._embedder = embedder
@@ -115,7 +119,8 @@ class LocalContent:
             m = self._embedder.resolve("")
         except (FailedPrecondition, NotFound):  # what EmbedderClient maps to "none"
             return None
-        return ActiveEmbedding(str(m.id), f"{m.name}@{m.version}", m.embedding_dim)
+        return ActiveEmbedding(str(m.id), f"{m.name}@{m.version}", m.embedding_dim,
+                               m.artifact_hash)
 
     def coverage(self, model_id: str) -> tuple[int, bool]:
         _, c = self._embedder.coverage(model_id)
@@ -147,8 +152,10 @@ def database(settings: Settings) -> Database:
 def offline_ranker(db: Database, settings: Settings) -> tuple[RankerService, LocalCatalog]:
     """A RankerService configured as services.ranker.__main__ builds it, features loaded."""
     catalog = LocalCatalog(IdentityService(db))
-    content = LocalContent(EmbedderService(db, (), index_type=settings.vector_index_type,
-                                           probes=settings.ivfflat_probes))
+    content = LocalContent(EmbedderSchemaContent(build_embedder(db, settings,
+                                                                with_runtimes=False)),
+                           settings.artifact_dir,
+                           AnnParams(settings.ann_connectivity, settings.ann_expansion_search))
     service = RankerService(
         db, catalog, content, LocalDatasets(build_governance(db, settings)),
         default_limit=settings.recommender_default_limit,

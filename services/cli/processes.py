@@ -59,6 +59,24 @@ class ChildProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def exit_status(self) -> int | None:
+        """None while the child runs; once it has exited, its status (negative: the signal).
+
+        Whatever it forked into its process group is killed before the child is reaped:
+        until then the dead leader still holds the group id, so no unrelated process can
+        have taken it, and a restarted child finds its ports and files free.
+        """
+        if self.proc.returncode is not None:
+            return self.proc.returncode
+        try:
+            exited = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:  # already reaped elsewhere
+            return self.proc.poll()
+        if exited is None:
+            return None
+        _kill_group(self.proc.pid)
+        return self.proc.wait()
+
     def terminate(self) -> None:
         if self.alive():
             self.proc.send_signal(self.stop_signal)

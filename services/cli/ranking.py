@@ -14,6 +14,7 @@ from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.cli.telemetry import connect_temporal
 from services.common.config import Settings
+from services.common.grpc_client import channel, service_channel
 from services.ranker.workflows.training_contracts import (
     CF_WORKFLOW,
     TrainCfInput,
@@ -33,8 +34,22 @@ T = TypeVar("T")
 
 
 def ranker_stub(settings: Settings) -> tuple[grpc.Channel, RankerServiceStub]:
-    channel = grpc.insecure_channel(settings.service_targets["ranker"])
+    channel = service_channel("ranker", settings)
     return channel, RankerServiceStub(channel)
+
+
+def ranker_addresses(settings: Settings) -> list[str]:
+    """Each ranker process the target names (an `ipv4:` list names several)."""
+    target = settings.service_targets["ranker"]
+    return target.removeprefix("ipv4:").split(",") if target.startswith("ipv4:") else [target]
+
+
+def refresh_every_ranker(settings: Settings) -> None:
+    """Rebuild the catalog features of every ranker process now: each holds its own, and a
+    call through the shared target reaches only one of them."""
+    for address in ranker_addresses(settings):
+        with channel(address, settings, dependency="ranker", long_running=True) as each:
+            RankerServiceStub(each).RefreshFeatures(rpb.RefreshFeaturesRequest())
 
 
 def _train(settings: Settings, workflow: str, params: object, workflow_id: str,

@@ -24,6 +24,7 @@ from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.config import Settings
+from services.common.grpc_client import service_channel
 from services.common.identity_calls import resolve_in_chunks
 from services.common.proto_convert import type_from_proto, type_to_proto
 
@@ -47,8 +48,15 @@ class Hit:
     score: float
 
 
+@dataclass(frozen=True)
+class Resolved:
+    juke_id: str | None
+    error: str = ""
+    is_name: bool = False   # no ID form at all: search for it by name
+
+
 class SeedLookup(Protocol):
-    def resolve(self, refs: Sequence[str]) -> dict[str, tuple[str | None, str]]: ...
+    def resolve(self, refs: Sequence[str]) -> dict[str, Resolved]: ...
     def search(self, name: str) -> list[Hit]: ...
 
 
@@ -74,13 +82,13 @@ def resolve_seeds(lookup: SeedLookup, seeds: Sequence[str]) -> list[str]:
     found = lookup.resolve(cleaned) if cleaned else {}
     out = []
     for seed in cleaned:
-        juke_id, error = found.get(seed, (None, "not in the catalog"))
-        if juke_id:
-            out.append(juke_id)
-        elif "malformed reference" in error:  # not an ID form: a name
+        resolved = found.get(seed, Resolved(None, "not in the catalog"))
+        if resolved.juke_id:
+            out.append(resolved.juke_id)
+        elif resolved.is_name:
             out.append(_by_name(lookup, seed))
         else:
-            raise BadSeed(f"seed {seed!r}: {error}")
+            raise BadSeed(f"seed {seed!r}: {resolved.error}")
     return out
 
 
@@ -103,8 +111,9 @@ class IdentityLookup:
     def __init__(self, stub: IdentityServiceStub) -> None:
         self._stub = stub
 
-    def resolve(self, refs: Sequence[str]) -> dict[str, tuple[str | None, str]]:
-        return {ref: (r.resource.juke_id if r.found else None, r.error)
+    def resolve(self, refs: Sequence[str]) -> dict[str, Resolved]:
+        return {ref: Resolved(r.resource.juke_id if r.found else None, r.error,
+                              r.failure == ipb.RESOLVE_FAILURE_MALFORMED)
                 for ref, r in resolve_in_chunks(self._stub, refs)}
 
     def search(self, name: str) -> list[Hit]:
@@ -120,8 +129,11 @@ class LocalLookup:
     def __init__(self, catalog: Any) -> None:  # services.cli.offline_ranker.LocalCatalog
         self._catalog = catalog
 
-    def resolve(self, refs: Sequence[str]) -> dict[str, tuple[str | None, str]]:
-        return dict(self._catalog.resolve(refs))
+    def resolve(self, refs: Sequence[str]) -> dict[str, Resolved]:
+        results = self._catalog.identity.batch_resolve([(r, None) for r in refs])
+        return {ref: Resolved(str(r.summary.juke_id) if r.summary else None, r.error,
+                              r.malformed)
+                for ref, r in zip(refs, results, strict=True)}
 
     def search(self, name: str) -> list[Hit]:
         return [Hit(str(h.summary.juke_id), h.summary.name, h.summary.type, h.summary.uri,
@@ -207,10 +219,9 @@ def _types(names: Sequence[str]) -> list[str]:
 
 
 def recommend_online(settings: Settings, args: argparse.Namespace) -> rpb.RecommendResult:
-    targets = settings.service_targets
-    with grpc.insecure_channel(targets["identity"]) as channel:
+    with service_channel("identity", settings) as channel:
         seeds = resolve_seeds(IdentityLookup(IdentityServiceStub(channel)), args.seeds)
-    with grpc.insecure_channel(targets["ranker"]) as channel:
+    with service_channel("ranker", settings) as channel:
         reply = RankerServiceStub(channel).Recommend(
             rpb.RecommendRequest(query=_query(seeds, args)))
     return reply.result

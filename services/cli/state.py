@@ -17,6 +17,8 @@ from services.cli.components import Component, Probe
 PENDING, STARTING, HEALTHY, FAILED, STOPPED, EXTERNAL = (
     "pending", "starting", "healthy", "failed", "stopped", "external",
 )
+# A component that died while the mesh ran: waiting out its backoff, or past the restart cap.
+RESTARTING, GAVE_UP = "restarting", "gave up"
 
 
 class StateError(RuntimeError):
@@ -34,7 +36,12 @@ class ComponentState:
     pid: int | None = None
     create_time: float | None = None   # with pid, identifies the process despite pid reuse
     log: str | None = None
-    started_at: float | None = None
+    started_at: float | None = None    # the latest start, restarts included
+    restarts: int = 0
+    last_exit: str | None = None       # "killed by SIGKILL", "exited with status 4", ...
+    last_exit_at: float | None = None
+    restart_at: float | None = None    # while RESTARTING: when the next start is due
+    gave_up: str | None = None         # why the supervisor stopped restarting it
 
     @classmethod
     def from_component(cls, component: Component) -> ComponentState:

@@ -1,7 +1,11 @@
 """The `juke up` supervisor: start the mesh in order, watch it, stop it in reverse order.
 
-Simple and predictable beats clever: a component that fails to start, or dies later,
-is reported with its log and everything else is stopped; nothing is restarted.
+Starting is fail-fast: a component that cannot start is reported with its log and
+everything else is stopped, since that is a configuration to fix, not a crash to ride out.
+Once the mesh runs, a component that dies is restarted on its own, with backoff and a cap
+(services/cli/restarts.py); its dependants are left running and reconnect by themselves.
+Only the watch loop restarts anything, and it has ended before the mesh is stopped, so a
+component being stopped on purpose is never restarted.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -31,12 +36,14 @@ from services.cli.components import (
 )
 from services.cli.postgres import EmbeddedPostgres
 from services.cli.processes import ChildProcess
+from services.cli.restarts import GiveUp, RestartHistory, RestartPolicy
 from services.cli.state import ComponentState, RunState
 from services.common.config import Settings
 
 DEFAULT_START_TIMEOUT = 90.0
 PROBE_TIMEOUT = 2.0
 POLL_INTERVAL = 0.25
+WATCH_INTERVAL = 0.25
 
 
 class StartupFailed(Exception):
@@ -50,6 +57,15 @@ class StartupFailed(Exception):
 
 class StopRequested(Exception):
     """SIGINT/SIGTERM arrived while the mesh was still starting."""
+
+
+@dataclass
+class Recovery:
+    """A component between an unexpected exit and being healthy again (monotonic times)."""
+
+    died_at: float                   # the first exit: a failed restart does not reset it
+    relaunch_at: float
+    healthy_by: float | None = None  # set once relaunched
 
 
 def describe_exit(returncode: int) -> str:
@@ -123,6 +139,9 @@ class Supervisor:
         self.detached = detached
         self.children: dict[str, ChildProcess] = {}
         self.stop_event = threading.Event()
+        self.restart_policy = RestartPolicy.from_settings(settings)
+        self.restart_histories: dict[str, RestartHistory] = {}
+        self.recoveries: dict[str, Recovery] = {}
         self.state_path = run_state.state_path(settings.home)
         me = os.getpid()
         self.state = RunState(
@@ -173,6 +192,7 @@ class Supervisor:
 
     def start(self) -> None:
         for step in self.plan.steps:
+            self._raise_if_stopping()
             if isinstance(step, Launch):
                 self._launch(self.plan.component(step.component))
             elif isinstance(step, AwaitHealthy):
@@ -181,21 +201,17 @@ class Supervisor:
                 self._migrate(step.command)
 
     def watch(self) -> int:
-        """Block until a stop is requested (0), a child dies or the ready task fails (1)."""
-        while not self.stop_event.wait(0.5):
-            for child in self.children.values():
-                returncode = child.proc.poll()
-                if returncode is not None:
-                    print(f"{child.name} {describe_exit(returncode)} unexpectedly; "
-                          f"log: {child.log}", file=self.err)
-                    print_log_tail(child.log, child.log_offset, self.err)
-                    self._record(child.name, status=run_state.FAILED)
-                    return 1
+        """Restart what dies until a stop is requested (0) or the ready task fails (1)."""
+        while not self.stop_event.wait(WATCH_INTERVAL):
+            self._notice_exits()
+            self._relaunch_due()
+            self._check_relaunched()
             if self._background_error is not None:
                 return 1
         return 0
 
     def shutdown(self) -> None:
+        # Components waiting for a restart have no process: there is nothing of theirs to stop.
         if self.children:
             self._set_phase("stopping")
             print("stopping juke ...", file=self.out, flush=True)
@@ -207,10 +223,9 @@ class Supervisor:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _launch(self, component: Component) -> None:
-        self._raise_if_stopping()
+    def _launch(self, component: Component, verb: str = "started") -> None:
         log = log_path(self.settings, component.name)
-        offset = self._append_log(log, f"=== juke up: starting {component.name} at "
+        offset = self._append_log(log, f"=== juke up: {verb} {component.name} at "
                                        f"{time.strftime('%Y-%m-%d %H:%M:%S')} ===")
         busy = [p for p in component.ports if port_in_use(self.settings.host, p)]
         if busy:
@@ -223,7 +238,8 @@ class Supervisor:
             if component.launch == "embedded-postgres":
                 proc = self._embedded_postgres().popen(log)
             else:
-                proc, _ = processes.spawn(component.command, log, self.plan.env)
+                proc, _ = processes.spawn(component.command, log,
+                                          {**self.plan.env, **component.env})
         except OSError as err:
             reason = f"cannot run {component.command[0]}: {err.strerror or err}"
             self._append_log(log, reason)
@@ -239,7 +255,7 @@ class Supervisor:
             component.name, pid=proc.pid, create_time=run_state.process_create_time(proc.pid),
             started_at=time.time(),
         )
-        print(f"  started {component.name} (pid {proc.pid}), log {log}", file=self.out, flush=True)
+        print(f"  {verb} {component.name} (pid {proc.pid}), log {log}", file=self.out, flush=True)
 
     def _embedded_postgres(self) -> EmbeddedPostgres:
         return EmbeddedPostgres(
@@ -263,13 +279,16 @@ class Supervisor:
                     child.log if child else None, child.log_offset if child else 0,
                 )
             self.stop_event.wait(POLL_INTERVAL)
+        self._mark_healthy(component)
+        where = "external, " if component.external else ""
+        print(f"  {component.name} healthy ({where}{time.monotonic() - started:.1f}s)",
+              file=self.out, flush=True)
+
+    def _mark_healthy(self, component: Component) -> None:
         if component.launch == "embedded-postgres":
             self._create_database(component)
         if not component.external:
             self._record(component.name, status=run_state.HEALTHY)
-        where = "external, " if component.external else ""
-        print(f"  {component.name} healthy ({where}{time.monotonic() - started:.1f}s)",
-              file=self.out, flush=True)
 
     def _create_database(self, component: Component) -> None:
         child = self.children[component.name]
@@ -301,6 +320,89 @@ class Supervisor:
         print(f"  migrated the database ({time.monotonic() - started:.1f}s), log {log}",
               file=self.out, flush=True)
 
+    # -- restarts ----------------------------------------------------------------------
+
+    def _notice_exits(self) -> None:
+        for child in list(self.children.values()):
+            returncode = child.exit_status()
+            if returncode is None:
+                continue
+            del self.children[child.name]
+            reason = describe_exit(returncode)
+            print(f"{child.name} {reason} unexpectedly; log: {child.log}", file=self.err)
+            print_log_tail(child.log, child.log_offset, self.err)
+            self._decide_after_exit(child.name, reason)
+
+    def _decide_after_exit(self, name: str, reason: str) -> None:
+        """Schedule a restart after the backoff, or give up on `name` (only) at the cap."""
+        history = self.restart_histories.setdefault(
+            name, RestartHistory(self.restart_policy))
+        decision = history.on_exit()
+        exited = {"pid": None, "create_time": None, "last_exit": reason,
+                  "last_exit_at": time.time()}
+        if isinstance(decision, GiveUp):
+            self.recoveries.pop(name, None)
+            self._record(name, status=run_state.GAVE_UP, gave_up=decision.reason,
+                         restart_at=None, **exited)
+            print(f"juke: GIVING UP ON {name}: {decision.reason}; it stays down while the "
+                  "rest keeps running (fix it, then `juke down` and `juke up`)",
+                  file=self.err, flush=True)
+            return
+        now = time.monotonic()
+        previous = self.recoveries.get(name)
+        self.recoveries[name] = Recovery(died_at=previous.died_at if previous else now,
+                                         relaunch_at=now + decision.delay_s)
+        self._record(name, status=run_state.RESTARTING,
+                     restart_at=time.time() + decision.delay_s, **exited)
+        print(f"restarting {name} in {decision.delay_s:.1f}s (restart {decision.attempt}; "
+              f"gives up beyond {self.restart_policy.describe_cap()})", file=self.err, flush=True)
+
+    def _relaunch_due(self) -> None:
+        for name, recovery in list(self.recoveries.items()):
+            due = recovery.healthy_by is None and time.monotonic() >= recovery.relaunch_at
+            if due and not self.stop_event.is_set():
+                self._relaunch(name, recovery)
+
+    def _relaunch(self, name: str, recovery: Recovery) -> None:
+        restarts = self.state.component(name).restarts + 1
+        self._record(name, restarts=restarts, restart_at=None)
+        try:
+            self._launch(self.plan.component(name), verb="restarted")
+        except StartupFailed as failure:
+            self._decide_after_exit(name, failure.reason)
+            return
+        recovery.healthy_by = time.monotonic() + self.start_timeout
+
+    def _check_relaunched(self) -> None:
+        """Probe each relaunched component until healthy; one that stays unhealthy is killed."""
+        for name, recovery in list(self.recoveries.items()):
+            if recovery.healthy_by is None or name not in self.children:
+                continue
+            component = self.plan.component(name)
+            problem = health.check(component.probe, PROBE_TIMEOUT)
+            if problem is None:
+                problem = self._finish_recovery(component, recovery)
+            if problem is not None and time.monotonic() >= recovery.healthy_by:
+                self._abandon_attempt(name, f"not healthy {self.start_timeout:.0f}s after "
+                                            f"its restart ({problem})")
+
+    def _finish_recovery(self, component: Component, recovery: Recovery) -> str | None:
+        try:
+            self._mark_healthy(component)
+        except StartupFailed as failure:
+            return failure.reason
+        del self.recoveries[component.name]
+        print(f"  {component.name} healthy again, {time.monotonic() - recovery.died_at:.1f}s "
+              "after it died", file=self.out, flush=True)
+        return None
+
+    def _abandon_attempt(self, name: str, reason: str) -> None:
+        child = self.children.pop(name)
+        child.kill()
+        child.proc.wait()
+        print(f"{name} {reason}; log: {child.log}", file=self.err, flush=True)
+        self._decide_after_exit(name, reason)
+
     # -- helpers -----------------------------------------------------------------------
 
     def _raise_if_stopping(self) -> None:
@@ -309,7 +411,7 @@ class Supervisor:
 
     def _raise_if_a_child_exited(self) -> None:
         for child in self.children.values():
-            returncode = child.proc.poll()
+            returncode = child.exit_status()
             if returncode is not None:
                 self._record(child.name, status=run_state.FAILED)
                 raise StartupFailed(child.name, describe_exit(returncode), child.log,

@@ -5,6 +5,7 @@ Every setting has a documented default (see docs/configuration.md); nothing is r
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ class SettingsError(ValueError):
 
 
 TRAINING_ENGINES = ("auto", "local", "spark")  # JUKE_TRAINING_ENGINE
+INTERNAL_AUTH_MODES = ("token",)  # JUKE_INTERNAL_AUTH; unset or empty: off
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -64,9 +66,45 @@ def _training_engine(env: Mapping[str, str]) -> str:
     return raw.lower()
 
 
+def _internal_auth(env: Mapping[str, str]) -> str:
+    raw = (env.get("JUKE_INTERNAL_AUTH") or "").strip().lower()
+    if raw and raw not in INTERNAL_AUTH_MODES:
+        raise SettingsError(f"JUKE_INTERNAL_AUTH={raw!r} is not one of "
+                            f"{', '.join(INTERNAL_AUTH_MODES)} (or unset: off)")
+    return raw
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not value > 0:
+        raise SettingsError(f"{name}={value!r} must be a positive number of seconds")
+    return value
+
+
 def _path(env: Mapping[str, str], name: str) -> Path | None:
     raw = env.get(name)
     return Path(raw) if raw else None
+
+
+def ranker_ports(base: int, processes: int) -> list[int]:
+    """Where each ranker process of a `juke up` mesh listens."""
+    return [base + 10 * i for i in range(processes)]
+
+
+def ranker_target(host: str, ports: list[int]) -> str:
+    """One gRPC target naming every ranker process, for round-robin clients (an `ipv4:`
+    address list needs an IPv4 literal; another host gets the first process only)."""
+    if len(ports) == 1 or not _is_ipv4(host):
+        return f"{host}:{ports[0]}"
+    return "ipv4:" + ",".join(f"{host}:{port}" for port in ports)
+
+
+def _is_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -127,6 +165,36 @@ class Settings:
     # Daily mixes: how many mixes and items per mix a request gets when it names none.
     daily_mixes_max: int = 4
     daily_mix_size: int = 10
+    # Deadline of a gRPC call whose caller set none; the long one for calls whose work grows
+    # with the data they carry and for the Temporal workers' calls (services/common/grpc_client).
+    grpc_deadline_s: float = 5.0
+    grpc_long_deadline_s: float = 60.0
+    # Internal authentication between components (services/common/internal_auth): "token" or
+    # "" (off). Accepted callers as "caller:sha256-hex" entries; the token this process sends.
+    internal_auth: str = ""
+    internal_tokens: str = ""
+    internal_tokens_file: Path | None = None
+    internal_token: str = field(default="", repr=False)
+    internal_token_file: Path | None = None
+    # `juke up` restarts a component that dies: the delay doubles from restart_backoff_initial_s
+    # up to restart_backoff_max_s, and after restart_max restarts within restart_window_s it
+    # gives up on that component (the others keep running).
+    restart_backoff_initial_s: float = 0.5
+    restart_backoff_max_s: float = 30.0
+    restart_max: int = 5
+    restart_window_s: float = 300.0
+    # Content retrieval artifacts: unit vectors (memory-mapped) and an HNSW index per
+    # embedding model, written by the embedder, read by every ranker process.
+    artifact_dir: Path = Path(".juke/artifacts")
+    ann_connectivity: int = 32
+    ann_expansion_search: int = 256
+    # Serving processes reload the active model bundle when an activation is announced, and
+    # at least this often (the bound on staleness when an announcement is lost).
+    bundle_poll_s: float = 0.5
+    # Ranker processes `juke up` runs (one per core serves both cores; they share the
+    # memory-mapped content artifacts). Process i > 0 listens on ranker port + 10 i, and
+    # clients spread calls over all of them (gRPC round robin).
+    ranker_processes: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -137,10 +205,13 @@ class Settings:
             name: _int(env, f"JUKE_{name.upper()}_PORT", DEFAULT_PORTS[name])
             for name in SERVICE_NAMES
         }
-        targets = {
-            name: env.get(f"JUKE_{name.upper()}_TARGET", f"{host}:{ports[name]}")
-            for name in SERVICE_NAMES
-        }
+        ranker_processes = _int(env, "JUKE_RANKER_PROCESSES", 2)
+        if ranker_processes < 1:
+            raise SettingsError(f"JUKE_RANKER_PROCESSES={ranker_processes} must be at least 1")
+        local = {name: f"{host}:{ports[name]}" for name in SERVICE_NAMES}
+        local["ranker"] = ranker_target(host, ranker_ports(ports["ranker"], ranker_processes))
+        targets = {name: env.get(f"JUKE_{name.upper()}_TARGET", local[name])
+                   for name in SERVICE_NAMES}
         shared = Path(env.get("JUKE_SHARED_DATA_DIR", str(REPO_ROOT.parent / "shared" / "data")))
         genres = env.get("JUKE_MUSICBRAINZ_GENRES_CSV")
         return cls(
@@ -195,6 +266,22 @@ class Settings:
             spark_driver_memory=env.get("JUKE_SPARK_DRIVER_MEMORY") or "2g",
             daily_mixes_max=_int(env, "JUKE_DAILY_MIXES_MAX", 4),
             daily_mix_size=_int(env, "JUKE_DAILY_MIX_SIZE", 10),
+            grpc_deadline_s=_seconds(env, "JUKE_GRPC_DEADLINE_S", 5.0),
+            grpc_long_deadline_s=_seconds(env, "JUKE_GRPC_LONG_DEADLINE_S", 60.0),
+            internal_auth=_internal_auth(env),
+            internal_tokens=env.get("JUKE_INTERNAL_TOKENS", ""),
+            internal_tokens_file=_path(env, "JUKE_INTERNAL_TOKENS_FILE"),
+            internal_token=env.get("JUKE_INTERNAL_TOKEN", "").strip(),
+            internal_token_file=_path(env, "JUKE_INTERNAL_TOKEN_FILE"),
+            restart_backoff_initial_s=_float(env, "JUKE_RESTART_BACKOFF_INITIAL_S", 0.5),
+            restart_backoff_max_s=_float(env, "JUKE_RESTART_BACKOFF_MAX_S", 30.0),
+            restart_max=_int(env, "JUKE_RESTART_MAX", 5),
+            restart_window_s=_float(env, "JUKE_RESTART_WINDOW_S", 300.0),
+            artifact_dir=Path(env.get("JUKE_ARTIFACT_DIR", str(home / "artifacts"))),
+            ann_connectivity=_int(env, "JUKE_ANN_CONNECTIVITY", 32),
+            ann_expansion_search=_int(env, "JUKE_ANN_EXPANSION_SEARCH", 256),
+            bundle_poll_s=_float(env, "JUKE_BUNDLE_POLL_S", 0.5),
+            ranker_processes=ranker_processes,
             worker_ports={
                 name: _int(env, f"JUKE_{name.upper()}_WORKER_PORT", port)
                 for name, port in DEFAULT_WORKER_PORTS.items()

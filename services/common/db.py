@@ -28,6 +28,8 @@ def build_engine(url: str, *, pool_size: int = 10, application_name: str = "juke
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
+        # A pooled connection that a database restart cut is replaced before use, so the
+        # first request after the restart works.
         pool_pre_ping=True,
         connect_args={"application_name": application_name},
     )

@@ -14,14 +14,25 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common.errors import JukeError, error_fields_to_metadata
+from services.common.dependency_errors import (
+    DEPENDENCY_FIELD,
+    unavailable_dependency,
+    unavailable_message,
+)
+from services.common.errors import JukeError, Unavailable, error_fields_to_metadata
+from services.common.grpc_client import serving_deadline
 from services.common.nul_text import find_nul_text
 
 log = logging.getLogger(__name__)
 
 
 class ErrorInterceptor(grpc.ServerInterceptor):
-    """Turn domain errors into their gRPC status; log and hide anything unexpected."""
+    """Turn domain errors into their gRPC status; a dependency that is down into this
+    service's UNAVAILABLE naming it; log and hide anything unexpected. Outgoing calls made
+    while serving keep within the caller's deadline (grpc_client.serving_deadline)."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
 
     def intercept_service(self, continuation: Callable[..., Any], handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
@@ -32,12 +43,14 @@ class ErrorInterceptor(grpc.ServerInterceptor):
 
         def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
             try:
-                return inner(request, context)
+                with serving_deadline(context.time_remaining()):
+                    return inner(request, context)
             except JukeError as err:
-                if err.fields:
-                    context.set_trailing_metadata(error_fields_to_metadata(err.fields))
-                context.abort(err.code, err.message)
-            except Exception:
+                _abort(context, self._own(err))
+            except Exception as err:
+                unavailable = unavailable_dependency(err)
+                if unavailable is not None:
+                    _abort(context, unavailable)
                 nul = find_nul_text(request)
                 if nul is not None:  # the caller's text the database cannot hold, not our bug
                     context.abort(grpc.StatusCode.INVALID_ARGUMENT,
@@ -51,6 +64,19 @@ class ErrorInterceptor(grpc.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+    def _own(self, err: JukeError) -> JukeError:
+        """This service's own UNAVAILABLE (not ready yet) names it, like a dependency's."""
+        if not isinstance(err, Unavailable) or DEPENDENCY_FIELD in err.fields:
+            return err
+        return Unavailable(f"{unavailable_message(self._service)}: {err.message}",
+                           **{**err.fields, DEPENDENCY_FIELD: self._service})
+
+
+def _abort(context: grpc.ServicerContext, err: JukeError) -> None:
+    if err.fields:
+        context.set_trailing_metadata(error_fields_to_metadata(err.fields))
+    context.abort(err.code, err.message)
 
 
 class ServiceServer:
@@ -73,8 +99,9 @@ class ServiceServer:
         self._service_names = list(service_names)
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name),
-            # Extra interceptors (telemetry) wrap ErrorInterceptor so they see final statuses.
-            interceptors=[*interceptors, ErrorInterceptor()],
+            # Extra interceptors (telemetry, internal auth) wrap ErrorInterceptor so they see
+            # final statuses.
+            interceptors=[*interceptors, ErrorInterceptor(name)],
             # Without this, gRPC's SO_REUSEPORT lets a second server silently share the port.
             options=[("grpc.so_reuseport", 0)],
         )

@@ -17,6 +17,9 @@ from typing import Any
 from sqlalchemy import false, func, null, select, update
 from sqlalchemy.orm import Session
 
+# Serving processes LISTEN here; the payload is the table whose active row changed.
+ACTIVATION_CHANNEL = "juke_model_activated"
+
 
 @dataclass(frozen=True)
 class RegistryTable:
@@ -94,6 +97,8 @@ def activate(session: Session, table: RegistryTable, model_id: uuid.UUID) -> uui
     session.execute(update(table.model).where(table.active).values({table.active: False}))
     session.execute(update(table.model).where(table.id == model_id)
                     .values(_activated_values(table)))
+    # NOTIFY is transactional: listeners hear of it when (and only if) this commits.
+    session.execute(select(func.pg_notify(ACTIVATION_CHANNEL, table.name)))
     return previous
 
 

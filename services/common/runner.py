@@ -9,6 +9,7 @@ import grpc
 from services.common.config import Settings
 from services.common.db import Database, build_engine
 from services.common.grpc_server import ServiceServer
+from services.common.internal_auth import server_interceptors
 from services.common.telemetry import Telemetry, setup_logging, setup_telemetry
 
 Readiness = Callable[[], None]
@@ -32,6 +33,7 @@ def run_service(
     setup_logging(settings.log_level)
     if telemetry is None:
         telemetry = setup_telemetry(f"juke-{name}", settings)
+    token_check = server_interceptors(settings)  # a malformed entry stops us before serving
     engine = build_engine(
         settings.require_database_url(), pool_size=settings.db_pool_size,
         application_name=f"juke-{name}", vectors=vectors,
@@ -57,7 +59,8 @@ def run_service(
         register=add_servicers,
         ready_check=ready,
         workers=settings.grpc_workers,
-        interceptors=telemetry.server_interceptors(),
+        # Telemetry outermost: refused calls are traced and counted too.
+        interceptors=[*telemetry.server_interceptors(), *token_check],
     )
     try:
         server.serve_forever()

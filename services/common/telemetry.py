@@ -2,7 +2,8 @@
 
 Each composition root calls `setup_telemetry(service_name, settings)` once and uses the
 returned `Telemetry` to instrument what it builds: gRPC servers (`server_interceptors`),
-outgoing gRPC channels (`traced_channel`, `traced_aio_channel`), the SQLAlchemy engine
+outgoing gRPC channels (`traced`, `aio_client_interceptors`, applied by
+services/common/grpc_client, which makes every channel), the SQLAlchemy engine
 (`instrument_engine`), the FastAPI app (`instrument_app`) and Temporal clients
 (`temporal_interceptors`; workers built on such a client inherit it). Trace context travels
 in W3C `traceparent` headers (gRPC metadata, HTTP) and in Temporal headers, so one client
@@ -30,7 +31,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +67,16 @@ HTTP_REQUESTS = "juke.http.server.requests"
 DURATION_BUCKETS_MS = (1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0,
                        5000.0, 10000.0, 30000.0)
 INSTRUMENTATION = "juke"
+
+
+@contextmanager
+def untraced() -> Iterator[None]:
+    """Housekeeping a process does on its own every second or so (polling for changes) is
+    no request anyone made: it makes no traces, which would bury the requests' traces."""
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    with suppress_instrumentation():
+        yield
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -118,9 +130,9 @@ class Telemetry:
             interceptors.append(RpcMetricsInterceptor(self.meter()))
         return interceptors
 
-    def traced_channel(self, target: str) -> grpc.Channel:
-        """An insecure channel whose calls carry the current trace context (client spans)."""
-        channel = grpc.insecure_channel(target)
+    def traced(self, channel: grpc.Channel) -> grpc.Channel:
+        """`channel` with client spans carrying the current trace context (as it is, when
+        tracing is off or every channel of the process is already traced)."""
         if self.tracer_provider is None or _grpc_clients_instrumented():
             return channel
         from opentelemetry.instrumentation.grpc import client_interceptor
@@ -130,19 +142,18 @@ class Telemetry:
             channel, client_interceptor(tracer_provider=self.tracer_provider))
         return intercepted
 
-    def traced_aio_channel(self, target: str) -> grpc.aio.Channel:
-        """The asyncio counterpart of `traced_channel` (the gateway's channels)."""
+    def aio_client_interceptors(self) -> list[grpc.aio.ClientInterceptor]:
+        """The asyncio counterpart of `traced` (the gateway's channels)."""
         if self.tracer_provider is None:
-            return grpc.aio.insecure_channel(target)
+            return []
         from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
-        return grpc.aio.insecure_channel(
-            target, interceptors=aio_client_interceptors(tracer_provider=self.tracer_provider))
+        return list(aio_client_interceptors(tracer_provider=self.tracer_provider))
 
     def instrument_grpc_clients(self) -> None:
         """Trace every channel this process makes with grpc.insecure_channel/secure_channel:
-        for processes whose channels are built out of reach of `traced_channel` (the
-        Temporal workers' activity dependencies). Process-wide; once per process."""
+        for processes whose channels are built where no Telemetry is at hand (the Temporal
+        workers' activity dependencies). Process-wide; once per process."""
         if self.tracer_provider is None or _grpc_clients_instrumented():
             return
         from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient

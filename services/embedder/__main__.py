@@ -8,6 +8,7 @@ from juke.embedder.v1 import embedder_pb2, embedder_pb2_grpc
 from services.common.config import Settings
 from services.common.db import Database
 from services.common.runner import run_service
+from services.common.vector_artifacts import AnnParams
 from services.embedder.runtimes import builtin_models
 from services.embedder.service import EmbedderService
 from services.embedder.servicer import EmbedderServicer
@@ -15,10 +16,15 @@ from services.embedder.servicer import EmbedderServicer
 SERVICE_NAME = embedder_pb2.DESCRIPTOR.services_by_name["EmbedderService"].full_name
 
 
-def build_service(db: Database, settings: Settings) -> EmbedderService:
+def build_service(db: Database, settings: Settings, *,
+                  with_runtimes: bool = True) -> EmbedderService:
+    """`with_runtimes=False`: a service over the stored vectors only, for tools that never
+    embed audio (and so need no model weights)."""
+    builtins = builtin_models(settings.musicnn_dir, settings.openl3_weights,
+                              settings.openl3_mel128_weights) if with_runtimes else ()
     return EmbedderService(
-        db, builtin_models(settings.musicnn_dir, settings.openl3_weights,
-                           settings.openl3_mel128_weights),
+        db, builtins, artifact_root=settings.artifact_dir,
+        ann=AnnParams(settings.ann_connectivity, settings.ann_expansion_search),
         index_type=settings.vector_index_type, probes=settings.ivfflat_probes)
 
 

@@ -26,6 +26,7 @@ from services.embedder.activity_types import (
     ResolvedModel,
     ResolveModelInput,
 )
+from services.embedder.repository import ModelRecord
 from services.embedder.runtimes import DEFAULT_TAG_THRESHOLD, Embedded
 from services.embedder.service import EmbedderService, TrackRelations, audio_path
 
@@ -125,9 +126,19 @@ class BackfillActivities:
     def finish_backfill(self, params: FinishInput) -> FinishOutcome:
         model = self._service.resolve(params.model_id)
         lists = self._service.build_index(model)
+        artifact_hash = self._export_artifacts(model)
         tracks, album_artists = self._catalog_relations()
         albums, artists = self._service.aggregate(model, tracks, album_artists)
-        return FinishOutcome(index_lists=lists, albums=albums, artists=artists)
+        return FinishOutcome(index_lists=lists, albums=albums, artists=artists,
+                             artifact_hash=artifact_hash)
+
+    def _export_artifacts(self, model: ModelRecord) -> str:
+        """The rankers' retrieval artifacts, rewritten from the vectors this backfill left;
+        a backfill that embedded nothing has nothing to export (and is no failure)."""
+        if not self._service.has_track_vectors(model):
+            return ""
+        view, _, _ = self._service.export_artifacts(str(model.id))
+        return view.record.artifact_hash
 
     def _catalog_relations(self) -> tuple[list[TrackRelations], dict[uuid.UUID, list[uuid.UUID]]]:
         tracks = [

@@ -66,3 +66,4 @@ class FinishOutcome:
     index_lists: int
     albums: int
     artists: int
+    artifact_hash: str = ""    # empty when the model has no track vectors to export

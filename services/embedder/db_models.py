@@ -57,6 +57,10 @@ class EmbeddingModel(Base):
     weights_sha256: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     weights_license: Mapped[str] = mapped_column(Text, nullable=False, default="")
     frontend_params: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    # Names the retrieval artifacts written from this model's track vectors; empty until
+    # they are. The server default lets bulk loaders insert rows without knowing of it.
+    artifact_hash: Mapped[str] = mapped_column(Text, nullable=False, default="",
+                                               server_default="")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, literal_column, select, text
+from sqlalchemy import delete, func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ class ModelRecord:
     frontend_params: dict[str, Any]
     created_at: datetime
     activated_at: datetime | None
+    artifact_hash: str
 
 
 def _model(row: EmbeddingModel) -> ModelRecord:
@@ -52,6 +53,7 @@ def _model(row: EmbeddingModel) -> ModelRecord:
         weights_uri=row.weights_uri, weights_sha256=row.weights_sha256,
         weights_license=row.weights_license, frontend_params=dict(row.frontend_params),
         created_at=row.created_at, activated_at=row.activated_at,
+        artifact_hash=row.artifact_hash,
     )
 
 
@@ -104,6 +106,18 @@ def rollback(session: Session) -> registry.Rollback | None:
     """Re-activate the most recently activated known-good model other than the active one;
     None when there is none."""
     return registry.rollback(session, EMBEDDING_MODELS)
+
+
+def rollback_target(session: Session) -> ModelRecord | None:
+    """The model `rollback` would re-activate now, without activating it."""
+    target = registry.previous_known_good(session, EMBEDDING_MODELS,
+                                          registry.active_id(session, EMBEDDING_MODELS))
+    return get_model(session, target) if target is not None else None
+
+
+def record_artifact_hash(session: Session, model_id: uuid.UUID, digest: str) -> None:
+    session.execute(update(EmbeddingModel).where(EmbeddingModel.id == model_id)
+                    .values(artifact_hash=digest))
 
 
 # --- track embeddings ----------------------------------------------------------------------

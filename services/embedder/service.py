@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,6 +16,13 @@ import numpy as np
 from services.common.db import Database
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.ids import parse_uuid
+from services.common.vector_artifacts import (
+    AnnParams,
+    ArtifactError,
+    VectorArtifacts,
+    artifact_dir,
+    write_artifacts,
+)
 from services.embedder import repository as repo
 from services.embedder.repository import Coverage, ModelRecord
 from services.embedder.runtimes import BuiltinModel, Embedded, Runtime
@@ -23,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SOURCE_MODELS = ("openl3", "musicnn", "custom")
 MAX_K = 1000
+DEFAULT_ANN = AnnParams()
 
 
 @dataclass(frozen=True)
@@ -52,11 +61,14 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 class EmbedderService:
-    def __init__(self, db: Database, builtins: Sequence[BuiltinModel], *,
-                 index_type: str = "ivfflat", probes: int = 10) -> None:
+    def __init__(self, db: Database, builtins: Sequence[BuiltinModel], *, artifact_root: Path,
+                 ann: AnnParams = DEFAULT_ANN, index_type: str = "ivfflat",
+                 probes: int = 10) -> None:
         self._db = db
         self._builtins = {(b.spec.name, b.spec.version): b for b in builtins}
         self._preference = [(b.spec.name, b.spec.version) for b in builtins]
+        self._artifact_root = artifact_root
+        self._ann = ann
         self.index_type = index_type
         self.probes = probes
 
@@ -148,6 +160,7 @@ class EmbedderService:
         if not view.available and not allow_unavailable:
             raise FailedPrecondition(f"model {view.record.name} {view.record.version} is "
                                      f"unavailable: {view.reason}")
+        self._require_artifacts(view.record)
         with self._db.transaction() as session:
             previous = repo.activate(session, view.record.id)
             record = repo.get_model(session, view.record.id)
@@ -161,12 +174,33 @@ class EmbedderService:
         return self._view_of(self.resolve(str(record.id)))
 
     def rollback(self) -> tuple[ModelView, uuid.UUID | None]:
-        """Re-activate the previous known-good model (design §12); nothing is deleted."""
-        with self._db.transaction() as session:
-            rolled_back = repo.rollback(session)
-        if rolled_back is None:
+        """Re-activate the previous known-good model; nothing is deleted. Its artifacts are
+        checked first, as for any activation: rankers must be able to open them."""
+        with self._db.read() as session:
+            target = repo.rollback_target(session)
+        if target is None:
             raise FailedPrecondition("no previous known-good embedding model to roll back to")
-        return self._view_of(self.resolve(str(rolled_back.restored_id))), rolled_back.deactivated_id
+        self._require_artifacts(target)
+        with self._db.transaction() as session:
+            deactivated = repo.activate(session, target.id)
+        return self._view_of(self.resolve(str(target.id))), deactivated
+
+    def _require_artifacts(self, record: ModelRecord) -> None:
+        """Rankers retrieve a model's content neighbours from its artifacts, so a model with
+        track vectors is activated only with artifacts that open and match its row."""
+        if not self.has_track_vectors(record):
+            return
+        remedy = f"run `juke embed artifacts --model {record.name}:{record.version}`"
+        if not record.artifact_hash:
+            raise FailedPrecondition(f"model {record.name} {record.version} has track vectors "
+                                     f"but no retrieval artifacts: {remedy}")
+        try:
+            VectorArtifacts.open(self._artifact_root, str(record.id), record.artifact_hash,
+                                 self._ann, verify=True)
+        except ArtifactError as err:
+            raise FailedPrecondition(f"the retrieval artifacts of model {record.name} "
+                                     f"{record.version} are unusable ({err}): {remedy}"
+                                     ) from None
 
     def active(self) -> ModelView:
         return self._view_of(self.resolve(""))
@@ -206,6 +240,39 @@ class EmbedderService:
     def build_index(self, model: ModelRecord) -> int:
         with self._db.transaction() as session:
             return repo.build_index(session, model.id, model.embedding_dim, self.index_type)
+
+    def has_track_vectors(self, model: ModelRecord) -> bool:
+        with self._db.read() as session:
+            return repo.has_embeddings(session, model.id)
+
+    def export_artifacts(self, model_ref: str = "") -> tuple[ModelView, int, Path]:
+        """Write the retrieval artifacts of the model's track vectors (album and artist
+        vectors stay out: rankers retrieve tracks) and record their hash on its row.
+        Returns the model, how many vectors the artifacts hold, and their folder."""
+        model = self.resolve(model_ref)
+        with self._db.read() as session:
+            ids, matrix = repo.track_matrix(session, model.id)
+        if not ids:
+            raise FailedPrecondition(f"model {model.name} {model.version} has no track vectors "
+                                     "to export: embed tracks first (`juke embed backfill`)")
+        digest = self._write_verified(str(model.id), [str(i) for i in ids], matrix)
+        if digest != model.artifact_hash:
+            with self._db.transaction() as session:
+                repo.record_artifact_hash(session, model.id, digest)
+        view = self._view_of(self.resolve(str(model.id)))
+        return view, len(ids), artifact_dir(self._artifact_root, str(model.id), digest)
+
+    def _write_verified(self, model_id: str, ids: list[str], matrix: np.ndarray) -> str:
+        """Artifacts already written for the same vectors are kept as they are, so damaged
+        ones would stay damaged: check them, and write them afresh when they do not verify."""
+        digest = write_artifacts(self._artifact_root, model_id, ids, matrix, self._ann)
+        try:
+            VectorArtifacts.open(self._artifact_root, model_id, digest, self._ann, verify=True)
+        except ArtifactError as err:
+            log.warning("rewriting the retrieval artifacts of model %s: %s", model_id, err)
+            shutil.rmtree(artifact_dir(self._artifact_root, model_id, digest))
+            digest = write_artifacts(self._artifact_root, model_id, ids, matrix, self._ann)
+        return digest
 
     def aggregate(self, model: ModelRecord, tracks: Sequence[TrackRelations],
                   album_artists: dict[uuid.UUID, list[uuid.UUID]]) -> tuple[int, int]:

@@ -24,7 +24,7 @@ def model_pb(view: ModelView) -> pb.EmbeddingModel:
         weights_license=r.weights_license,
         frontend_params_json=json.dumps(r.frontend_params, sort_keys=True),
         available=view.available, unavailable_reason="" if view.available else view.reason,
-        activated_at=timestamp(r.activated_at),
+        activated_at=timestamp(r.activated_at), artifact_hash=r.artifact_hash,
     )
 
 
@@ -89,3 +89,7 @@ class EmbedderServicer(embedder_pb2_grpc.EmbedderServiceServicer):
         return pb.GetCoverageResponse(model_id=str(model.id), track_embeddings=c.tracks,
                                       album_vectors=c.albums, artist_vectors=c.artists,
                                       index_built=c.index_built)
+
+    def ExportArtifacts(self, request: Any, context: grpc.ServicerContext) -> Any:
+        view, vectors, path = self._service.export_artifacts(request.model_id)
+        return pb.ExportArtifactsResponse(model=model_pb(view), vectors=vectors, path=str(path))

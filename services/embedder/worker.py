@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import grpc
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -16,6 +15,7 @@ from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from services.common.config import Settings
 from services.common.db import Database
+from services.common.grpc_client import service_channel
 from services.common.temporal_worker import run_worker
 from services.embedder.__main__ import build_service
 from services.embedder.activities import BackfillActivities
@@ -26,8 +26,8 @@ from services.embedder.workflows import EmbeddingBackfillWorkflow
 def build_worker(client: Client, settings: Settings, db: Database,
                  executor: ThreadPoolExecutor) -> Worker:
     governance = GovernanceServiceStub(
-        grpc.insecure_channel(settings.service_targets["governance"]))
-    identity = IdentityServiceStub(grpc.insecure_channel(settings.service_targets["identity"]))
+        service_channel("governance", settings, long_running=True))
+    identity = IdentityServiceStub(service_channel("identity", settings, long_running=True))
     acts = BackfillActivities(build_service(db, settings), governance, identity,
                               settings.corpus_dir)
     return Worker(

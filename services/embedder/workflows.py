@@ -2,9 +2,9 @@
 
 Deterministic orchestration only (no I/O): pages governance's eligible rows through
 activities, embeds them in batches on the embedder task queue, continues as new every
-`batches_per_run` batches so history stays small, then rebuilds the ANN index and the
-album/artist aggregates. Every write is idempotent, so a killed worker or a restarted
-server repeats at most the unfinished batch and never duplicates a row.
+`batches_per_run` batches so history stays small, then rebuilds the ANN index, the rankers'
+retrieval artifacts and the album/artist aggregates. Every write is idempotent, so a killed
+worker or a restarted server repeats at most the unfinished batch and never duplicates a row.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class BackfillResult:
     albums: int
     artists: int
     index_lists: int
+    artifact_hash: str = ""          # the retrieval artifacts written from the vectors
 
 
 def workflow_id(model_id: str, environment: str) -> str:
@@ -133,4 +134,4 @@ class EmbeddingBackfillWorkflow:
             start_to_close_timeout=timedelta(minutes=30), retry_policy=RETRY)
         progress.phase = "done"
         return BackfillResult(progress=progress, albums=done.albums, artists=done.artists,
-                              index_lists=done.index_lists)
+                              index_lists=done.index_lists, artifact_hash=done.artifact_hash)

@@ -18,6 +18,8 @@ from services.common.resource_types import RESOURCE_TYPES
 TYPE_ALIASES = {"release": "album", "recording": "track"}
 MBID_SOURCES = ("musicbrainz", "mbid")
 _SOURCE_RE = re.compile(r"^[a-z][a-z0-9_.\-]{0,63}$")
+# Earlier clients send `juke:<type>:<Spotify id>`: 22 base-62 characters, no source named.
+_LEGACY_SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def parse_ref(text: str, type_hint: str | None = None) -> ParsedRef:
         value = parse_uuid(parts[2])
         if value is not None:
             return ParsedRef(text=stripped, type=rtype, uuid=value)
+        if _LEGACY_SPOTIFY_ID.match(parts[2]):
+            return ParsedRef(text=stripped, type=rtype, external=("spotify", parts[2]))
         return _parse_qualified(stripped, parts[2], rtype)
     value = parse_uuid(stripped)
     if value is not None:

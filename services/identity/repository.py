@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, delete, func, literal, or_, select, tuple_, union_all
-from sqlalchemy.dialects.postgresql import insert
+import psycopg
+from psycopg.types.array import ListBinaryDumper
+from sqlalchemy import (
+    Float,
+    Integer,
+    Text,
+    any_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from services.common.ids import uuid7
 from services.identity.models import (
@@ -97,12 +114,30 @@ def _columns(rtype: str, key: Any) -> Any:
                   model.mbid)
 
 
+UUID_TYPE = UUID(as_uuid=True)
+
+
+class _BinaryArray(list[Any]):
+    """A list psycopg sends in the binary array format. For the thousands of values of a
+    batch that is several times cheaper than the text form it picks for a plain list (which
+    checks every element for quoting); values go straight to psycopg, as typed by the CAST."""
+
+
+psycopg.adapters.register_dumper(_BinaryArray, ListBinaryDumper)
+
+
+def _array(values: Iterable[Any], item_type: Any) -> Any:
+    """One bound array parameter: a batch's keys cost one value, not one placeholder each."""
+    return cast(literal(_BinaryArray(values), NullType()), ARRAY(item_type))
+
+
 def find_by_juke_ids(session: Session, types: Iterable[str], ids: Iterable[uuid.UUID]) -> Hits:
     wanted = list(set(ids))
     if not wanted:
         return {}
     return _collect(session, [
-        _columns(t, RESOURCE_MODELS[t].juke_id).where(RESOURCE_MODELS[t].juke_id.in_(wanted))
+        _columns(t, RESOURCE_MODELS[t].juke_id).where(
+            RESOURCE_MODELS[t].juke_id == any_(_array(wanted, UUID_TYPE)))
         for t in types
     ])
 
@@ -112,7 +147,8 @@ def find_by_mbids(session: Session, types: Iterable[str], mbids: Iterable[uuid.U
     if not wanted:
         return {}
     return _collect(session, [
-        _columns(t, RESOURCE_MODELS[t].mbid).where(RESOURCE_MODELS[t].mbid.in_(wanted))
+        _columns(t, RESOURCE_MODELS[t].mbid).where(
+            RESOURCE_MODELS[t].mbid == any_(_array(wanted, UUID_TYPE)))
         for t in types
     ])
 
@@ -127,13 +163,17 @@ def find_by_external_ids(
     session: Session, types: Iterable[str], pairs: Iterable[tuple[str, str]]
 ) -> Hits:
     """Keyed by "source:external_id"."""
-    wanted = list(set(pairs))
+    wanted = sorted(set(pairs))
     if not wanted:
         return {}
+    sources, values = zip(*wanted, strict=True)
     selects = []
     for t in types:
         stmt, ext = _external_select(t, lambda e: e.source + ":" + e.external_id)
-        selects.append(stmt.where(tuple_(ext.source, ext.external_id).in_(wanted)))
+        keys = func.unnest(_array(sources, Text), _array(values, Text)).table_valued(
+            "source", "external_id").render_derived()
+        selects.append(stmt.join(keys, (ext.source == keys.c.source)
+                                 & (ext.external_id == keys.c.external_id)))
     return _collect(session, selects)
 
 
@@ -145,7 +185,7 @@ def find_external_values(session: Session, types: Iterable[str], values: Iterabl
     selects = []
     for t in types:
         stmt, ext = _external_select(t, lambda e: e.external_id)
-        selects.append(stmt.where(ext.external_id.in_(wanted)))
+        selects.append(stmt.where(ext.external_id == any_(_array(wanted, Text))))
     return _collect(session, selects)
 
 
@@ -341,83 +381,192 @@ def _artist_context(session: Session, rows: Sequence[Any]) -> dict[Any, str]:
     return out
 
 
-# --- writes --------------------------------------------------------------------------------
+# --- set-wise writes -----------------------------------------------------------------------
+# A write takes the whole batch and is ONE statement per table: each column travels as one
+# array and `unnest` turns the arrays back into rows inside PostgreSQL, so a batch of a
+# thousand resources costs a handful of round trips, not thousands. Callers decide what to
+# write (which rows are new, which adapter ids are free); these functions only store it.
+# The rows are named tuples: a batch makes thousands, and they are the cheapest to build.
 
 
-def get_row(session: Session, rtype: str, juke_id: uuid.UUID) -> Any:
-    return session.get(RESOURCE_MODELS[rtype], juke_id, with_for_update=True)
+class ResourceRow(NamedTuple):
+    """A resource to insert, or new values for a stored one. On update an empty value ('',
+    0 or None) keeps what is stored: it means the caller did not give that field."""
+
+    juke_id: uuid.UUID
+    name: str
+    search_name: str
+    mbid: uuid.UUID | None = None
+    disambiguation: str = ""
+    sort_name: str = ""
+    release_date: str = ""
+    album_juke_id: uuid.UUID | None = None
+    duration_ms: int = 0
+    track_number: int = 0
 
 
-def create_row(session: Session, rtype: str, **values: Any) -> Any:
-    row: Any = RESOURCE_MODELS[rtype](juke_id=uuid7(), **values)  # type: ignore[call-arg]
-    session.add(row)
-    session.flush()
-    return row
+class ExternalIdRow(NamedTuple):
+    juke_id: uuid.UUID
+    source: str
+    external_id: str
 
 
-def bind_external_ids(
-    session: Session, rtype: str, juke_id: uuid.UUID, pairs: Iterable[tuple[str, str]]
-) -> None:
-    ext: Any = EXTERNAL_ID_MODELS[rtype]
-    values = [
-        {"id": uuid7(), "resource_juke_id": juke_id, "source": s, "external_id": e}
-        for s, e in pairs
-    ]
-    if values:
-        stmt = insert(ext).values(values).on_conflict_do_nothing(
-            index_elements=["source", "external_id"]
-        )
-        session.execute(stmt)
+class TagRow(NamedTuple):
+    resource_juke_id: uuid.UUID
+    resource_type: str
+    tag: TagView
+
+
+_COMMON_COLUMNS = ("juke_id", "name", "search_name", "mbid", "disambiguation")
+_TYPE_COLUMNS = {"artist": ("sort_name",), "album": ("release_date",),
+                 "track": ("album_juke_id", "duration_ms", "track_number"), "genre": ()}
+# The value of each optional column that means "not given": an update keeps what is stored.
+_NOT_GIVEN: dict[str, Any] = {"mbid": None, "disambiguation": "", "sort_name": "",
+                              "release_date": "", "album_juke_id": None, "duration_ms": 0,
+                              "track_number": 0}
+
+
+def _unnest(columns: Mapping[str, tuple[Any, Sequence[Any]]]) -> Any:
+    """unnest(one array per column) AS rows(column, ...): the batch as a relation."""
+    arrays = [_array(values, column_type) for column_type, values in columns.values()]
+    return func.unnest(*arrays).table_valued(*columns).render_derived()
+
+
+def _given_or_stored(stored: Any, given: Any) -> Any:
+    if stored.key not in _NOT_GIVEN:
+        return given
+    empty = _NOT_GIVEN[stored.key]
+    return func.coalesce(given if empty is None else func.nullif(given, empty), stored)
+
+
+def upsert_resources(session: Session, rtype: str, rows: Sequence[ResourceRow]) -> None:
+    """Insert the new resources and update the stored ones (same juke_id) in one statement.
+    A stored row whose values would not change is left alone, updated_at included."""
+    if not rows:
+        return
+    model: Any = RESOURCE_MODELS[rtype]
+    table = model.__table__
+    names = (*_COMMON_COLUMNS, *_TYPE_COLUMNS[rtype])
+    ordered = sorted(rows, key=lambda r: r.juke_id)  # one lock order for concurrent writers
+    source = _unnest({n: (table.c[n].type, [getattr(r, n) for r in ordered]) for n in names})
+    stmt = insert(table).from_select(names, select(*(source.c[n] for n in names)))
+    new = {n: _given_or_stored(table.c[n], stmt.excluded[n]) for n in names[1:]}
+    changed = or_(*(table.c[n].is_distinct_from(value) for n, value in new.items()))
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["juke_id"], set_={**new, "updated_at": func.now()}, where=changed))
+
+
+def bind_external_ids(session: Session, rtype: str, rows: Sequence[ExternalIdRow]) -> None:
+    """Bind adapter ids to resources; a pair already bound stays as it is."""
+    if not rows:
+        return
+    table: Any = EXTERNAL_ID_MODELS[rtype].__table__
+    source = _unnest({
+        "id": (UUID_TYPE, [uuid7() for _ in rows]),
+        f"{rtype}_juke_id": (UUID_TYPE, [r.juke_id for r in rows]),
+        "source": (Text, [r.source for r in rows]),
+        "external_id": (Text, [r.external_id for r in rows]),
+    })
+    stmt = insert(table).from_select(list(source.c.keys()), select(*source.c))
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["source", "external_id"]))
+
+
+def _replace_links(session: Session, table: Any, owner: Any,
+                   links: Mapping[str, tuple[Any, Sequence[Any]]]) -> None:
+    """The link rows of every owner named in `links` become exactly `links`.
+
+    One statement: a CTE deletes the owners' links that are not wanted, the INSERT adds the
+    wanted ones and updates their other columns where those differ. The two touch disjoint
+    rows, so a re-sent batch deletes and rewrites nothing.
+    """
+    key = [c.key for c in table.primary_key.columns]
+    wanted = select(*_unnest(links).c).cte("wanted")
+    owners = list(set(links[owner.key][1]))
+    stale = delete(table).where(
+        owner == any_(_array(owners, UUID_TYPE)),
+        ~exists().where(*(wanted.c[k] == table.c[k] for k in key)),
+    ).cte("stale")
+    stmt = insert(table).from_select(list(links), select(*wanted.c)).add_cte(stale)
+    others = [name for name in links if name not in key]
+    if not others:
+        session.execute(stmt.on_conflict_do_nothing(index_elements=key))
+        return
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=key, set_={n: stmt.excluded[n] for n in others},
+        where=or_(*(table.c[n].is_distinct_from(stmt.excluded[n]) for n in others))))
 
 
 def replace_artists(
-    session: Session, rtype: str, owner: uuid.UUID, artist_ids: Sequence[uuid.UUID]
+    session: Session, rtype: str, credits: dict[uuid.UUID, Sequence[uuid.UUID]]
 ) -> None:
-    link: Any = AlbumArtist if rtype == "album" else TrackArtist
-    owner_col = link.album_juke_id if rtype == "album" else link.track_juke_id
-    session.execute(delete(link).where(owner_col == owner))
-    seen: set[uuid.UUID] = set()
-    for position, artist_id in enumerate(artist_ids):
-        if artist_id in seen:
-            continue
-        seen.add(artist_id)
-        session.add(link(**{owner_col.key: owner, "artist_juke_id": artist_id,
-                            "position": position}))
-    session.flush()
+    """Each owner's (album or track) artists become the given ones, in order; an artist
+    named twice keeps its first position."""
+    if not credits:
+        return
+    link: Any = (AlbumArtist if rtype == "album" else TrackArtist).__table__
+    owner = link.c[f"{rtype}_juke_id"]
+    rows = [(o, artist, position) for o, artists in credits.items()
+            for artist, position in _first_positions(artists).items()]
+    _replace_links(session, link, owner, {
+        owner.key: (UUID_TYPE, [r[0] for r in rows]),
+        "artist_juke_id": (UUID_TYPE, [r[1] for r in rows]),
+        "position": (Integer, [r[2] for r in rows]),
+    })
 
 
-def replace_works(session: Session, track: uuid.UUID, works: Sequence[uuid.UUID]) -> None:
-    session.execute(delete(TrackWork).where(TrackWork.track_juke_id == track))
-    for work in dict.fromkeys(works):
-        session.add(TrackWork(track_juke_id=track, work_mbid=work))
-    session.flush()
+def _first_positions(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    positions: dict[uuid.UUID, int] = {}
+    for position, value in enumerate(ids):
+        positions.setdefault(value, position)
+    return positions
+
+
+def _distinct_links(links: dict[uuid.UUID, Sequence[uuid.UUID]]
+                    ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """(owner column, linked column) of every owner's links, each link once."""
+    rows = [(owner, other) for owner, others in links.items() for other in dict.fromkeys(others)]
+    return [owner for owner, _ in rows], [other for _, other in rows]
+
+
+def replace_works(session: Session, works: dict[uuid.UUID, Sequence[uuid.UUID]]) -> None:
+    """Each track's work MBIDs become the given ones."""
+    tracks, mbids = _distinct_links(works)
+    link: Any = TrackWork.__table__
+    if tracks:
+        _replace_links(session, link, link.c.track_juke_id, {
+            "track_juke_id": (UUID_TYPE, tracks), "work_mbid": (UUID_TYPE, mbids)})
 
 
 def replace_genres(
-    session: Session, rtype: str, owner: uuid.UUID, genres: Sequence[uuid.UUID]
+    session: Session, rtype: str, genres: dict[uuid.UUID, Sequence[uuid.UUID]]
 ) -> None:
-    session.execute(delete(ResourceGenre).where(ResourceGenre.resource_juke_id == owner))
-    for genre in dict.fromkeys(genres):
-        session.add(ResourceGenre(resource_juke_id=owner, genre_juke_id=genre,
-                                  resource_type=rtype))
-    session.flush()
+    """Each resource's genres become the given ones."""
+    owners, genre_ids = _distinct_links(genres)
+    link: Any = ResourceGenre.__table__
+    if owners:
+        _replace_links(session, link, link.c.resource_juke_id, {
+            "resource_juke_id": (UUID_TYPE, owners), "genre_juke_id": (UUID_TYPE, genre_ids),
+            "resource_type": (Text, [rtype] * len(owners))})
 
 
-def upsert_tags(
-    session: Session, rtype: str, owner: uuid.UUID, tags: Iterable[TagView]
-) -> int:
-    values = {
-        (t.source, t.name, t.dataset): {"resource_juke_id": owner, "resource_type": rtype,
-                                        "name": t.name, "source": t.source, "weight": t.weight,
-                                        "dataset": t.dataset}
-        for t in tags
-    }
-    if not values:
-        return 0
-    stmt = insert(ResourceTag).values(list(values.values()))
-    stmt = stmt.on_conflict_do_update(
+def upsert_tags(session: Session, rows: Iterable[TagRow]) -> None:
+    """Add tags, or set the weight of those already stored (same resource, source, name
+    and data set); for a tag given twice, the last one wins."""
+    latest = {(r.resource_juke_id, r.tag.source, r.tag.name, r.tag.dataset): r for r in rows}
+    if not latest:
+        return
+    tags = list(latest.values())
+    source = _unnest({
+        "resource_juke_id": (UUID_TYPE, [r.resource_juke_id for r in tags]),
+        "resource_type": (Text, [r.resource_type for r in tags]),
+        "name": (Text, [r.tag.name for r in tags]),
+        "source": (Text, [r.tag.source for r in tags]),
+        "weight": (Float, [float(r.tag.weight) for r in tags]),  # one element type
+        "dataset": (Text, [r.tag.dataset for r in tags]),
+    })
+    table: Any = ResourceTag.__table__
+    stmt = insert(table).from_select(list(source.c.keys()), select(*source.c))
+    session.execute(stmt.on_conflict_do_update(
         index_elements=["resource_juke_id", "source", "name", "dataset"],
         set_={"weight": stmt.excluded.weight, "updated_at": func.now()},
-    )
-    session.execute(stmt)
-    return len(values)
+        where=table.c.weight.is_distinct_from(stmt.excluded.weight)))

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from itertools import groupby
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.db import Database
-from services.common.errors import AlreadyExists, InvalidArgument, NotFound
-from services.common.ids import parse_uuid
+from services.common.errors import AlreadyExists, InvalidArgument, JukeError, NotFound
+from services.common.ids import parse_uuid, uuid7
 from services.identity import repository as repo
 from services.identity.refs import RESOURCE_TYPES, ParsedRef, normalize_type, parse_ref, search_key
 from services.identity.repository import ResourceView, SearchRow, Summary, TagView
@@ -66,6 +68,7 @@ class Resolution:
     summary: Summary | None = None
     matched_by: str = ""
     error: str = ""
+    malformed: bool = False     # no ID form at all: a name, say, which search may find
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ class IdentityService:
         out = []
         for i, p in enumerate(parsed):
             if p is None:
-                out.append(Resolution(ref=refs[i][0], error=errors[i]))
+                out.append(Resolution(ref=refs[i][0], error=errors[i], malformed=True))
                 continue
             summary, matched_by, error = next(resolved)
             out.append(Resolution(ref=p.text, summary=summary, matched_by=matched_by, error=error))
@@ -165,23 +168,25 @@ class IdentityService:
             raise InvalidArgument(f"batch of {len(inputs)} resources exceeds {MAX_BATCH}")
         for index, item in enumerate(inputs):
             _validate(index, item)
-        return self._write(lambda s: [_upsert_one(s, i, item) for i, item in enumerate(inputs)])
+        return self._write(lambda session: _upsert_batch(session, inputs))
 
     def add_tags(self, items: Sequence[tuple[str, str | None, list[TagInput]]]) -> int:
         if len(items) > MAX_BATCH:
             raise InvalidArgument(f"batch of {len(items)} items exceeds {MAX_BATCH}")
         for index, (_, _, tags) in enumerate(items):
             for tag in tags:
-                _validate_tag(f"items[{index}]", tag)
+                _validate_tag(index, f"items[{index}]", tag)
 
         def write(session: Session) -> int:
-            written = 0
-            for index, (ref, type_hint, tags) in enumerate(items):
-                target = _require(session, f"items[{index}].ref", ref, type_hint)
-                tag_views = [TagView(t.name.strip(), t.source, t.weight, t.dataset.strip())
-                             for t in tags]
-                written += repo.upsert_tags(session, target.type, target.juke_id, tag_views)
-            return written
+            found = _resolve_refs(session, [(ref, hint) for ref, hint, _ in items])
+            targets = [_required(i, f"items[{i}].ref", found[ref, hint])
+                       for i, (ref, hint, _) in enumerate(items)]
+            per_item = [{(v.source, v.name, v.dataset): v for v in map(_tag_view, tags)}
+                        for _, _, tags in items]
+            repo.upsert_tags(session, [repo.TagRow(target.juke_id, target.type, view)
+                                       for target, views in zip(targets, per_item, strict=True)
+                                       for view in views.values()])
+            return sum(len(views) for views in per_item)
 
         return self._write(write)
 
@@ -246,33 +251,61 @@ def _resolve_all(session: Session, refs: Sequence[ParsedRef]) -> list[Resolved]:
     ]
 
 
-def _require(session: Session, field_name: str, ref: str, type_hint: str | None) -> Summary:
-    try:
-        parsed = parse_ref(ref, type_hint)
-    except InvalidArgument as err:
-        raise InvalidArgument(f"{field_name}: {err.message}") from None
-    summary, _, error = _resolve_all(session, [parsed])[0]
-    if summary is None:
-        raise NotFound(f"{field_name}: {error}")
-    return summary
+RefKey = tuple[str, str | None]  # (ref as given, type hint)
+Found = Summary | JukeError      # the resource, or why there is none (without the field)
+
+
+def _resolve_refs(session: Session, refs: Iterable[RefKey]) -> dict[RefKey, Found]:
+    """Each distinct (ref, type hint) resolved in bulk: its resource, or the error that
+    rejects it (malformed: InvalidArgument; unknown or ambiguous: NotFound)."""
+    parsed: dict[RefKey, ParsedRef] = {}
+    found: dict[RefKey, Found] = {}
+    for key in refs:
+        if key not in parsed and key not in found:
+            try:
+                parsed[key] = parse_ref(*key)
+            except InvalidArgument as err:
+                found[key] = err
+    resolved = _resolve_all(session, list(parsed.values()))
+    for key, (summary, _, error) in zip(parsed, resolved, strict=True):
+        found[key] = summary if summary is not None else NotFound(error)
+    return found
+
+
+def _required(index: int, field_name: str, found: Found) -> Summary:
+    """The resource, or its error raised as the rejection of batch row `index`."""
+    if isinstance(found, JukeError):
+        raise type(found)(f"{field_name}: {found.message}", index=index)
+    return found
 
 
 # --- upsert ------------------------------------------------------------------------------
 
 
-def _validate_tag(where: str, tag: TagInput) -> None:
+def _validate_tag(index: int, where: str, tag: TagInput) -> None:
     if not tag.name.strip():
-        raise InvalidArgument(f"{where}: empty tag name")
+        raise InvalidArgument(f"{where}: empty tag name", index=index)
     if tag.source not in TAG_SOURCES:
         raise InvalidArgument(
-            f"{where}: tag source {tag.source!r} is not one of {', '.join(TAG_SOURCES)}"
+            f"{where}: tag source {tag.source!r} is not one of {', '.join(TAG_SOURCES)}",
+            index=index,
         )
     if not (math.isfinite(tag.weight) and 0.0 <= tag.weight <= 1.0):
-        raise InvalidArgument(f"{where}: tag weight {tag.weight!r} is outside 0..1")
+        raise InvalidArgument(f"{where}: tag weight {tag.weight!r} is outside 0..1",
+                              index=index)
 
 
 def _validate(index: int, item: ResourceInput) -> None:
-    where = f"{item.type}s[{index}]"
+    """Raises InvalidArgument naming the row (message and `index` field) and the value."""
+    try:
+        _validate_fields(f"{item.type}s[{index}]", item)
+    except InvalidArgument as err:
+        raise InvalidArgument(err.message, index=index) from None
+    for tag in item.tags:
+        _validate_tag(index, f"{item.type}s[{index}]", tag)
+
+
+def _validate_fields(where: str, item: ResourceInput) -> None:
     if not item.name.strip():
         raise InvalidArgument(f"{where}: name is empty")
     if len(item.name) > MAX_NAME_LENGTH:
@@ -289,30 +322,6 @@ def _validate(index: int, item: ResourceInput) -> None:
             )
     if item.duration_ms < 0 or item.track_number < 0:
         raise InvalidArgument(f"{where}: negative duration_ms or track_number")
-    for tag in item.tags:
-        _validate_tag(where, tag)
-
-
-def _existing_target(session: Session, where: str, item: ResourceInput) -> Summary | None:
-    """The resource this input denotes: same MBID or same adapter id; conflicts refused."""
-    mbid = parse_uuid(item.mbid) if item.mbid else None
-    by_mbid = repo.find_by_mbids(session, [item.type], [mbid]).get(mbid) if mbid else None
-    target, matched = (by_mbid[0] if by_mbid else None), f"MBID {mbid}"
-    pairs = [(s.strip().lower(), e.strip()) for s, e in item.external_ids]
-    for key, owners in sorted(repo.find_by_external_ids(session, [item.type], pairs).items()):
-        owner = owners[0]
-        if target is not None and owner.juke_id != target.juke_id:
-            raise AlreadyExists(
-                f"{where}: external id {key} is already bound to "
-                f"{owner.uri} ({owner.name!r}), not {target.uri}"
-            )
-        target, matched = owner, f"external id {key}"
-    if target is not None and mbid is not None and target.mbid not in (None, mbid):
-        raise AlreadyExists(
-            f"{where}: {matched} is already bound to {target.uri} ({target.name!r}) "
-            f"whose MBID is {target.mbid}, not {mbid}"
-        )
-    return target
 
 
 def _row_values(item: ResourceInput) -> dict[str, Any]:
@@ -333,36 +342,210 @@ def _row_values(item: ResourceInput) -> dict[str, Any]:
     return values
 
 
-def _upsert_one(session: Session, index: int, item: ResourceInput) -> UpsertOutcome:
-    where = f"{item.type}s[{index}]"
-    target = _existing_target(session, where, item)
-    artists = [_require(session, f"{where}.artist_refs", r, "artist") for r in item.artist_refs]
-    genres = [_require(session, f"{where}.genre_refs", r, "genre") for r in item.genre_refs]
-    album = _require(session, f"{where}.album_ref", item.album_ref, "album") \
-        if item.album_ref else None
-    values = _row_values(item)
-    if album is not None:
-        values["album_juke_id"] = album.juke_id
-    if target is None:
-        row = repo.create_row(session, item.type, **values)
-        created = True
-    else:
-        row = repo.get_row(session, item.type, target.juke_id)
-        for key, value in values.items():
-            setattr(row, key, value)
-        created = False
-    pairs = [(s.strip().lower(), e.strip()) for s, e in item.external_ids]
-    repo.bind_external_ids(session, item.type, row.juke_id, pairs)
-    if artists:
-        repo.replace_artists(session, item.type, row.juke_id, [a.juke_id for a in artists])
-    if genres:
-        repo.replace_genres(session, item.type, row.juke_id, [g.juke_id for g in genres])
-    if item.work_mbids:
-        works = [w for w in (parse_uuid(m) for m in item.work_mbids) if w is not None]
-        repo.replace_works(session, row.juke_id, works)
-    repo.upsert_tags(
-        session, item.type, row.juke_id,
-        [TagView(t.name.strip(), t.source, t.weight, t.dataset.strip()) for t in item.tags],
-    )
-    summary = Summary(type=item.type, juke_id=row.juke_id, name=row.name, mbid=row.mbid)
-    return UpsertOutcome(summary=summary, created=created)
+def _tag_view(tag: TagInput) -> TagView:
+    return TagView(tag.name.strip(), tag.source, tag.weight, tag.dataset.strip())
+
+
+def _adapter_ids(item: ResourceInput) -> list[tuple[str, str]]:
+    """The item's (source, external_id) pairs as stored: source lower-case, both trimmed."""
+    return list(dict.fromkeys((s.strip().lower(), e.strip()) for s, e in item.external_ids))
+
+
+def _key(pair: tuple[str, str]) -> str:
+    return f"{pair[0]}:{pair[1]}"
+
+
+# --- set-wise upsert -----------------------------------------------------------------------
+# A batch is decided in memory, row after row, against what the database held when the batch
+# began plus what the rows before decided; then it is written with one statement per table.
+# Deciding row after row keeps every rule of writing one row at a time: a later row naming
+# a resource that an earlier row created, renamed or bound updates that same resource, and
+# the first bad row (by index) rejects the whole batch with its own error.
+
+
+@dataclass(slots=True)
+class _Row:
+    """One input row, with what the steps below need of it worked out once."""
+
+    index: int
+    item: ResourceInput
+    values: dict[str, Any]              # _row_values(item)
+    adapter_ids: list[tuple[str, str]]  # _adapter_ids(item)
+    work_mbids: list[uuid.UUID]         # validated: all parse
+
+    @classmethod
+    def of(cls, index: int, item: ResourceInput) -> _Row:
+        return cls(index, item, _row_values(item), _adapter_ids(item),
+                   [uuid.UUID(w.strip()) for w in item.work_mbids])
+
+    @property
+    def where(self) -> str:
+        return f"{self.item.type}s[{self.index}]"
+
+
+class _Relations(NamedTuple):
+    """What one row's refs resolved to; `error` rejects the row: its first ref that did
+    not resolve."""
+
+    artists: list[Summary]
+    genres: list[Summary]
+    album: Summary | None
+    error: JukeError | None
+
+
+def _refs_of(item: ResourceInput) -> list[tuple[str, str, str]]:
+    """(field, ref, type) of every ref the item gives, in the order they are checked."""
+    return [*(("artist_refs", ref, "artist") for ref in item.artist_refs),
+            *(("genre_refs", ref, "genre") for ref in item.genre_refs),
+            *([("album_ref", item.album_ref, "album")] if item.album_ref else [])]
+
+
+def _relations(session: Session, rows: Sequence[_Row]) -> list[_Relations]:
+    """Every row's artist, genre and album refs, resolved together."""
+    refs = [_refs_of(row.item) for row in rows]
+    found = _resolve_refs(session, [(ref, rtype) for row_refs in refs
+                                    for _, ref, rtype in row_refs])
+    out = []
+    for row, row_refs in zip(rows, refs, strict=True):
+        resolved: dict[str, list[Summary]] = {"artist": [], "genre": [], "album": []}
+        error = None
+        for field_name, ref, rtype in row_refs:
+            hit = found[ref, rtype]
+            if isinstance(hit, JukeError):
+                error = error or type(hit)(f"{row.where}.{field_name}: {hit.message}",
+                                           index=row.index)
+            else:
+                resolved[rtype].append(hit)
+        album = resolved["album"][0] if resolved["album"] else None
+        out.append(_Relations(resolved["artist"], resolved["genre"], album, error))
+    return out
+
+
+@dataclass(slots=True)
+class _Write:
+    """What the batch writes for one resource; None: that relation is left as stored."""
+
+    row: repo.ResourceRow
+    external_ids: list[tuple[str, str]] = field(default_factory=list)
+    artists: list[uuid.UUID] | None = None
+    genres: list[uuid.UUID] | None = None
+    works: list[uuid.UUID] | None = None
+    tags: list[TagView] = field(default_factory=list)
+
+
+class _Batch:
+    """The rows of one resource type, decided in order (see above), then stored."""
+
+    def __init__(self, rtype: str, stored_mbids: repo.Hits, stored_adapter_ids: repo.Hits
+                 ) -> None:
+        self._type = rtype
+        self._stored_mbids = stored_mbids
+        self._stored_adapter_ids = stored_adapter_ids
+        # What earlier rows of the batch decided: owners of new MBIDs and adapter ids, and
+        # the latest name and MBID of every resource they touched.
+        self._mbid_owners: dict[uuid.UUID, uuid.UUID] = {}
+        self._adapter_id_owners: dict[str, uuid.UUID] = {}
+        self._latest: dict[uuid.UUID, Summary] = {}
+        self._writes: dict[uuid.UUID, _Write] = {}
+
+    def _owner(self, decided: dict[Any, uuid.UUID], stored: repo.Hits, key: Any
+               ) -> Summary | None:
+        if key in decided:
+            return self._latest[decided[key]]
+        hits = stored.get(key)
+        return self._latest.get(hits[0].juke_id, hits[0]) if hits else None
+
+    def _target(self, row: _Row) -> Summary | None:
+        """The resource this row denotes: same MBID or same adapter id; conflicts refused."""
+        mbid = row.values.get("mbid")
+        target = self._owner(self._mbid_owners, self._stored_mbids, mbid) if mbid else None
+        matched = f"MBID {mbid}"
+        for key in sorted(_key(pair) for pair in row.adapter_ids):
+            owner = self._owner(self._adapter_id_owners, self._stored_adapter_ids, key)
+            if owner is None:
+                continue
+            if target is not None and owner.juke_id != target.juke_id:
+                raise AlreadyExists(
+                    f"{row.where}: external id {key} is already bound to "
+                    f"{owner.uri} ({owner.name!r}), not {target.uri}", index=row.index)
+            target, matched = owner, f"external id {key}"
+        if target is not None and mbid is not None and target.mbid not in (None, mbid):
+            raise AlreadyExists(
+                f"{row.where}: {matched} is already bound to {target.uri} ({target.name!r}) "
+                f"whose MBID is {target.mbid}, not {mbid}", index=row.index)
+        return target
+
+    def add(self, row: _Row, relations: _Relations) -> UpsertOutcome:
+        """Decide one row: raises its error, or records its writes."""
+        target = self._target(row)
+        if relations.error is not None:
+            raise relations.error
+        values = row.values
+        if relations.album is not None:  # a copy: the row keeps the values it was given
+            values = {**values, "album_juke_id": relations.album.juke_id}
+        earlier = self._writes.get(target.juke_id) if target is not None else None
+        if earlier is not None:
+            earlier.row = earlier.row._replace(**values)
+        juke_id = target.juke_id if target is not None else uuid7()
+        write = earlier or self._writes.setdefault(
+            juke_id, _Write(repo.ResourceRow(juke_id=juke_id, **values)))
+        mbid = write.row.mbid or (target.mbid if target is not None else None)
+        summary = Summary(type=self._type, juke_id=juke_id, name=write.row.name, mbid=mbid)
+        self._latest[juke_id] = summary
+        self._record(write, row, relations)
+        return UpsertOutcome(summary=summary, created=target is None)
+
+    def _record(self, write: _Write, row: _Row, relations: _Relations) -> None:
+        juke_id = write.row.juke_id
+        if write.row.mbid is not None:
+            self._mbid_owners[write.row.mbid] = juke_id
+        for pair in row.adapter_ids:
+            key = _key(pair)
+            if self._owner(self._adapter_id_owners, self._stored_adapter_ids, key) is None:
+                self._adapter_id_owners[key] = juke_id
+                write.external_ids.append(pair)
+        if relations.artists:
+            write.artists = [a.juke_id for a in relations.artists]
+        if relations.genres:
+            write.genres = [g.juke_id for g in relations.genres]
+        if row.work_mbids:
+            write.works = row.work_mbids
+        write.tags += map(_tag_view, row.item.tags)
+
+    def store(self, session: Session) -> None:
+        rtype, writes = self._type, list(self._writes.values())
+        repo.upsert_resources(session, rtype, [w.row for w in writes])
+        repo.bind_external_ids(session, rtype, [
+            repo.ExternalIdRow(w.row.juke_id, source, external_id)
+            for w in writes for source, external_id in w.external_ids])
+        if rtype in ("album", "track"):
+            repo.replace_artists(session, rtype, {
+                w.row.juke_id: w.artists for w in writes if w.artists is not None})
+        if rtype == "track":
+            repo.replace_works(session, {
+                w.row.juke_id: w.works for w in writes if w.works is not None})
+        repo.replace_genres(session, rtype, {
+            w.row.juke_id: w.genres for w in writes if w.genres is not None})
+        repo.upsert_tags(session, [repo.TagRow(w.row.juke_id, rtype, tag)
+                                   for w in writes for tag in w.tags])
+
+
+def _upsert_batch(session: Session, inputs: Sequence[ResourceInput]) -> list[UpsertOutcome]:
+    """Each run of same-type rows is decided and stored before the next run is decided, so
+    a row may name a resource of another type that an earlier row of the call wrote."""
+    outcomes: list[UpsertOutcome] = []
+    for rtype, run in groupby(enumerate(inputs), key=lambda pair: pair[1].type):
+        rows = [_Row.of(index, item) for index, item in run]
+        outcomes += _upsert_run(session, rtype, rows)
+    return outcomes
+
+
+def _upsert_run(session: Session, rtype: str, rows: list[_Row]) -> list[UpsertOutcome]:
+    mbids = {row.values["mbid"] for row in rows if "mbid" in row.values}
+    pairs = {pair for row in rows for pair in row.adapter_ids}
+    batch = _Batch(rtype, repo.find_by_mbids(session, [rtype], mbids),
+                   repo.find_by_external_ids(session, [rtype], pairs))
+    outcomes = [batch.add(row, relations)
+                for row, relations in zip(rows, _relations(session, rows), strict=True)]
+    batch.store(session)
+    return outcomes

@@ -17,7 +17,13 @@ from services.common.proto_convert import (
     type_to_proto,
 )
 from services.identity.repository import ResourceView, Summary
-from services.identity.service import IdentityService, ResourceInput, TagInput, UpsertOutcome
+from services.identity.service import (
+    IdentityService,
+    Resolution,
+    ResourceInput,
+    TagInput,
+    UpsertOutcome,
+)
 
 
 def summary_pb(s: Summary) -> common_pb2.ResourceSummary:
@@ -81,7 +87,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             identity_pb2.ResolveResult(
                 ref=r.ref, found=r.summary is not None,
                 resource=summary_pb(r.summary) if r.summary else None,
-                matched_by=r.matched_by, error=r.error,
+                matched_by=r.matched_by, error=r.error, failure=_failure(r),
             )
             for r in self._service.batch_resolve(refs)
         ]
@@ -152,3 +158,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             artists=s.artists, albums=s.albums, tracks=s.tracks, genres=s.genres,
             external_ids=s.external_ids, tags=s.tags,
         )
+
+
+def _failure(r: Resolution) -> int:
+    if r.summary is not None:
+        return int(identity_pb2.RESOLVE_FAILURE_UNSPECIFIED)
+    if r.malformed:
+        return int(identity_pb2.RESOLVE_FAILURE_MALFORMED)
+    return int(identity_pb2.RESOLVE_FAILURE_NOT_FOUND)

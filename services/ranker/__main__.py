@@ -11,8 +11,10 @@ import grpc
 from juke.ranker.v1 import ranker_pb2, ranker_pb2_grpc
 from services.common.config import Settings
 from services.common.db import Database
+from services.common.grpc_client import service_channel
 from services.common.runner import Readiness, run_service
 from services.common.telemetry import DISABLED, Telemetry, setup_telemetry
+from services.common.vector_artifacts import AnnParams
 from services.ranker.api.clients import EmbedderClient, GovernanceClient, IdentityClient
 from services.ranker.api.servicer import RankerServicer
 from services.ranker.personal.events import EventService
@@ -21,6 +23,7 @@ from services.ranker.personal.profiles import ProfileService
 from services.ranker.personal.radio import RadioService
 from services.ranker.personal.recommendations import PersonalRecommender
 from services.ranker.personal.taste import TasteAnalyser
+from services.ranker.serving.content import LocalContent
 from services.ranker.serving.health import HealthRecorder, RequestStats
 from services.ranker.serving.service import RankerService
 
@@ -31,17 +34,24 @@ log = logging.getLogger(__name__)
 def build_service(db: Database, settings: Settings,
                   telemetry: Telemetry = DISABLED) -> RankerService:
     """`telemetry`: outgoing calls carry the trace context of the request being served."""
-    targets = settings.service_targets
     return RankerService(
         db, identity_client(settings, telemetry),
-        EmbedderClient(telemetry.traced_channel(targets["embedder"])),
-        GovernanceClient(telemetry.traced_channel(targets["governance"])),
+        LocalContent(EmbedderClient(service_channel("embedder", settings, telemetry=telemetry)),
+                     settings.artifact_dir,
+                     AnnParams(settings.ann_connectivity, settings.ann_expansion_search)),
+        GovernanceClient(service_channel("governance", settings, telemetry=telemetry)),
         default_limit=settings.recommender_default_limit,
         max_limit=settings.recommender_max_limit, environment=settings.environment)
 
 
 def identity_client(settings: Settings, telemetry: Telemetry = DISABLED) -> IdentityClient:
-    return IdentityClient(telemetry.traced_channel(settings.service_targets["identity"]))
+    return IdentityClient(service_channel("identity", settings, telemetry=telemetry))
+
+
+def libpq_dsn(db: Database) -> str:
+    """The engine's database as a plain libpq URL, for the activation listener's own
+    connection (it must stay outside the pool: it LISTENs for the process's lifetime)."""
+    return db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def keep_features_fresh(service: RankerService, interval_s: float) -> None:
@@ -84,6 +94,7 @@ def register(server: grpc.Server, db: Database, settings: Settings,
                            db, identity_client(settings, telemetry).summaries)),
         server)
     keep_features_fresh(service, settings.features_refresh_s)
+    service.watch_activations(libpq_dsn(db), settings.bundle_poll_s)
     return service.ready  # SERVING once the catalog features are loaded
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import grpc
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -13,6 +12,7 @@ from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.config import Settings
 from services.common.db import Database
+from services.common.grpc_client import service_channel
 from services.common.temporal_worker import run_worker
 from services.ranker.evaluation.data import from_mesh
 from services.ranker.evaluation.promotion import HarnessEvaluator
@@ -28,18 +28,16 @@ from services.ranker.workflows.promotion_activities import PromotionActivities
 
 def build_worker(client: Client, settings: Settings, db: Database,
                  executor: ThreadPoolExecutor) -> Worker:
-    targets = settings.service_targets
-    source, gate = connect(grpc.insecure_channel(targets["governance"]),
-                           grpc.insecure_channel(targets["identity"]), db)
-    ranker = RankerServiceStub(grpc.insecure_channel(targets["ranker"]))
+    # Activities run for minutes under Temporal's own timeouts: the long deadline.
+    identity = service_channel("identity", settings, long_running=True)
+    governance = service_channel("governance", settings, long_running=True)
+    ranker = RankerServiceStub(service_channel("ranker", settings, long_running=True))
+    embedder = EmbedderServiceStub(service_channel("embedder", settings, long_running=True))
+    source, gate = connect(governance, identity, db)
     training = TrainingActivities(
         CooccurrenceTrainer(db, source, gate, PmiEngine.from_settings(settings)), ranker)
-    identity, governance = (grpc.insecure_channel(targets["identity"]),
-                            grpc.insecure_channel(targets["governance"]))
     evaluator = HarnessEvaluator(db, lambda: from_mesh(identity, governance))
-    promotion = PromotionActivities(
-        evaluator, ranker, EmbedderServiceStub(grpc.insecure_channel(targets["embedder"])),
-        GovernanceServiceStub(governance))
+    promotion = PromotionActivities(evaluator, ranker, embedder, GovernanceServiceStub(governance))
     cf = CfActivities(CfTrainer(db, source, gate, PmiEngine.from_settings(settings)), ranker)
     return Worker(client, task_queue=settings.ranker_task_queue,
                   workflows=[CooccurrenceTrainingWorkflow, PromotionWorkflow, CfTrainingWorkflow],

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.cli.ranking import refresh_every_ranker
+from services.common.config import Settings
 from tests.api_keys import bearer, make_keys
 from tests.conftest import free_port
 
@@ -31,6 +33,11 @@ class Mesh:
 
     def target(self, service: str) -> str:
         return f"127.0.0.1:{self.env[f'JUKE_{service.upper()}_PORT']}"
+
+    def refresh_rankers(self) -> None:
+        """Every ranker process rebuilds its catalog features now (each holds its own, and
+        otherwise notices a changed catalog within JUKE_RANKER_REFRESH_S)."""
+        refresh_every_ranker(Settings.from_env(self.env))
 
     @property
     def corpus_dir(self) -> Path:

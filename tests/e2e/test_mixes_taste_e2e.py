@@ -11,8 +11,6 @@ import pytest
 from juke.common.v1 import common_pb2
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
-from juke.ranker.v1 import ranker_pb2 as rpb
-from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from tests.e2e.conftest import Mesh
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -39,8 +37,7 @@ def genres(mesh: Mesh) -> dict[str, dict[str, object]]:
                                                   source=common_pb2.TAG_SOURCE_MUSICBRAINZ)])
                 for n in range(8)])).results]
             out[genre] = {"genre": genre_id, "artist": artist, "tracks": tracks, "tag": tag}
-    with grpc.insecure_channel(mesh.target("ranker")) as channel:
-        RankerServiceStub(channel).RefreshFeatures(rpb.RefreshFeaturesRequest())
+    mesh.refresh_rankers()
     kraut, dub = out["krautrock"]["tracks"], out["dub"]["tracks"]
     events = [_event(t, n) for n, t in enumerate([*kraut[:5], *dub[:5]])]  # type: ignore[misc]
     events += [_event(t, 20 + n, "like") for n, t in enumerate(kraut[:5])]  # type: ignore[arg-type]

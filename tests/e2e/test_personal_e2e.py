@@ -11,8 +11,6 @@ import pytest
 from juke.common.v1 import common_pb2
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
-from juke.ranker.v1 import ranker_pb2 as rpb
-from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from tests.e2e.conftest import Mesh
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -31,8 +29,7 @@ def tracks(mesh: Mesh) -> list[str]:
                            external_ids=[common_pb2.ExternalId(source="spotify",
                                                                external_id=f"e2e{run}{n}")])
             for n in range(12)]))
-    with grpc.insecure_channel(mesh.target("ranker")) as channel:
-        RankerServiceStub(channel).RefreshFeatures(rpb.RefreshFeaturesRequest())
+    mesh.refresh_rankers()
     return [r.juke_id for r in reply.results]
 
 

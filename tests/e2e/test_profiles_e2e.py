@@ -13,8 +13,6 @@ import pytest
 from juke.common.v1 import common_pb2
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
-from juke.ranker.v1 import ranker_pb2 as rpb
-from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from tests.e2e.conftest import Mesh
 
 RUN = uuid.uuid4().hex[:8]
@@ -41,8 +39,7 @@ def catalog(mesh: Mesh) -> dict[str, str]:
                 external_ids=[common_pb2.ExternalId(source="spotify",
                                                     external_id=f"prof{RUN}{n}")])
             for n in range(8)])).results]
-    with grpc.insecure_channel(mesh.target("ranker")) as channel:
-        RankerServiceStub(channel).RefreshFeatures(rpb.RefreshFeaturesRequest())
+    mesh.refresh_rankers()
     return {"artist0": artists[0], "artist1": artists[1], "album1": albums[1]} | {
         f"t{n}": t for n, t in enumerate(tracks)}
 
@@ -146,8 +143,7 @@ def test_recommendations_with_profiles(mesh: Mesh, catalog: dict[str, str],
 
 def test_juke_recommend_online_and_offline_agree(mesh: Mesh, catalog: dict[str, str],
                                                  profile_id: str) -> None:
-    with grpc.insecure_channel(mesh.target("ranker")) as channel:
-        RankerServiceStub(channel).RefreshFeatures(rpb.RefreshFeaturesRequest())
+    mesh.refresh_rankers()
     args = ["recommend", "--seeds", f"profile song {RUN} 1", f"juke:track:{catalog['t2']}",
             "--profile", profile_id, "--types", "tracks", "albums", "--limit", "6"]
     started = time.perf_counter()

@@ -42,8 +42,7 @@ def hetrec(mesh: Mesh, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     root = write_subset(source, tmp_path_factory.mktemp("hetrec") / "lastfm-hetrec-2011", USERS)
     imported = mesh.juke("lastfm", "import", "--path", str(root), timeout=600)
     assert imported.returncode == 0, imported.stdout + imported.stderr
-    with grpc.insecure_channel(mesh.target("ranker")) as channel:
-        RankerServiceStub(channel).RefreshFeatures(rpb.RefreshFeaturesRequest())
+    mesh.refresh_rankers()
     lines = (root / "artists.dat").read_text(errors="replace").splitlines()[1:]
     return [line.split("\t")[0] for line in lines if line]
 

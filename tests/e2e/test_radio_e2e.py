@@ -13,8 +13,6 @@ import pytest
 from juke.common.v1 import common_pb2
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
-from juke.ranker.v1 import ranker_pb2 as rpb
-from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from tests.e2e.conftest import Mesh
 
 ARTISTS, TRACKS_EACH = 5, 6
@@ -44,8 +42,7 @@ def station(mesh: Mesh) -> Station:
                                artist_refs=[artist.juke_id])
                 for t in range(TRACKS_EACH)]))
             tracks.append([r.juke_id for r in reply.results])
-    with grpc.insecure_channel(mesh.target("ranker")) as channel:
-        RankerServiceStub(channel).RefreshFeatures(rpb.RefreshFeaturesRequest())
+    mesh.refresh_rankers()
     return Station(run, tracks, {t: a for a, ts in enumerate(tracks) for t in ts})
 
 

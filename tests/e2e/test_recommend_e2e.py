@@ -8,8 +8,6 @@ from pathlib import Path
 import grpc
 import pytest
 
-from juke.ranker.v1 import ranker_pb2 as rpb
-from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from tests.e2e.conftest import Mesh
 
 
@@ -22,8 +20,7 @@ def embedded(mesh: Mesh, hyperrogue_subset: Path) -> None:
     backfill = mesh.juke("embed", "backfill", timeout=600)
     assert backfill.returncode == 0, backfill.stdout + backfill.stderr
     assert "0 skipped" in backfill.stdout
-    with grpc.insecure_channel(mesh.target("ranker")) as channel:
-        RankerServiceStub(channel).RefreshFeatures(rpb.RefreshFeaturesRequest())
+    mesh.refresh_rankers()
 
 
 def test_hybrid_recommendations_by_name_are_explained(mesh: Mesh, embedded: None) -> None:

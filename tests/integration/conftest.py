@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -76,7 +77,15 @@ def channel_target(channel: grpc.Channel) -> str:
 
 
 @pytest.fixture(scope="session")
-def embedder_channel(start_server: Callable[..., grpc.Channel]) -> grpc.Channel:
+def artifact_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the embedder writes retrieval artifacts and rankers open them (one per session,
+    like JUKE_ARTIFACT_DIR of a deployment)."""
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.fixture(scope="session")
+def embedder_channel(start_server: Callable[..., grpc.Channel],
+                     artifact_root: Path) -> grpc.Channel:
     from juke.embedder.v1 import embedder_pb2_grpc
     from services.embedder.__main__ import SERVICE_NAME
     from services.embedder.runtimes import builtin_models
@@ -84,7 +93,7 @@ def embedder_channel(start_server: Callable[..., grpc.Channel]) -> grpc.Channel:
     from services.embedder.servicer import EmbedderServicer
 
     def register(server: grpc.Server, db: Database) -> None:
-        service = EmbedderService(db, builtin_models(None, None))
+        service = EmbedderService(db, builtin_models(None, None), artifact_root=artifact_root)
         service.bootstrap()
         embedder_pb2_grpc.add_EmbedderServiceServicer_to_server(EmbedderServicer(service), server)
 
@@ -93,11 +102,13 @@ def embedder_channel(start_server: Callable[..., grpc.Channel]) -> grpc.Channel:
 
 @pytest.fixture(scope="session")
 def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
-                 embedder_channel: grpc.Channel,
-                 governance_channel: grpc.Channel) -> Callable[..., grpc.Channel]:
-    """Start a ranker (features loaded from the current catalog) over the other services."""
+                 embedder_channel: grpc.Channel, governance_channel: grpc.Channel,
+                 artifact_root: Path) -> Callable[..., grpc.Channel]:
+    """Start a ranker (features loaded from the current catalog) over the other services,
+    composed as in production: content in process from the embedder's artifacts."""
     from juke.ranker.v1 import ranker_pb2_grpc
     from services.common.config import Settings
+    from services.common.vector_artifacts import AnnParams
     from services.ranker.__main__ import SERVICE_NAME, daily_mixes
     from services.ranker.api.clients import EmbedderClient, GovernanceClient, IdentityClient
     from services.ranker.api.servicer import RankerServicer
@@ -106,13 +117,14 @@ def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: gr
     from services.ranker.personal.radio import RadioService
     from services.ranker.personal.recommendations import PersonalRecommender
     from services.ranker.personal.taste import TasteAnalyser
+    from services.ranker.serving.content import LocalContent
     from services.ranker.serving.health import HealthRecorder, RequestStats
     from services.ranker.serving.service import RankerService
 
     def start() -> grpc.Channel:
         def register(server: grpc.Server, db: Database) -> None:
-            service = RankerService(db, IdentityClient(identity_channel),
-                                    EmbedderClient(embedder_channel),
+            content = LocalContent(EmbedderClient(embedder_channel), artifact_root, AnnParams())
+            service = RankerService(db, IdentityClient(identity_channel), content,
                                     GovernanceClient(governance_channel))
             service.refresh_features()
             stats = RequestStats()

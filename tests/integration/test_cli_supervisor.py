@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,6 +35,7 @@ from services.cli.components import (
     MeshPlan,
     Probe,
 )
+from services.cli.lifecycle import format_status, mesh_status
 from services.cli.supervisor import Supervisor
 from services.common.config import Settings
 from tests.conftest import free_port
@@ -41,7 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # A stand-in child: listens on a port (so a tcp probe passes) and records its own SIGTERM.
 CHILD_SCRIPT = r"""
-import signal, socket, sys, time
+import os, signal, socket, sys, time
 name, port, behaviour, record = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 
 def on_term(*_):
@@ -55,6 +58,11 @@ if behaviour == "exit-early":
     sys.exit(3)
 if behaviour == "never-ready":
     time.sleep(3600)
+if behaviour == "hang-after-restart":
+    first_start = f"{record}.{name}.started"
+    if os.path.exists(first_start):
+        time.sleep(3600)
+    open(first_start, "w").close()
 sock = socket.socket()
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 sock.bind(("127.0.0.1", port))
@@ -77,6 +85,14 @@ class StandIns:
         self.script.write_text(CHILD_SCRIPT)
         self.record = tmp_path / "stopped.txt"
         self.settings = Settings.from_env({"JUKE_HOME": str(tmp_path / "home")})
+        self.restart_quickly(max_restarts=2)
+        self.running: list[tuple[Supervisor, threading.Thread]] = []
+
+    def restart_quickly(self, max_restarts: int, initial_backoff_s: float = 0.1) -> None:
+        self.settings = dataclasses.replace(
+            self.settings, restart_backoff_initial_s=initial_backoff_s,
+            restart_backoff_max_s=max(1.0, initial_backoff_s), restart_max=max_restarts,
+            restart_window_s=60.0)
 
     def component(self, name: str, stage: int, behaviour: str = "ok",
                   port: int | None = None) -> Component:
@@ -106,13 +122,44 @@ class StandIns:
         out = io.StringIO()
         return Supervisor(self.settings, plan, out, out, start_timeout=start_timeout), out
 
+    def three_stages(self) -> MeshPlan:
+        return self.plan(self.component("db", INFRASTRUCTURE), self.component("svc", SERVICES),
+                         self.component("gateway", EDGE))
+
+    def run_until_ready(
+        self, plan: MeshPlan, start_timeout: float = 20
+    ) -> tuple[Supervisor, io.StringIO, threading.Thread, list[int]]:
+        """A supervisor running `plan` in a thread, returned once everything is healthy."""
+        supervisor, out = self.supervisor(plan, start_timeout)
+        ready = threading.Event()
+        thread, result = self.run_in_thread(supervisor, when_ready=ready.set)
+        _wait_for(ready.is_set)
+        return supervisor, out, thread, result
+
+    def run_in_thread(
+        self, supervisor: Supervisor, when_ready: Callable[[], None] | None = None
+    ) -> tuple[threading.Thread, list[int]]:
+        result: list[int] = []
+        thread = threading.Thread(target=lambda: result.append(supervisor.run(when_ready)))
+        thread.start()
+        self.running.append((supervisor, thread))
+        return thread, result
+
+    def stop_running_supervisors(self) -> None:
+        """What a failed assertion left running would otherwise keep pytest from exiting."""
+        for supervisor, thread in self.running:
+            supervisor.request_stop()
+            thread.join(timeout=60)
+
     def stopped_order(self) -> list[str]:
         return self.record.read_text().split() if self.record.exists() else []
 
 
 @pytest.fixture
-def stand_ins(tmp_path: Path) -> StandIns:
-    return StandIns(tmp_path)
+def stand_ins(tmp_path: Path) -> Iterator[StandIns]:
+    stand_ins = StandIns(tmp_path)
+    yield stand_ins
+    stand_ins.stop_running_supervisors()
 
 
 def _pids(supervisor: Supervisor) -> list[int]:
@@ -123,15 +170,6 @@ def _gone(pid: int) -> bool:
     return not run_state.process_alive(pid, None)
 
 
-def _run_in_thread(
-    supervisor: Supervisor, when_ready: Callable[[], None] | None = None
-) -> tuple[threading.Thread, list[int]]:
-    result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(supervisor.run(when_ready)))
-    thread.start()
-    return thread, result
-
-
 def _wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -140,13 +178,7 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
 
 
 def test_starts_in_order_then_stops_in_reverse_on_request(stand_ins: StandIns) -> None:
-    plan = stand_ins.plan(stand_ins.component("db", INFRASTRUCTURE),
-                          stand_ins.component("svc", SERVICES),
-                          stand_ins.component("gateway", EDGE))
-    supervisor, out = stand_ins.supervisor(plan)
-    ready = threading.Event()
-    thread, result = _run_in_thread(supervisor, when_ready=ready.set)
-    _wait_for(ready.is_set)
+    supervisor, out, thread, result = stand_ins.run_until_ready(stand_ins.three_stages())
     state = run_state.load(supervisor.state_path)
     assert state is not None and state.phase == "running"
     assert state.supervisor_pid == os.getpid()
@@ -216,17 +248,105 @@ def test_port_already_taken_fails_before_launching(stand_ins: StandIns) -> None:
     assert stand_ins.stopped_order() == ["db"]
 
 
-def test_child_dying_while_running_stops_everything(stand_ins: StandIns) -> None:
+def _status_rows(stand_ins: StandIns) -> dict[str, dict[str, Any]]:
+    """What `juke status --json` would show of each component."""
+    return {row["name"]: row for row in mesh_status(stand_ins.settings)["components"]}
+
+
+def test_a_killed_component_is_restarted_and_the_others_left_alone(stand_ins: StandIns) -> None:
+    supervisor, out, thread, result = stand_ins.run_until_ready(stand_ins.three_stages())
+    before = {name: child.pid for name, child in supervisor.children.items()}
+
+    os.kill(before["svc"], signal.SIGKILL)
+    _wait_for(lambda: "svc healthy again" in out.getvalue())
+    rows = _status_rows(stand_ins)
+    assert rows["svc"]["state"] == "healthy" and rows["svc"]["restarts"] == 1
+    assert rows["svc"]["last_exit"] == "killed by SIGKILL"
+    assert rows["svc"]["pid"] not in (None, before["svc"])
+    assert rows["svc"]["started_at"] is not None and rows["svc"]["gave_up"] is False
+    assert {name: rows[name]["pid"] for name in ("db", "gateway")} == {
+        "db": before["db"], "gateway": before["gateway"]}  # dependants are not restarted
+    assert [rows[name]["restarts"] for name in ("db", "gateway")] == [0, 0]
+    assert "killed by SIGKILL at" in format_status(mesh_status(stand_ins.settings))
+    text = out.getvalue()
+    assert "svc killed by SIGKILL unexpectedly" in text
+    assert "restarted svc" in text and "svc healthy again" in text
+
+    supervisor.request_stop()
+    thread.join(timeout=30)
+    assert result == [0]
+    assert stand_ins.stopped_order() == ["gateway", "svc", "db"]
+    assert all(_gone(pid) for pid in [*before.values(), int(rows["svc"]["pid"])])
+
+
+def test_a_crash_looping_component_is_given_up_on_alone(stand_ins: StandIns) -> None:
     plan = stand_ins.plan(stand_ins.component("db", INFRASTRUCTURE),
                           stand_ins.component("gateway", EDGE, behaviour="die-later"))
     supervisor, out = stand_ins.supervisor(plan)
-    assert supervisor.run() == 1
-    log = stand_ins.settings.home / "logs" / "gateway.log"
+    thread, result = stand_ins.run_in_thread(supervisor)
+    _wait_for(lambda: "db" in supervisor.children)
+    db_pid = supervisor.children["db"].pid
+    _wait_for(lambda: _status_rows(stand_ins)["gateway"]["state"] == "gave up")
+
+    rows = _status_rows(stand_ins)
+    assert rows["gateway"]["restarts"] == 2  # the cap: a third crash is not restarted
+    assert rows["gateway"]["last_exit"] == "exited with status 4"
+    assert rows["gateway"]["gave_up"] is True and rows["gateway"]["pid"] is None
+    assert rows["gateway"]["reason"] == "gave up after 2 restarts within 60s"
+    assert rows["db"]["state"] == "healthy" and rows["db"]["pid"] == db_pid
+    assert thread.is_alive()  # still serving the rest
     text = out.getvalue()
-    assert "juke is up" in text
-    assert f"gateway exited with status 4 unexpectedly; log: {log}" in text
-    assert "crashed: out of widgets" in text
+    assert "GIVING UP ON gateway: gave up after 2 restarts within 60s" in text
+    assert text.count("crashed: out of widgets") == 3  # each crash's log tail
+
+    supervisor.request_stop()
+    thread.join(timeout=30)
+    assert result == [0]
     assert stand_ins.stopped_order() == ["db"]
+
+
+def test_a_component_waiting_for_its_restart_is_not_restarted_by_a_stop(
+    stand_ins: StandIns,
+) -> None:
+    stand_ins.restart_quickly(max_restarts=2, initial_backoff_s=30)
+    supervisor, out, thread, result = stand_ins.run_until_ready(stand_ins.three_stages())
+    os.kill(supervisor.children["svc"].pid, signal.SIGKILL)
+    _wait_for(lambda: _status_rows(stand_ins)["svc"]["state"] == "restarting")
+    assert str(_status_rows(stand_ins)["svc"]["reason"]).startswith("next start at ")
+
+    started = time.monotonic()
+    supervisor.request_stop()  # what `juke down` does, by SIGTERM
+    thread.join(timeout=30)
+    assert result == [0] and time.monotonic() - started < 10  # no waiting out the backoff
+    assert stand_ins.stopped_order() == ["gateway", "db"]
+    assert "restarted svc" not in out.getvalue()
+
+
+def test_a_restart_that_never_gets_healthy_is_killed_and_counted(stand_ins: StandIns) -> None:
+    stand_ins.restart_quickly(max_restarts=1)
+    plan = stand_ins.plan(stand_ins.component("gateway", EDGE, behaviour="hang-after-restart"))
+    supervisor, out, _, _ = stand_ins.run_until_ready(plan, start_timeout=1)
+    os.kill(supervisor.children["gateway"].pid, signal.SIGKILL)
+    _wait_for(lambda: _status_rows(stand_ins)["gateway"]["state"] == "gave up")
+
+    row = _status_rows(stand_ins)["gateway"]
+    assert row["restarts"] == 1
+    assert str(row["last_exit"]).startswith("not healthy 1s after its restart (cannot connect")
+    hung = int(re.findall(r"restarted gateway \(pid (\d+)\)", out.getvalue())[0])
+    assert _gone(hung)
+
+
+def test_what_an_exited_child_forked_is_killed_with_it(tmp_path: Path) -> None:
+    log = tmp_path / "forks.log"
+    proc, offset = processes.spawn(["sh", "-c", "sleep 60 & echo $!; wait"], log, os.environ)
+    child = processes.ChildProcess("forks", SERVICES, proc, signal.SIGTERM, log, offset)
+    _wait_for(lambda: log.read_text().strip().isdigit())
+    grandchild = int(log.read_text())
+    assert child.exit_status() is None
+    os.kill(proc.pid, signal.SIGKILL)
+    _wait_for(lambda: child.exit_status() is not None)
+    assert child.exit_status() == -signal.SIGKILL
+    _wait_for(lambda: _gone(grandchild), timeout=5)
 
 
 def test_failing_when_ready_task_stops_everything(stand_ins: StandIns) -> None:
@@ -308,7 +428,7 @@ def test_up_detached_status_and_down(mesh_env: dict[str, str]) -> None:
     report = json.loads(status.stdout)
     assert {c["name"]: c["state"] for c in report["components"]} == {
         name: "healthy" for name in
-        ("postgres", "temporal", "identity", "governance", "embedder", "ranker",
+        ("postgres", "temporal", "identity", "governance", "embedder", "ranker", "ranker-2",
          "embedder-worker", "ranker-worker", "gateway")}
     assert report["supervisor"]["alive"] and report["supervisor"]["detached"]
 

@@ -24,6 +24,7 @@ from juke.identity.v1 import identity_pb2 as ipb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from services.cli.corpus.ingest import CorpusIngester
 from services.common.db import Database
+from services.common.vector_artifacts import AnnParams, VectorArtifacts
 from services.embedder import repository as repo
 from services.embedder.activities import BackfillActivities
 from services.embedder.runtimes import builtin_models
@@ -41,8 +42,8 @@ PRODUCTION = common_pb2.ENVIRONMENT_PRODUCTION
 
 
 @pytest.fixture(scope="module")
-def embedder(database: Database) -> EmbedderService:
-    service = EmbedderService(database, builtin_models(None, None))
+def embedder(database: Database, artifact_root: Path) -> EmbedderService:
+    service = EmbedderService(database, builtin_models(None, None), artifact_root=artifact_root)
     service.bootstrap()
     return service
 
@@ -74,7 +75,7 @@ def _production_tracks(gov: GovernanceServiceStub, source: str) -> dict[str, str
 
 def test_backfill_embeds_indexes_aggregates_and_is_idempotent(
     temporal_address: str, embedder: EmbedderService, stubs, hyperrogue_subset: Path,
-    hyperrogue_package: Path, database: Database,
+    hyperrogue_package: Path, database: Database, artifact_root: Path,
 ) -> None:
     ident, gov = stubs
     CorpusIngester(ident, gov).ingest(hyperrogue_subset)
@@ -92,11 +93,16 @@ def test_backfill_embeds_indexes_aggregates_and_is_idempotent(
                                        [uuid.UUID(t) for t in _production_tracks(
                                            gov, "debian:hyperrogue-music")])
     assert coverage.index_built
+    assert first.artifact_hash and model.artifact_hash == first.artifact_hash
+    artifacts = VectorArtifacts.open(artifact_root, str(model.id), first.artifact_hash,
+                                     AnnParams())
+    assert len(artifacts.ids) == coverage.tracks and artifacts.dim == model.embedding_dim
     assert {str(t): c for t, c in stored.items()} == _production_tracks(
         gov, "debian:hyperrogue-music")
 
     again = asyncio.run(_run_backfill(temporal_address, acts, "test-embed", params))
     assert again.progress.embedded == 0 and again.progress.unchanged >= 3
+    assert again.artifact_hash == first.artifact_hash  # same vectors, same artifacts
 
     hell = next(r for r in gov.ListEligibleEntries(gpb.ListEligibleEntriesRequest(
         environment=PRODUCTION, source="debian:hyperrogue-music")).entries
@@ -131,7 +137,7 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 def test_killed_workers_lose_and_duplicate_nothing(
     temporal_address: str, migrated_url: str, embedder: EmbedderService, stubs,
     hyperrogue_package: Path, database: Database, tmp_path: Path,
-    identity_channel: grpc.Channel, governance_channel: grpc.Channel,
+    identity_channel: grpc.Channel, governance_channel: grpc.Channel, artifact_root: Path,
 ) -> None:
     ident, gov = stubs
     CorpusIngester(ident, gov).ingest(hyperrogue_package)
@@ -154,7 +160,8 @@ def test_killed_workers_lose_and_duplicate_nothing(
            "JUKE_EMBEDDER_WORKER_PORT": str(free_port()),
            "JUKE_GOVERNANCE_TARGET": channel_target(governance_channel),
            "JUKE_IDENTITY_TARGET": channel_target(identity_channel),
-           "JUKE_CORPUS_DIR": str(hyperrogue_package.parent), "JUKE_LOG_LEVEL": "WARNING"}
+           "JUKE_CORPUS_DIR": str(hyperrogue_package.parent), "JUKE_LOG_LEVEL": "WARNING",
+           "JUKE_ARTIFACT_DIR": str(artifact_root)}  # the deployment's, as under `juke up`
     log = tmp_path / "workers.log"
 
     async def scenario() -> tuple[BackfillResult, int]:
@@ -190,3 +197,5 @@ def test_killed_workers_lose_and_duplicate_nothing(
     assert sorted(str(i) for i in ids) == sorted(expected)  # exactly one per eligible track
     assert {str(t): c for t, c in stored.items()} == expected  # fresh: the manifest's audio
     assert result.progress.phase == "done"
+    assert result.artifact_hash == model.artifact_hash  # written by the surviving worker
+    VectorArtifacts.open(artifact_root, str(model.id), model.artifact_hash, AnnParams())

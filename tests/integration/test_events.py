@@ -19,6 +19,7 @@ from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
+from services.common.errors import error_fields_from_metadata
 from services.ranker.api.clients import IdentityClient
 from services.ranker.core.pmi import PmiConfig
 from services.ranker.store import repository as repo
@@ -96,7 +97,42 @@ def test_a_bad_event_rejects_the_whole_batch_naming_its_index(
         ranker.RecordEvents(rpb.RecordEventsRequest(events=[good, bad(tracks[0])]))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert message in (err.value.details() or "")
+    assert error_fields_from_metadata(err.value.trailing_metadata()).get("index") == 1
     assert _stored(database, user) == 0  # nothing of the batch was kept
+
+
+def test_keys_are_per_user_and_a_mixed_batch_stores_only_what_is_new(
+        ranker: RankerServiceStub, tracks: list[str], database: Database) -> None:
+    alice, bob = (f"user-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    at = NOW - timedelta(minutes=9)
+    first = [_event(alice, tracks[0], rpb.EVENT_TYPE_PLAY, at, key="same"),
+             _event(bob, tracks[0], rpb.EVENT_TYPE_PLAY, at, key="same"),
+             _event(alice, tracks[1], rpb.EVENT_TYPE_LIKE, at),
+             _event(alice, tracks[1], rpb.EVENT_TYPE_LIKE, at, session="s1")]
+    reply = ranker.RecordEvents(rpb.RecordEventsRequest(events=first))
+    assert (reply.accepted, reply.duplicates) == (4, 0)  # keys differ by user and by event
+    later = _event(alice, tracks[2], rpb.EVENT_TYPE_SKIP, at + timedelta(minutes=1))
+    reply = ranker.RecordEvents(rpb.RecordEventsRequest(events=[*first, later]))
+    assert (reply.accepted, reply.duplicates) == (1, 4)
+    assert (_stored(database, alice), _stored(database, bob)) == (4, 1)
+
+
+def test_a_stored_event_keeps_every_field(
+        ranker: RankerServiceStub, tracks: list[str], database: Database) -> None:
+    user = f"user-{uuid.uuid4().hex[:8]}"
+    at = NOW - timedelta(minutes=4)
+    event = _event(f" {user} ", tracks[3], rpb.EVENT_TYPE_COMPLETE, at, key="c-1",
+                   session=" s-9 ")
+    event.context.update({"device": "web", "note": 'quote " and \\ back'})
+    reply = ranker.RecordEvents(rpb.RecordEventsRequest(events=[event]))
+    with database.read() as session:
+        row = session.execute(select(ListeningEventRow).where(
+            ListeningEventRow.user_id == user)).scalar_one()
+    assert (str(row.item_juke_id), row.item_type, row.event_type) == (
+        reply.item_ids[0], "track", "complete")
+    assert (row.occurred_at, row.session_id) == (at, "s-9")
+    assert row.idempotency_key == f"client: {user} :c-1"  # the key as sent, user and all
+    assert row.context == {"device": "web", "note": 'quote " and \\ back'}
 
 
 def test_empty_batch_is_refused(ranker: RankerServiceStub) -> None:

@@ -98,6 +98,7 @@ def world(start_ranker: Callable[..., grpc.Channel], identity_channel: grpc.Chan
                     vector=_vector(genre, n), pooled_from=1, checksum=f"{genre}{n}".ljust(64, "0"),
                     entry_id=uuid.uuid4(), environment="production")
     previous = embedder.GetActiveModel(epb.GetActiveModelRequest()).model.id
+    embedder.ExportArtifacts(epb.ExportArtifactsRequest(model_id=model.id))  # before activation
     embedder.ActivateModel(epb.ActivateModelRequest(model_id=model.id))
     ranker = RankerServiceStub(start_ranker())  # after the catalog: its features know it
     world = World(ranker, run, genres, artists, tracks, f"test-mixes-{run}@1")

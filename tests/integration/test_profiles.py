@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -80,6 +81,7 @@ def world(start_ranker: Callable[..., grpc.Channel], identity_channel: grpc.Chan
                 vector=np.array(vec, dtype=np.float32), pooled_from=1, checksum=name * 32,
                 entry_id=uuid.uuid4(), environment="production")
     previous = embedder.GetActiveModel(epb.GetActiveModelRequest()).model.id
+    embedder.ExportArtifacts(epb.ExportArtifactsRequest(model_id=model.id))  # before activation
     embedder.ActivateModel(epb.ActivateModelRequest(model_id=model.id))
     channel = start_ranker()
     try:
@@ -226,11 +228,12 @@ def test_a_profile_of_resources_the_ranker_does_not_know_yet_is_refused(
         err.details()
 
 
-def _juke(world: World, migrated_url: str, identity_target: str, *argv: str
-          ) -> tuple[int, str, str]:
+def _juke(world: World, migrated_url: str, identity_target: str, *argv: str,
+          artifacts: Path | None = None) -> tuple[int, str, str]:
     settings = Settings.from_env({"JUKE_DATABASE_URL": migrated_url,
                                   "JUKE_RANKER_TARGET": world.ranker_target,
-                                  "JUKE_IDENTITY_TARGET": identity_target})
+                                  "JUKE_IDENTITY_TARGET": identity_target,
+                                  **({"JUKE_ARTIFACT_DIR": str(artifacts)} if artifacts else {})})
     out, err = io.StringIO(), io.StringIO()
     status = run_recommend(settings, cli_main.build_parser().parse_args(["recommend", *argv]),
                            out, err)
@@ -238,7 +241,8 @@ def _juke(world: World, migrated_url: str, identity_target: str, *argv: str
 
 
 def test_cli_offline_prints_what_the_online_ranker_serves(
-        world: World, migrated_url: str, identity_channel: grpc.Channel) -> None:
+        world: World, migrated_url: str, identity_channel: grpc.Channel,
+        artifact_root: Path) -> None:
     ids = world.ids
     world.ranker.RefreshFeatures(rpb.RefreshFeaturesRequest())  # the catalog as offline sees it
     profile = _create(world, "CLI", [ids["b3"]])
@@ -247,7 +251,9 @@ def test_cli_offline_prints_what_the_online_ranker_serves(
             "--types", "tracks", "albums", "--limit", "6"]
     status, online, err = _juke(world, migrated_url, identity, *argv, "--json")
     assert status == 0, err
-    status, offline, err = _juke(world, migrated_url, identity, *argv, "--json", "--offline")
+    # Offline opens the same content artifacts the online ranker serves from.
+    status, offline, err = _juke(world, migrated_url, identity, *argv, "--json", "--offline",
+                                 artifacts=artifact_root)
     assert status == 0, err
     online_body, offline_body = json.loads(online), json.loads(offline)
     assert online_body["items"], online_body
@@ -258,7 +264,8 @@ def test_cli_offline_prints_what_the_online_ranker_serves(
         f"juke:track:{ids['a1']}", f"juke:artist:{ids['B']}", f"juke:track:{ids['b3']}"]
     assert online_body["model_bundle"]["embedding_model"] == f"profiles-{TAG}@1"
 
-    status, table, _ = _juke(world, migrated_url, identity, *argv, "--offline")
+    status, table, _ = _juke(world, migrated_url, identity, *argv, "--offline",
+                             artifacts=artifact_root)
     lines = table.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("rank"))
     first = online_body["items"][0]

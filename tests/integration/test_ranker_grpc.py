@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -17,9 +18,12 @@ from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.db import Database
+from services.common.vector_artifacts import AnnParams
 from services.embedder import repository as erepo
 from services.ranker.api.clients import EmbedderClient, GovernanceClient, IdentityClient
-from services.ranker.serving.service import RankerService
+from services.ranker.serving.content import LocalContent
+from services.ranker.serving.service import Query, RankerService
+from tests.integration.conftest import channel_target
 
 TAG = f"tag{uuid.uuid4().hex[:8]}"
 
@@ -66,6 +70,7 @@ def content_model(embedder_channel: grpc.Channel, database: Database,
                 vector=np.array(vec, dtype=np.float32), pooled_from=1, checksum=name * 32,
                 entry_id=uuid.uuid4(), environment="production")
     previous = stub.GetActiveModel(epb.GetActiveModelRequest()).model.id
+    stub.ExportArtifacts(epb.ExportArtifactsRequest(model_id=model.id))  # before activation
     stub.ActivateModel(epb.ActivateModelRequest(model_id=model.id))
     yield model.id
     stub.ActivateModel(epb.ActivateModelRequest(model_id=previous))
@@ -228,3 +233,65 @@ def test_model_health_feed_counts_requests_and_coverage(
     assert metrics["latency_p95_ms:hybrid"].value > 0
     assert metrics["embedding_coverage"].model_id == content_model
     assert health.bundle.embedding_model_id == content_model
+
+
+def test_content_in_process_ranks_exactly_as_through_the_embedder(
+    database: Database, identity_channel: grpc.Channel, embedder_channel: grpc.Channel,
+    governance_channel: grpc.Channel, artifact_root: Path, catalog: dict[str, str],
+    content_model: str,
+) -> None:
+    """The artifacts are the embedder's vectors: the same content ranking either way, and the
+    in-process path asks the embedder for neither vectors nor neighbours."""
+    asked: list[str] = []
+
+    class Counting(EmbedderClient):
+        def vectors(self, ids, model_id):  # type: ignore[no-untyped-def]
+            asked.append("vectors")
+            return super().vectors(ids, model_id)
+
+        def neighbors(self, query, k, model_id, exclude):  # type: ignore[no-untyped-def]
+            asked.append("neighbors")
+            return super().neighbors(query, k, model_id, exclude)
+
+    def ranked(content: object) -> list[tuple[str, float]]:
+        service = RankerService(database, IdentityClient(identity_channel), content,  # type: ignore[arg-type]
+                                GovernanceClient(governance_channel))
+        service.refresh_features()
+        result = service.recommend(Query(seeds=(catalog["t1"], catalog["A"]), limit=5),
+                                   "content")
+        return [(i.id, i.content_score) for i in result.recommendation.items]
+
+    remote = ranked(EmbedderClient(embedder_channel))
+    local = ranked(LocalContent(Counting(embedder_channel), artifact_root, AnnParams()))
+    assert [i for i, _ in local] == [i for i, _ in remote] and len(local) == 5
+    # The same float32 vectors, normalised once more on one side: each cosine of these 3-d
+    # unit vectors carries about 10 roundings (<= 10u), so two differ by <= 20u; the scores
+    # are rescaled by the request's score range (>= 0.05 for these vectors): <= 400u.
+    np.testing.assert_allclose([s for _, s in local], [s for _, s in remote], rtol=0,
+                               atol=400 * 2.0**-24)
+    assert asked == []
+
+
+def test_one_target_naming_both_ranker_processes_spreads_calls_over_them(
+    start_ranker: Callable[..., grpc.Channel], catalog: dict[str, str],
+) -> None:
+    """What `juke up` gives clients when it runs two ranker processes: one target listing
+    both, through the mesh's channel factory, answered by both."""
+    from services.common.config import Settings, ranker_target
+    from services.common.grpc_client import channel
+
+    first, second = start_ranker(), start_ranker()
+    ports = [int(channel_target(c).rsplit(":", 1)[1]) for c in (first, second)]
+    target = ranker_target("127.0.0.1", ports)
+    assert target.startswith("ipv4:")
+    with channel(target, Settings.from_env({}), dependency="ranker") as both:
+        stub = RankerServiceStub(both)
+        for _ in range(20):
+            stub.Recommend(rpb.RecommendRequest(query=_query([catalog["t1"]])))
+
+    def served(c: grpc.Channel) -> float:
+        metrics = RankerServiceStub(c).GetModelHealth(rpb.GetModelHealthRequest()).metrics
+        return next(m.value for m in metrics if m.name == "requests_total:hybrid")
+
+    counts = [served(first), served(second)]
+    assert sum(counts) == 20 and min(counts) >= 5, counts

@@ -29,6 +29,7 @@ from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.config import Settings
 from services.common.db import Database, build_engine
+from services.common.grpc_client import service_channel
 from services.common.grpc_server import ServiceServer
 from services.common.telemetry import Telemetry, setup_telemetry
 from tests.api_keys import bearer, make_keys
@@ -227,7 +228,7 @@ def test_the_rankers_outgoing_calls_carry_its_context(mesh: Mesh) -> None:
     """A forced feature refresh: ranker -> identity (stats, resources), governance
     (data sets), all under the ranker's server span."""
     mesh.exporter.clear()
-    with mesh.test_telemetry.traced_channel(mesh.settings.service_targets["ranker"]) as channel:
+    with service_channel("ranker", mesh.settings, telemetry=mesh.test_telemetry) as channel:
         RankerServiceStub(channel).RefreshFeatures(rpb.RefreshFeaturesRequest())
     spans = mesh.exporter.get_finished_spans()
     by_id = {s.context.span_id: s for s in spans}

@@ -28,18 +28,34 @@ def settings(tmp_path: Path, **env: str) -> Settings:
 def test_embedded_mesh_starts_every_component_in_dependency_order(tmp_path: Path) -> None:
     plan = plan_mesh(settings(tmp_path), python=PYTHON, base_env={})
     assert [c.name for c in plan.components] == [
-        "postgres", "temporal", "identity", "governance", "embedder", "ranker",
+        "postgres", "temporal", "identity", "governance", "embedder", "ranker", "ranker-2",
         "embedder-worker", "ranker-worker", "gateway"]
     assert list(plan.steps) == [
         Launch("temporal"), Launch("postgres"),
         AwaitHealthy("postgres"), Migrate((PYTHON, "-m", "services.cli", "migrate")),
         AwaitHealthy("temporal"),
         Launch("identity"), Launch("governance"), Launch("embedder"), Launch("ranker"),
-        Launch("embedder-worker"), Launch("ranker-worker"),
+        Launch("ranker-2"), Launch("embedder-worker"), Launch("ranker-worker"),
         AwaitHealthy("identity"), AwaitHealthy("governance"), AwaitHealthy("embedder"),
-        AwaitHealthy("ranker"), AwaitHealthy("embedder-worker"), AwaitHealthy("ranker-worker"),
-        Launch("gateway"), AwaitHealthy("gateway"),
+        AwaitHealthy("ranker"), AwaitHealthy("ranker-2"), AwaitHealthy("embedder-worker"),
+        AwaitHealthy("ranker-worker"), Launch("gateway"), AwaitHealthy("gateway"),
     ]
+
+
+def test_the_ranker_runs_one_process_per_setting_on_its_own_port(tmp_path: Path) -> None:
+    plan = plan_mesh(settings(tmp_path, JUKE_RANKER_PROCESSES="3"), python=PYTHON, base_env={})
+    rankers = [c for c in plan.components if c.name.startswith("ranker") and
+               c.name != "ranker-worker"]
+    assert [(c.name, c.ports, dict(c.env)) for c in rankers] == [
+        ("ranker", (50054,), {}),
+        ("ranker-2", (50064,), {"JUKE_RANKER_PORT": "50064"}),
+        ("ranker-3", (50074,), {"JUKE_RANKER_PORT": "50074"})]
+    assert {c.command for c in rankers} == {(PYTHON, "-m", "services.ranker")}
+    # Clients name every process in one target and spread calls over them.
+    targets = settings(tmp_path, JUKE_RANKER_PROCESSES="3").service_targets
+    assert targets["ranker"] == "ipv4:127.0.0.1:50054,127.0.0.1:50064,127.0.0.1:50074"
+    single = settings(tmp_path, JUKE_RANKER_PROCESSES="1").service_targets
+    assert single["ranker"] == "127.0.0.1:50054"
 
 
 def test_every_launch_is_awaited_after_it_and_before_the_next_stage(tmp_path: Path) -> None:

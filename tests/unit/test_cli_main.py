@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import types
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -54,24 +55,44 @@ def test_a_bad_setting_is_a_clear_usage_error(
     assert "JUKE_GATEWAY_PORT='eighty' is not an integer" in capsys.readouterr().err
 
 
-def test_status_lines_name_state_pid_and_address() -> None:
+def _status_row(name: str, state: str, address: str, **fields: object) -> dict[str, object]:
+    return {"name": name, "state": state, "address": address, "pid": None, "external": False,
+            "reason": None, "restarts": 0, "started_at": None, "last_exit": None,
+            "last_exit_at": None, "gave_up": False, **fields}
+
+
+def test_status_lines_name_state_pid_restarts_start_address_and_last_exit() -> None:
+    today = datetime.now().replace(hour=12, minute=3, second=4, microsecond=0).astimezone()
     report = {
         "supervisor": {"pid": 10, "alive": True, "phase": "running"},
         "components": [
-            {"name": "postgres", "state": "healthy", "pid": None, "external": True,
-             "address": "postgresql://db/juke", "reason": None},
-            {"name": "gateway", "state": "unhealthy", "pid": 42, "external": False,
-             "address": "http://127.0.0.1:8080", "reason": "GET /healthz answered 503"},
-            {"name": "ranker", "state": "stopped", "pid": None, "external": False,
-             "address": "127.0.0.1:50054", "reason": None},
+            _status_row("postgres", "healthy", "postgresql://db/juke", external=True),
+            _status_row("gateway", "unhealthy", "http://127.0.0.1:8080", pid=42,
+                        started_at=today.isoformat(), reason="GET /healthz answered 503"),
+            _status_row("ranker", "healthy", "127.0.0.1:50054", pid=43, restarts=1,
+                        started_at=(today + timedelta(seconds=1)).isoformat(),
+                        last_exit="killed by SIGKILL", last_exit_at=today.isoformat()),
+            _status_row("embedder", "gave up", "127.0.0.1:50053", restarts=5,
+                        last_exit="exited with status 4", last_exit_at=today.isoformat(),
+                        gave_up=True, reason="gave up after 5 restarts within 300s"),
+            _status_row("identity", "stopped", "127.0.0.1:50051"),
         ],
     }
     lines = format_status(report).splitlines()
     assert lines[0] == "supervisor pid 10 (running, running)"
-    assert lines[1].split() == ["postgres", "healthy", "external", "postgresql://db/juke"]
-    assert lines[2].split()[:4] == ["gateway", "unhealthy", "42", "http://127.0.0.1:8080"]
-    assert lines[2].endswith("(GET /healthz answered 503)")
-    assert lines[3].split() == ["ranker", "stopped", "-", "127.0.0.1:50054"]
+    assert lines[1].split() == ["COMPONENT", "STATE", "PID", "RESTARTS", "STARTED", "ADDRESS",
+                                "LAST", "EXIT"]
+    assert lines[2].split() == ["postgres", "healthy", "external", "0", "-",
+                                "postgresql://db/juke", "-"]
+    assert lines[3].split()[:6] == ["gateway", "unhealthy", "42", "0", "12:03:04",
+                                    "http://127.0.0.1:8080"]
+    assert lines[3].endswith("(GET /healthz answered 503)")
+    assert lines[4].split() == ["ranker", "healthy", "43", "1", "12:03:05", "127.0.0.1:50054",
+                                "killed", "by", "SIGKILL", "at", "12:03:04"]
+    assert lines[5].startswith("embedder         gave up           -        5")
+    assert lines[5].endswith("exited with status 4 at 12:03:04  "
+                             "(gave up after 5 restarts within 300s)")
+    assert lines[6].split() == ["identity", "stopped", "-", "0", "-", "127.0.0.1:50051", "-"]
 
 
 def test_summary_says_where_everything_is(tmp_path: Path) -> None:

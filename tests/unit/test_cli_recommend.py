@@ -14,6 +14,7 @@ from services.cli import main as cli_main
 from services.cli.recommend import (
     BadSeed,
     Hit,
+    Resolved,
     Row,
     format_table,
     print_result,
@@ -33,10 +34,11 @@ class _Lookup:
         self.hits = hits
         self.searched: list[str] = []
 
-    def resolve(self, refs: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+    def resolve(self, refs: Sequence[str]) -> dict[str, Resolved]:
         known = {"juke:track:t1": "t1", "mbid-of-t2": "t2"}
-        return {r: (known[r], "") if r in known else
-                (None, "malformed reference" if " " in r or r.isalpha() else "unknown ref")
+        # The wording of an error decides nothing: only the structured `is_name` does.
+        return {r: Resolved(known[r]) if r in known else
+                Resolved(None, "no such reference", is_name=" " in r or r.isalpha())
                 for r in refs}
 
     def search(self, name: str) -> list[Hit]:
@@ -58,7 +60,7 @@ def test_ids_pass_and_names_must_match_exactly_one_resource() -> None:
         resolve_seeds(lookup, ["hr"])
     with pytest.raises(BadSeed, match="'nothing' matches no catalog resource"):
         resolve_seeds(lookup, ["nothing"])
-    with pytest.raises(BadSeed, match="seed 'spotify:zz': unknown ref"):
+    with pytest.raises(BadSeed, match="seed 'spotify:zz': no such reference"):
         resolve_seeds(lookup, ["spotify:zz"])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -25,7 +26,13 @@ def sample_state() -> RunState:
             ComponentState(name="postgres", stage=0, address="postgresql://h/juke",
                            probe=Probe("postgres", "postgresql://h/postgres"),
                            stop_signal=int(signal.SIGINT), status="healthy", pid=123,
-                           create_time=1.5, log="/x/logs/postgres.log", started_at=2.5),
+                           create_time=1.5, log="/x/logs/postgres.log", started_at=2.5,
+                           restarts=2, last_exit="killed by SIGKILL", last_exit_at=2.0),
+            ComponentState(name="ranker", stage=1, address="127.0.0.1:50054",
+                           probe=Probe("grpc", "127.0.0.1:50054"),
+                           stop_signal=int(signal.SIGTERM), status="gave up", restarts=5,
+                           last_exit="exited with status 4", last_exit_at=3.0,
+                           gave_up="gave up after 5 restarts within 300s"),
             ComponentState(name="temporal", stage=0, address="t:7233",
                            probe=Probe("temporal", "t:7233", ui_url="http://t:8233/"),
                            stop_signal=int(signal.SIGTERM), status="external"),
@@ -40,6 +47,18 @@ def test_state_round_trips_through_the_file(tmp_path: Path) -> None:
     run_state.save(original, path)
     assert run_state.load(path) == original
     assert [p.name for p in path.parent.iterdir()] == ["state.json"]  # no temp file left
+
+
+def test_a_state_file_from_before_restarts_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    run_state.save(sample_state(), path)
+    raw = json.loads(path.read_text())
+    for component in raw["components"]:
+        for added in ("restarts", "last_exit", "last_exit_at", "restart_at", "gave_up"):
+            del component[added]
+    path.write_text(json.dumps(raw))
+    loaded = run_state.load(path)
+    assert loaded is not None and loaded.component("postgres").restarts == 0
 
 
 def test_missing_state_means_not_running(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ a component or port that drifts on either side fails here.
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import importlib.util
 import json
@@ -42,11 +43,13 @@ IMAGE = "juke-core"
 
 @cache
 def mesh() -> MeshPlan:
-    """`juke up`'s plan against an external PostgreSQL and Temporal, default ports."""
+    """`juke up`'s plan against an external PostgreSQL and Temporal, default ports; one
+    ranker process, since a deployment scales the ranker by replicas, not by components."""
     settings = Settings.from_env({
         "JUKE_HOME": "/juke-home",
         "JUKE_DATABASE_URL": "postgresql://juke@postgres:5432/juke",
         "JUKE_TEMPORAL_ADDRESS": "temporal:7233",
+        "JUKE_RANKER_PROCESSES": "1",
     })
     return plan_mesh(settings, python="python", base_env={})
 
@@ -516,7 +519,11 @@ def config_map() -> dict[str, Any]:
 
 
 def secret() -> dict[str, Any]:
-    return k8s("Secret")[0]
+    return k8s_one("Secret", "juke-secrets")
+
+
+def internal_tokens_secret() -> dict[str, Any]:
+    return k8s_one("Secret", INTERNAL_TOKENS_SECRET)
 
 
 def secret_data(doc: dict[str, Any]) -> dict[str, str]:
@@ -524,11 +531,12 @@ def secret_data(doc: dict[str, Any]) -> dict[str, str]:
 
 
 def test_k8s_secret_holds_the_secrets_as_placeholders() -> None:
-    assert len(k8s("ConfigMap")) == 1 and len(k8s("Secret")) == 1
+    assert len(k8s("ConfigMap")) == 1 and len(k8s("Secret")) == 2
     data = secret_data(secret())
-    assert set(data) == {"JUKE_DATABASE_URL", "JUKE_API_KEYS"}
-    for name, value in data.items():
-        assert "replace-me" in value.lower(), f"{name}: the base must hold no real secret"
+    assert set(data) == {"JUKE_DATABASE_URL", "JUKE_API_KEYS", "JUKE_INTERNAL_TOKENS"}
+    for doc in (secret(), internal_tokens_secret()):
+        for name, value in secret_data(doc).items():
+            assert "replace-me" in value.lower(), f"{name}: the base must hold no real secret"
     assert not set(data) & set(config_map()["data"])
 
 
@@ -648,3 +656,226 @@ def test_every_port_setting_in_the_manifests_is_the_default() -> None:
             assert int(value) == PORTS[component], f"{where}: {name}={value}"
             seen += 1
     assert seen >= 2 * len(PORTS)  # compose and the ConfigMap set every one explicitly
+
+
+# -- who calls whom: internal tokens and NetworkPolicies -------------------------------------
+
+
+INTERNAL_TOKENS_SECRET = "juke-internal-tokens"
+CLI = "juke-cli"  # the label of `juke` pods run in the cluster
+NAME_LABEL = "app.kubernetes.io/name"
+CHANNEL_FACTORIES = ("service_channel", "aio_service_channel")
+# The only places that may make a channel without the factory: the factory itself, and the
+# CLI's health probe (health is open and needs neither a token nor a named dependency).
+RAW_CHANNEL_ALLOWED = {"services/common/grpc_client.py", "services/cli/health.py"}
+DNS, POSTGRES, TEMPORAL, OTLP = 53, 5432, 7233, 4317
+
+
+def _module_file(name: str) -> Path | None:
+    base = REPO.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported(tree: ast.AST) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+@cache
+def _tree(path: Path) -> ast.AST:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def code_of(roots: tuple[str, ...]) -> tuple[Path, ...]:
+    """Every file of ours reachable by imports from the modules `roots`."""
+    seen: set[str] = set()
+    files: set[Path] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or not name.startswith(("services.", "gateway")):
+            continue
+        seen.add(name)
+        path = _module_file(name)
+        if path is not None:
+            files.add(path)
+            todo.extend(_imported(_tree(path)))
+    return tuple(sorted(files))
+
+
+def _calls(files: tuple[Path, ...]) -> Iterator[ast.Call]:
+    for path in files:
+        yield from (n for n in ast.walk(_tree(path)) if isinstance(n, ast.Call))
+
+
+def _called_name(call: ast.Call) -> str | None:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else \
+        func.attr if isinstance(func, ast.Attribute) else None
+
+
+def entry_modules(component: str) -> tuple[str, ...]:
+    if component == CLI:  # its command modules are imported by name: all of services/cli
+        return tuple(".".join(p.relative_to(REPO).with_suffix("").parts)
+                     for p in sorted((REPO / "services" / "cli").rglob("*.py")))
+    module = COMMANDS[component][1]
+    path = _module_file(module)
+    return (f"{module}.__main__",) if path is not None and path.name == "__init__.py" \
+        else (module,)
+
+
+@cache
+def services_called_by(component: str) -> frozenset[str]:
+    """The services whose channel the component's code makes: service_channel("<name>")."""
+    return frozenset(call.args[0].value for call in _calls(code_of(entry_modules(component)))
+                     if _called_name(call) in CHANNEL_FACTORIES
+                     and call.args and isinstance(call.args[0], ast.Constant))
+
+
+def uses_database(component: str) -> bool:
+    return any(_called_name(c) == "build_engine" for c in _calls(code_of(entry_modules(component))))
+
+
+def uses_temporal(component: str) -> bool:
+    return any(isinstance(c.func, ast.Attribute) and c.func.attr == "connect"
+               and isinstance(c.func.value, ast.Name) and c.func.value.id == "Client"
+               for c in _calls(code_of(entry_modules(component))))
+
+
+CALLING = (*COMPONENTS, CLI)
+
+
+def callers_of(service: str) -> set[str]:
+    return {c for c in CALLING if service in services_called_by(c)}
+
+
+def test_every_channel_names_its_service_so_the_callers_can_be_derived() -> None:
+    sources = [p for root in ("services", "gateway") for p in (REPO / root).rglob("*.py")]
+    for path in sources:
+        where = path.relative_to(REPO).as_posix()
+        for call in _calls((path,)):
+            name = _called_name(call)
+            if name in CHANNEL_FACTORIES:
+                first = call.args[0] if call.args else None
+                assert isinstance(first, ast.Constant) and first.value in SERVICE_NAMES, \
+                    f"{where}:{call.lineno}: {name} needs the service's name as a literal"
+            if name in ("insecure_channel", "secure_channel"):
+                assert where in RAW_CHANNEL_ALLOWED, \
+                    f"{where}:{call.lineno}: make channels with services.common.grpc_client"
+
+
+def test_the_derived_callers_are_the_meshs() -> None:
+    """The derivation itself, so a change in who calls whom is a visible, deliberate one."""
+    assert {s: callers_of(s) for s in SERVICES} == {
+        "identity": {"gateway", "ranker", "ranker-worker", "embedder-worker", CLI},
+        "governance": {"gateway", "ranker", "ranker-worker", "embedder-worker", CLI},
+        "embedder": {"gateway", "ranker", "ranker-worker", CLI},
+        "ranker": {"gateway", "ranker-worker", CLI},
+    }
+    assert not uses_database("gateway") and uses_temporal("gateway")
+    assert all(uses_database(s) and not uses_temporal(s) for s in SERVICES)
+    assert all(uses_database(w) and uses_temporal(w) for w in WORKERS)
+
+
+def network_policy(component: str) -> dict[str, Any]:
+    found = [p for p in k8s("NetworkPolicy")
+             if p["spec"]["podSelector"] == {"matchLabels": {NAME_LABEL: component}}]
+    assert len(found) == 1, f"expected one NetworkPolicy selecting {component}'s pods"
+    return found[0]["spec"]
+
+
+def _pod_names(peers: list[dict[str, Any]]) -> set[str]:
+    names = set()
+    for peer in peers:
+        assert set(peer) == {"podSelector"}, peer  # only pods of this base, by name
+        names.add(peer["podSelector"]["matchLabels"][NAME_LABEL])
+    return names
+
+
+def _ports(rule: dict[str, Any]) -> set[int]:
+    return {int(p["port"]) for p in rule.get("ports", [])}
+
+
+def ingress(component: str) -> dict[str, set[int]]:
+    """Caller ("*": anyone) -> ports it may reach on the component."""
+    allowed: dict[str, set[int]] = {}
+    for rule in network_policy(component).get("ingress") or []:
+        for caller in _pod_names(rule["from"]) if "from" in rule else {"*"}:
+            allowed.setdefault(caller, set()).update(_ports(rule))
+    return allowed
+
+
+def egress(component: str) -> tuple[dict[str, set[int]], set[int]]:
+    """(pod of this base -> ports, ports reachable anywhere: DNS and the external systems)."""
+    pods: dict[str, set[int]] = {}
+    anywhere: set[int] = set()
+    for rule in network_policy(component).get("egress") or []:
+        if "to" not in rule:
+            anywhere |= _ports(rule)
+            continue
+        for callee in _pod_names(rule["to"]):
+            pods.setdefault(callee, set()).update(_ports(rule))
+    return pods, anywhere
+
+
+@pytest.mark.parametrize("name", (*COMPONENTS, CLI, "migrate"))
+def test_every_component_has_a_network_policy_for_both_directions(name: str) -> None:
+    spec = network_policy(name)
+    assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+    for workload in k8s_workloads():
+        if workload["metadata"]["name"] == name:
+            labels = workload["spec"]["template"]["metadata"]["labels"]
+            assert spec["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_admits_exactly_the_components_whose_code_calls_it(service: str) -> None:
+    assert ingress(service) == {caller: {PORTS[service]} for caller in callers_of(service)}
+
+
+def test_the_gateway_is_open_on_its_port_and_nothing_else_admits_anyone() -> None:
+    assert ingress("gateway") == {"*": {PORTS["gateway"]}}
+    for name in (*WORKERS, CLI, "migrate"):  # probes come from the node: always allowed
+        assert ingress(name) == {}, name
+
+
+@pytest.mark.parametrize("name", CALLING)
+def test_each_component_reaches_exactly_what_its_code_calls(name: str) -> None:
+    pods, anywhere = egress(name)
+    assert pods == {service: {PORTS[service]} for service in services_called_by(name)}
+    expected = {DNS, OTLP} | ({POSTGRES} if uses_database(name) else set()) | \
+        ({TEMPORAL} if uses_temporal(name) else set())
+    assert anywhere == expected
+
+
+def test_migrate_reaches_only_postgres() -> None:
+    assert egress("migrate") == ({}, {DNS, POSTGRES, OTLP})
+
+
+def test_internal_auth_is_on_and_each_caller_presents_its_own_token() -> None:
+    assert config_map()["data"]["JUKE_INTERNAL_AUTH"] == "token"
+    tokens = secret_data(internal_tokens_secret())
+    callers = {c for c in CALLING if services_called_by(c)}
+    assert set(tokens) == callers
+    for name in callers - {CLI}:
+        env = {e["name"]: e for e in only_container(k8s_one("Deployment", name)).get("env", [])}
+        ref = env["JUKE_INTERNAL_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": INTERNAL_TOKENS_SECRET, "key": name}, name
+    for workload in k8s_workloads():  # no pod sees the other callers' tokens
+        for source in only_container(workload)["envFrom"]:
+            assert source.get("secretRef", {}).get("name") != INTERNAL_TOKENS_SECRET
+
+
+def test_the_accepted_token_entries_parse_one_per_caller() -> None:
+    from services.common.internal_auth import configured_callers
+
+    entries = secret_data(secret())["JUKE_INTERNAL_TOKENS"]
+    parsed = configured_callers(Settings.from_env({"JUKE_INTERNAL_TOKENS": entries}))
+    assert len(parsed) == len(secret_data(internal_tokens_secret()))

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from services.ranker.serving.service import Bundle, Query, RankerService
 from services.ranker.store import repository as repo
 from services.ranker.store.repository import WeightConfigRecord
 from tests.unit import ranker_catalog
+from tests.unit.ranker_fakes import NoDatasets, ReadOnlyDatabase
 
 NIRVANA = CatalogSummary("artist", "ar-nirvana", "Nirvana")
 TEEN = CatalogSummary("track", "tr-teen", "Smells Like Teen Spirit")
@@ -116,27 +116,13 @@ class _Catalog:
         return {r: (r, "") for r in refs}  # ids are names here; the service checks them
 
 
-class _Datasets:
-    def allowed_datasets(self, environment: str) -> set[str]:
-        return set()
-
-    def production_eligible_rows(self) -> int:
-        return 0
-
-
-class _ReadOnly:
-    @contextmanager
-    def read(self) -> Iterator[None]:
-        yield None
-
-
 @pytest.fixture
 def ranker(monkeypatch: pytest.MonkeyPatch) -> tuple[RankerService, dict[uuid.UUID, list[str]]]:
     """A RankerService over the hand-made catalog; profiles kept in a dict."""
     stored: dict[uuid.UUID, list[str]] = {}
     monkeypatch.setattr(repo, "taste_profile_favourites", lambda _, ids: {
         i: stored[i] for i in ids if i in stored})
-    service = RankerService(_ReadOnly(), _Catalog(), None, _Datasets())  # type: ignore[arg-type]
+    service = RankerService(ReadOnlyDatabase(), _Catalog(), None, NoDatasets())  # type: ignore[arg-type]
     service.refresh_features()
     config = WeightConfigRecord(uuid.uuid4(), 0.0, 1.0, 0.0, 1.0, True, "", datetime.now(UTC))
     monkeypatch.setattr(service, "bundle", lambda: Bundle(config, None, None))

@@ -23,6 +23,13 @@ def test_juke_uri_with_source_qualified_id() -> None:
     assert ref.type == "track" and ref.external == ("spotify", "4uLU6hMCjMI75M1A2tKUQC")
 
 
+def test_the_earlier_uri_form_with_a_bare_spotify_id_resolves_through_spotify() -> None:
+    ref = parse_ref("juke:track:4uLU6hMCjMI75M1A2tKUQC")
+    assert ref.type == "track" and ref.external == ("spotify", "4uLU6hMCjMI75M1A2tKUQC")
+    with pytest.raises(InvalidArgument, match="4uLU6hMCjMI75M1A2tKUQ'"):
+        parse_ref("juke:track:4uLU6hMCjMI75M1A2tKUQ")  # 21 characters: no Spotify id
+
+
 def test_musicbrainz_qualified_ref_means_mbid_only() -> None:
     ref = parse_ref(f"musicbrainz:{U}", "artist")
     assert ref.mbid_only and ref.uuid == uuid.UUID(U)

@@ -47,8 +47,9 @@ def test_off_by_default_installs_nothing(no_otlp: None) -> None:
     assert not telemetry.enabled
     assert telemetry.server_interceptors() == []
     assert telemetry.temporal_interceptors() == []
-    channel = telemetry.traced_channel("127.0.0.1:1")
-    assert type(channel).__module__.startswith("grpc")  # a plain channel, not intercepted
+    channel = grpc.insecure_channel("127.0.0.1:1")
+    assert telemetry.traced(channel) is channel  # not intercepted
+    assert telemetry.aio_client_interceptors() == []
     channel.close()
     app = FastAPI()
     telemetry.instrument_app(app)

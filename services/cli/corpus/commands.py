@@ -17,13 +17,14 @@ from services.cli.corpus import fetch as fetching
 from services.cli.corpus.datasets import hetrec_dataset
 from services.cli.corpus.ingest import CorpusIngester, IngestReport, ProgressBar
 from services.common.config import Settings
+from services.common.grpc_client import service_channel
 
 ENVIRONMENTS = {"production": common_pb2.ENVIRONMENT_PRODUCTION,
                 "research": common_pb2.ENVIRONMENT_RESEARCH}
 
 
 def governance_stub(settings: Settings) -> tuple[grpc.Channel, GovernanceServiceStub]:
-    channel = grpc.insecure_channel(settings.service_targets["governance"])
+    channel = service_channel("governance", settings)
     return channel, GovernanceServiceStub(channel)
 
 
@@ -41,8 +42,8 @@ def _resolve_target(settings: Settings, target: str) -> Path:
 
 def ingest_targets(settings: Settings, targets: list[str]) -> list[IngestReport]:
     reports = []
-    with grpc.insecure_channel(settings.service_targets["identity"]) as ic, \
-            grpc.insecure_channel(settings.service_targets["governance"]) as gc:
+    with service_channel("identity", settings) as ic, \
+            service_channel("governance", settings) as gc:
         ingester = CorpusIngester(IdentityServiceStub(ic), GovernanceServiceStub(gc))
         for target in targets:
             root = _resolve_target(settings, target)

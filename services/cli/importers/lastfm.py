@@ -81,7 +81,7 @@ class LastfmImportReport:
         ]
 
 
-def _batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -122,8 +122,12 @@ def import_hetrec(
     with_tags: bool = True,
     top_tags: int = TOP_TAGS,
     min_tag_users: int = MIN_TAG_USERS,
+    batch_size: int = BATCH,
 ) -> LastfmImportReport:
-    """Register the data set, upsert its artists, attach their top tags; idempotent."""
+    """Register the data set, upsert its artists, attach their top tags; idempotent. Each
+    batch is written whole or not at all and keyed (adapter ids, tag keys), so an import
+    stopped anywhere (killed, or `progress` raising) and run again ends with the same rows,
+    none twice."""
     report = LastfmImportReport()
     started = time.perf_counter()
     # Everything is read and checked (files present, license stated, rows well formed)
@@ -145,21 +149,21 @@ def import_hetrec(
     report.unknown_tagged_artists = len(artist_tags.keys() - {a.id for a in artists})
     total = len(artists) + len(tag_items)
     started = time.perf_counter()
-    juke_ids = _upsert_artists(identity, artists, report, progress, total)
+    juke_ids = _upsert_artists(identity, artists, report, progress, total, batch_size)
     report.seconds["artists"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    _add_tags(identity, tag_items, juke_ids, report, progress, total)
+    _add_tags(identity, tag_items, juke_ids, report, progress, total, batch_size)
     report.seconds["tags"] = time.perf_counter() - started
     return report
 
 
 def _upsert_artists(identity: IdentityServiceStub, artists: Sequence[LastfmArtist],
                     report: LastfmImportReport, progress: Progress | None,
-                    total: int) -> dict[int, str]:
+                    total: int, batch_size: int) -> dict[int, str]:
     juke_ids: dict[int, str] = {}
     done = 0
-    for batch in _batches(artists):
+    for batch in _batches(artists, batch_size):
         results = identity.UpsertArtists(
             ipb.UpsertArtistsRequest(artists=[artist_input(a) for a in batch])).results
         for artist, result in zip(batch, results, strict=True):
@@ -176,9 +180,9 @@ def _upsert_artists(identity: IdentityServiceStub, artists: Sequence[LastfmArtis
 
 def _add_tags(identity: IdentityServiceStub, items: Sequence[tuple[int, list[tuple[str, float]]]],
               juke_ids: dict[int, str], report: LastfmImportReport, progress: Progress | None,
-              total: int) -> None:
+              total: int, batch_size: int) -> None:
     done = total - len(items)
-    for batch in _batches(items):
+    for batch in _batches(items, batch_size):
         written = identity.AddTags(ipb.AddTagsRequest(items=[
             artist_tags_item(juke_ids[artist_id], tags) for artist_id, tags in batch]))
         report.tag_assignments += written.tags_written

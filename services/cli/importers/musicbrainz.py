@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,8 +19,9 @@ from juke.common.v1 import common_pb2
 from juke.identity.v1 import identity_pb2 as pb
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 
-BATCH = 500
+BATCH = 1000  # identity's per-call limit: one set-wise write per table per batch
 T = TypeVar("T")
+Progress = Callable[[int, int], None]  # (rows written, rows in all), after each batch
 
 
 @dataclass
@@ -155,7 +156,7 @@ def _wikidata_id(url: str) -> str:
     return tail if tail.startswith("Q") else ""
 
 
-def _batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -166,16 +167,25 @@ def _count(report: ImportReport, kind: str, results: Iterable[pb.UpsertResult]) 
 
 
 def import_musicbrainz(
-    stub: IdentityServiceStub, sample: MusicBrainzSample, genres: Sequence[pb.GenreInput]
+    stub: IdentityServiceStub, sample: MusicBrainzSample, genres: Sequence[pb.GenreInput],
+    progress: Progress | None = None, *, batch_size: int = BATCH,
 ) -> ImportReport:
+    """Genres, artists, albums, then tracks, batch by batch. Each batch is written whole or
+    not at all and every row is keyed by its MBID, so an import stopped anywhere (killed,
+    or `progress` raising) and run again ends with the same rows, none twice."""
     report = ImportReport()
-    for batch in _batches(genres):
-        _count(report, "genre", stub.UpsertGenres(pb.UpsertGenresRequest(genres=batch)).results)
-    for batch in _batches(sample.artists):
-        _count(report, "artist",
-               stub.UpsertArtists(pb.UpsertArtistsRequest(artists=batch)).results)
-    for batch in _batches(sample.albums):
-        _count(report, "album", stub.UpsertAlbums(pb.UpsertAlbumsRequest(albums=batch)).results)
-    for batch in _batches(sample.tracks):
-        _count(report, "track", stub.UpsertTracks(pb.UpsertTracksRequest(tracks=batch)).results)
+    steps: list[tuple[str, Sequence[Any], Callable[[Sequence[Any]], Any]]] = [
+        ("genre", genres, lambda b: stub.UpsertGenres(pb.UpsertGenresRequest(genres=b))),
+        ("artist", sample.artists,
+         lambda b: stub.UpsertArtists(pb.UpsertArtistsRequest(artists=b))),
+        ("album", sample.albums, lambda b: stub.UpsertAlbums(pb.UpsertAlbumsRequest(albums=b))),
+        ("track", sample.tracks, lambda b: stub.UpsertTracks(pb.UpsertTracksRequest(tracks=b))),
+    ]
+    total, done = sum(len(items) for _, items, _ in steps), 0
+    for kind, items, upsert in steps:
+        for batch in _batches(items, batch_size):
+            _count(report, kind, upsert(batch).results)
+            done += len(batch)
+            if progress:
+                progress(done, total)
     return report

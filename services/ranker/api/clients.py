@@ -68,7 +68,8 @@ def _row(rtype: str, r: ipb.Resource, allowed: frozenset[str]) -> ResourceRow:
         id=r.juke_id, type=rtype, name=r.name,
         artist_ids=tuple(a.juke_id for a in r.artists),
         album_id=r.album.juke_id or None if r.HasField("album") else None,
-        work_ids=tuple(r.work_mbids), genre_ids=tuple(g.juke_id for g in r.genres), tags=tags)
+        work_ids=tuple(r.work_mbids), genre_ids=tuple(g.juke_id for g in r.genres), tags=tags,
+        duration_ms=r.duration_ms, release_date=r.release_date)
 
 
 class GovernanceClient:
@@ -97,7 +98,8 @@ class EmbedderClient:
             if err.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND):
                 return None
             raise
-        return ActiveEmbedding(m.id, f"{m.name}@{m.version}", m.embedding_dim)
+        return ActiveEmbedding(m.id, f"{m.name}@{m.version}", m.embedding_dim,
+                               m.artifact_hash)
 
     def vectors(self, ids: Sequence[str], model_id: str) -> dict[str, np.ndarray]:
         if not ids:

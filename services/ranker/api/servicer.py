@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
@@ -13,6 +14,7 @@ from juke.ranker.v1 import ranker_pb2 as pb
 from juke.ranker.v1 import ranker_pb2_grpc
 from services.common.errors import InvalidArgument, Unimplemented
 from services.common.proto_convert import timestamp, type_from_proto, type_to_proto
+from services.ranker.core.features import ItemDetails
 from services.ranker.core.hybrid import Recommendation
 from services.ranker.personal.events import EventInput, EventService
 from services.ranker.personal.mixes import DailyMixes, Mix, MixesResult
@@ -45,7 +47,19 @@ def _summary(rtype: str, juke_id: str, name: str) -> common_pb2.ResourceSummary:
                                       uri=f"juke:{rtype}:{juke_id}")
 
 
-def result_pb(result: Result) -> pb.RecommendResult:
+Details = Callable[[str], ItemDetails]
+
+
+def _no_details(_: str) -> ItemDetails:
+    return ItemDetails()
+
+
+def details_pb(d: ItemDetails) -> pb.ItemDetails:
+    return pb.ItemDetails(artist_names=list(d.artist_names), album_name=d.album_name,
+                          duration_ms=d.duration_ms, release_year=d.release_year)
+
+
+def result_pb(result: Result, details: Details = _no_details) -> pb.RecommendResult:
     b = result.bundle
     rec = result.recommendation
     items = [
@@ -59,6 +73,7 @@ def result_pb(result: Result) -> pb.RecommendResult:
                 signal=c.signal, rule=c.rule, raw=c.raw, normalised=c.normalised,
                 weight=c.weight, contribution=c.contribution, reason=c.reason,
                 seed_ids=list(c.seed_ids)) for c in i.explanation],
+            details=details_pb(details(i.id)),
         )
         for i in rec.items
     ]
@@ -123,10 +138,10 @@ def profile_pb(p: Profile) -> pb.TasteProfile:
         created_at=timestamp(p.created_at), updated_at=timestamp(p.updated_at))
 
 
-def mix_pb(m: Mix) -> pb.DailyMix:
+def mix_pb(m: Mix, details: Details = _no_details) -> pb.DailyMix:
     return pb.DailyMix(index=m.index, title=m.title, top_tags=list(m.top_tags),
                        seeds=[_summary(t, i, n) for t, i, n in m.seeds],
-                       items=result_pb(m.result).items)
+                       items=result_pb(m.result, details).items)
 
 
 def _weighted_pb(w: Weighted) -> pb.WeightedResource:
@@ -152,11 +167,12 @@ def radio_session_pb(v: RadioView) -> pb.RadioSession:
         created_at=timestamp(v.created_at))
 
 
-def radio_page_pb(page: RadioPage) -> pb.NextRadioResponse:
+def radio_page_pb(page: RadioPage, details: Details = _no_details) -> pb.NextRadioResponse:
     rec = Recommendation(items=page.items, seed_ids=(), out_types=(), weight_config_id=str(
         page.bundle.weight_config.id), empty_signals=(), silent_seeds={})
     return pb.NextRadioResponse(
-        session=radio_session_pb(page.session), items=result_pb(Result(rec, page.bundle, ())).items,
+        session=radio_session_pb(page.session), items=result_pb(Result(rec, page.bundle, ()),
+                                                               details).items,
         bundle=result_bundle_pb(page.bundle), skipped_item_ids=list(page.skipped_item_ids))
 
 
@@ -181,7 +197,8 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
 
     def _run(self, request: Any, mode: str) -> pb.RecommendResult:
         def call() -> pb.RecommendResult:
-            return result_pb(self._service.recommend(query_from_pb(request.query), mode))
+            return result_pb(self._service.recommend(query_from_pb(request.query), mode),
+                             self._service.item_details)
 
         return timed(self._stats, mode, call)  # type: ignore[return-value]
 
@@ -252,7 +269,7 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
             self._stats, "user", lambda: personal.recommend(
                 request.user_id.strip(), request.limit, request.genre.strip()))
         return pb.RecommendForUserResponse(
-            result=result_pb(served.result), path=served.path,
+            result=result_pb(served.result, self._service.item_details), path=served.path,
             qualifying_interactions=served.qualifying, cf_model_id=served.cf_model_id)
 
     def ListCfModels(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -302,7 +319,8 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
             self._stats, "mixes",
             lambda: mixes.mixes(request.user_id, request.max_mixes, request.mix_size))
         return pb.GetDailyMixesResponse(
-            mixes=[mix_pb(m) for m in served.mixes], bundle=result_bundle_pb(served.bundle),
+            mixes=[mix_pb(m, self._service.item_details) for m in served.mixes],
+            bundle=result_bundle_pb(served.bundle),
             history_items=served.history_items)
 
     def GetTaste(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -331,7 +349,7 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
         radio = self._radio_service()
         page: RadioPage = timed(  # type: ignore[assignment]
             self._stats, "radio", lambda: radio.next(request.session_id, request.n))
-        return radio_page_pb(page)
+        return radio_page_pb(page, self._service.item_details)
 
     def GetModelHealth(self, request: Any, context: grpc.ServicerContext) -> Any:
         if self._recorder is not None:

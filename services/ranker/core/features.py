@@ -77,6 +77,18 @@ class ResourceRow:
     work_ids: tuple[str, ...] = ()  # track: MusicBrainz work MBIDs
     genre_ids: tuple[str, ...] = ()  # artist, album, track: genres it is filed under
     tags: tuple[TagRow, ...] = ()
+    duration_ms: int = 0  # track
+    release_date: str = ""  # album: ISO 8601, possibly partial (YYYY, YYYY-MM)
+
+
+@dataclass(frozen=True)
+class ItemDetails:
+    """What an app shows beside a recommended item, from the catalog snapshot."""
+
+    artist_names: tuple[str, ...] = ()
+    album_name: str = ""
+    duration_ms: int = 0
+    release_year: int = 0  # 0: unknown
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,9 @@ class CatalogFeatures:
         neighbours: sp.csr_matrix,
         tag_names: np.ndarray,
         work_ids: np.ndarray,
+        durations: np.ndarray | None = None,
+        years: np.ndarray | None = None,
+        album_of: np.ndarray | None = None,
     ) -> None:
         self.ids = ids
         self.names = names
@@ -178,6 +193,10 @@ class CatalogFeatures:
         self.neighbours = neighbours
         self.tag_names = tag_names
         self.work_ids = work_ids
+        self.durations = np.zeros(len(ids), np.int64) if durations is None else durations
+        self.years = np.zeros(len(ids), np.int32) if years is None else years
+        # A track's release as a global index, -1 for everything else.
+        self.album_of = np.full(len(ids), -1, np.int64) if album_of is None else album_of
         # Candidate-side transposes (relation x items of one type), so that scoring a few
         # seeds costs the size of the seeds' columns, not of the catalog.
         self.candidate_profiles: dict[str, dict[str, sp.csr_matrix]] = {
@@ -217,9 +236,24 @@ class CatalogFeatures:
             neighbours=neighbours,
             tag_names=tag_names,
             work_ids=relations.work_ids,
+            **_detail_arrays(ordered, index),
         )
 
     # ---- lookups --------------------------------------------------------------------------
+
+    def details(self, item_id: str) -> ItemDetails:
+        """Credited artists, release, duration and year of one resource (a track's year is
+        its release's)."""
+        row = self.index.get(item_id)
+        if row is None:
+            return ItemDetails()
+        start = self.offsets["artist"][0]
+        artist_rows = self.artists.indices[self.artists.indptr[row]:self.artists.indptr[row + 1]]
+        credited = () if self.type_of(row) == "artist" else tuple(
+            str(self.names[start + a]) for a in artist_rows)
+        album = int(self.album_of[row])
+        return ItemDetails(credited, str(self.names[album]) if album >= 0 else "",
+                           int(self.durations[row]), int(self.years[row]))
 
     @property
     def size(self) -> int:
@@ -588,3 +622,20 @@ def _propagated_tags(
     tagged = (np.diff(own.indptr) > 0).astype(np.float64)
     mean_of_tagged = row_mean_operator(sp.csr_matrix(neighbours @ sp.diags(tagged)))
     return l2_normalise_rows(sp.csr_matrix(own + propagation * (mean_of_tagged @ own)))
+
+
+def _year(release_date: str) -> int:
+    head = release_date[:4]
+    return int(head) if len(head) == 4 and head.isdigit() else 0
+
+
+def _detail_arrays(ordered: Sequence[ResourceRow], index: dict[str, int]
+                   ) -> dict[str, np.ndarray]:
+    durations = np.array([row.duration_ms for row in ordered], dtype=np.int64)
+    years = np.array([_year(row.release_date) for row in ordered], dtype=np.int32)
+    album_of = np.array([index.get(row.album_id, -1) if row.album_id else -1
+                         for row in ordered], dtype=np.int64)
+    tracks_with_album = album_of >= 0
+    years[tracks_with_album] = np.where(years[tracks_with_album] > 0, years[tracks_with_album],
+                                        years[album_of[tracks_with_album]])
+    return {"durations": durations, "years": years, "album_of": album_of}

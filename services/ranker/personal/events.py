@@ -9,9 +9,12 @@ and time), so a retried batch stores nothing twice.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
 
 from services.common.db import Database
 from services.common.errors import InvalidArgument
@@ -97,12 +100,27 @@ def idempotency_key(event: EventInput, juke_id: str) -> str:
     return "derived:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+# Stores a batch of events with distinct keys; returns how many were new.
+Insert = Callable[[Session, Sequence[repo.NewEvent]], int]
+
+
 class EventService:
-    def __init__(self, db: Database, resolve: Resolver) -> None:
+    def __init__(self, db: Database, resolve: Resolver, insert: Insert = repo.insert_events
+                 ) -> None:
         self._db = db
         self._resolve = resolve
+        self._insert = insert
 
     def record(self, batch: Sequence[EventInput]) -> RecordOutcome:
+        rows, item_ids = self._checked_rows(batch)
+        with self._db.transaction() as session:
+            accepted = self._insert(session, rows)
+        return RecordOutcome(accepted, len(batch) - accepted, item_ids)
+
+    def _checked_rows(self, batch: Sequence[EventInput]
+                      ) -> tuple[list[repo.NewEvent], list[str]]:
+        """The batch's rows, one per distinct key, and each event's item juke_id; raises
+        for the first bad event before anything is stored."""
         if not batch:
             raise InvalidArgument("events is empty")
         if len(batch) > MAX_BATCH:
@@ -111,7 +129,7 @@ class EventService:
         for index, event in enumerate(batch):
             validate(index, event, now)
         found = self._resolve(sorted({e.item.strip() for e in batch}))
-        rows: dict[str, dict[str, object]] = {}
+        rows: dict[str, repo.NewEvent] = {}
         item_ids = []
         for index, event in enumerate(batch):
             hit = found.get(event.item.strip())
@@ -121,11 +139,14 @@ class EventService:
             juke_id, item_type = hit
             item_ids.append(juke_id)
             key = idempotency_key(event, juke_id)
-            rows.setdefault(key, {
-                "idempotency_key": key, "user_id": event.user_id.strip(),
-                "item_juke_id": juke_id, "item_type": item_type, "event_type": event.type,
-                "occurred_at": event.occurred_at, "session_id": event.session_id.strip(),
-                "context": dict(event.context)})
-        with self._db.transaction() as session:
-            accepted = repo.insert_events(session, list(rows.values()))
-        return RecordOutcome(accepted, len(batch) - accepted, item_ids)
+            if key not in rows:
+                rows[key] = _new_event(key, event, juke_id, item_type)
+        return list(rows.values()), item_ids
+
+
+def _new_event(key: str, event: EventInput, juke_id: str, item_type: str) -> repo.NewEvent:
+    assert event.occurred_at is not None  # validated
+    return repo.NewEvent(
+        idempotency_key=key, user_id=event.user_id.strip(), item_juke_id=uuid.UUID(juke_id),
+        item_type=item_type, event_type=event.type, occurred_at=event.occurred_at,
+        session_id=event.session_id.strip(), context=dict(event.context))

@@ -1,9 +1,9 @@
 """Ranker domain logic: serve recommendations from the active model bundle. No gRPC here.
 
-Per request, the active weight config and co-occurrence model are read from the database
-and the active embedding model from the embedder, so an activation takes effect on the
-next request. Results are cached under (request, bundle, catalog version): a new bundle is
-a new key, and activations also clear the cache outright.
+The active weight config, co-occurrence model and embedding model form the bundle, held in
+memory and swapped when an activation commits (bundle.py), so a request reads no model row.
+Results are cached under (request, bundle, catalog version): a new bundle is a new key, and
+activations also clear the cache outright.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ from services.common.db import Database
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.common.ids import parse_uuid
 from services.common.resource_types import RESOURCE_TYPES
-from services.ranker.core.features import CatalogFeatures, ResourceRow
+from services.ranker.core.features import CatalogFeatures, ItemDetails, ResourceRow
 from services.ranker.core.hybrid import Recommendation, WeightConfig, recommend
 from services.ranker.core.pmi import CooccurrenceTable
 from services.ranker.core.signals import CooccurrenceIndex, content_query
 from services.ranker.registry import models as model_registry
+from services.ranker.serving.bundle import BundleWatcher
 from services.ranker.serving.health import Metric
-from services.ranker.serving.ports import ActiveEmbedding, Candidates
+from services.ranker.serving.ports import ActiveEmbedding, Candidates, Content
 from services.ranker.store import repository as repo
 from services.ranker.store.repository import CooccurrenceModelRecord, WeightConfigRecord
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "metadata", "cooccurrence", "content")
 CONTENT_POOL = 200          # ANN candidates fetched for the content signal
-SEED_TRACKS_CAP = 50        # tracks whose vectors stand for one seed (an artist, a genre)
+SEED_TRACKS_CAP = 500       # tracks whose vectors stand for one seed (an artist, a genre)
 
 
 class Catalog(Protocol):
@@ -50,14 +51,6 @@ class Catalog(Protocol):
 class Datasets(Protocol):
     def allowed_datasets(self, environment: str) -> set[str]: ...
     def production_eligible_rows(self) -> int: ...
-
-
-class Content(Protocol):
-    def active(self) -> ActiveEmbedding | None: ...
-    def coverage(self, model_id: str) -> tuple[int, bool]: ...
-    def vectors(self, ids: Sequence[str], model_id: str) -> dict[str, np.ndarray]: ...
-    def neighbors(self, query: np.ndarray, k: int, model_id: str,
-                  exclude: Sequence[str]) -> Candidates: ...
 
 
 @dataclass(frozen=True)
@@ -82,10 +75,12 @@ class Bundle:
         return f"emb:{emb}+cooc:{cooc}"
 
     @property
-    def key(self) -> tuple[str, str, str]:
+    def key(self) -> tuple[str, str, str, str]:
+        # The artifact hash changes when a model is re-embedded under the same id.
         return (str(self.weight_config.id),
                 str(self.cooccurrence.id) if self.cooccurrence else "",
-                self.embedding.model_id if self.embedding else "")
+                self.embedding.model_id if self.embedding else "",
+                self.embedding.artifact_hash if self.embedding else "")
 
 
 @dataclass(frozen=True)
@@ -123,6 +118,7 @@ class RankerService:
         self._cache: OrderedDict[tuple[Any, ...], Result] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._bundles: BundleWatcher[Bundle] = BundleWatcher(self._load_bundle)
 
     # --- catalog features ----------------------------------------------------------------
 
@@ -158,6 +154,15 @@ class RankerService:
     # --- the model bundle ----------------------------------------------------------------
 
     def bundle(self) -> Bundle:
+        """The active bundle: from memory while activations are watched, else from the
+        database and the embedder on every call."""
+        return self._bundles.current()
+
+    def watch_activations(self, dsn: str, poll_s: float) -> None:
+        """Keep the bundle in memory, reloaded when an activation commits (see bundle.py)."""
+        self._bundles.start(dsn, poll_s)
+
+    def _load_bundle(self) -> Bundle:
         with self._db.read() as session:
             config_id, cooc_id = repo.active_ids(session)
             if config_id is None:
@@ -166,6 +171,13 @@ class RankerService:
             cooc = repo.cooccurrence_model(session, cooc_id) if cooc_id else None
         assert config is not None
         return Bundle(config, cooc, self._content.active())
+
+    def _activated(self) -> None:
+        """After an activation this process committed: serve it from the next request on
+        (other processes hear of it through the activation channel)."""
+        self.clear_cache()
+        if self._bundles.watching:
+            self._bundles.reload()
 
     def _cooc_index(self, snap: _Snapshot, model: CooccurrenceModelRecord | None
                     ) -> CooccurrenceIndex | None:
@@ -190,10 +202,10 @@ class RankerService:
         types = self._types(query.resource_types)
         snap = self._features()
         seeds = self._query_seeds(snap.features, query)
-        exclude = tuple(dict.fromkeys(e.strip() for e in query.exclude if e.strip()))
+        exclude = self._exclude_ids(snap.features, query.exclude)
         bundle = self.bundle()
-        key = (mode, tuple(sorted(seeds)), tuple(sorted(exclude)), limit, types, bundle.key,
-               snap.version)
+        # Seeds in request order: the response lists them so, and a hit must too.
+        key = (mode, seeds, tuple(sorted(exclude)), limit, types, bundle.key, snap.version)
         with self._cache_lock:
             hit = self._cache.get(key)
             if hit is not None:
@@ -233,7 +245,7 @@ class RankerService:
     def _content_inputs(self, features: CatalogFeatures, model: ActiveEmbedding,
                         seeds: Sequence[str], exclude: Sequence[str]
                         ) -> tuple[dict[str, np.ndarray], Candidates | None]:
-        tracks = {s: features.track_ids_of(s)[:SEED_TRACKS_CAP] for s in seeds}
+        tracks = {s: _spread(features.track_ids_of(s), SEED_TRACKS_CAP) for s in seeds}
         vectors = self._content.vectors(sorted({t for ts in tracks.values() for t in ts}),
                                         model.model_id)
         seed_vectors = {s: np.stack([vectors[t] for t in ts if t in vectors])
@@ -247,6 +259,11 @@ class RankerService:
         candidates = self._content.neighbors(query.vector, CONTENT_POOL, model.model_id,
                                              [*seeds, *exclude])
         return seed_vectors, candidates
+
+    def item_details(self, item_id: str) -> ItemDetails:
+        """Artists, release, duration and year of an item, from the catalog snapshot."""
+        snap = self._snapshot
+        return snap.features.details(item_id) if snap is not None else ItemDetails()
 
     def catalog(self) -> CatalogFeatures:
         """The current catalog features (Unavailable while they load)."""
@@ -325,19 +342,32 @@ class RankerService:
         cleaned = [r.strip() for r in refs if r.strip()]
         if not cleaned:
             raise InvalidArgument("at least one seed_item_id is required")
-        known = features.index  # a dict: membership without copying the catalog
-        to_resolve = [r for r in cleaned if not (parse_uuid(r) and r in known)]
-        resolved = self._catalog.resolve(to_resolve) if to_resolve else {}
-        seeds, bad = [], []
-        for ref in cleaned:
-            juke_id = ref if ref in known else resolved.get(ref, (None, ""))[0]
-            if juke_id is None or juke_id not in known:
-                bad.append(ref)
-            else:
-                seeds.append(juke_id)
+        found = self._resolve_refs(features, cleaned)
+        bad = [ref for ref in cleaned if ref not in found]
         if bad:
             raise InvalidArgument(f"unknown or ineligible seeds: {', '.join(map(repr, bad))}")
-        return tuple(dict.fromkeys(seeds))
+        return tuple(dict.fromkeys(found[ref] for ref in cleaned))
+
+    def _exclude_ids(self, features: CatalogFeatures, refs: Sequence[str]) -> tuple[str, ...]:
+        """Exclusions in any ID form, as juke_ids; one the catalog does not hold cannot be
+        recommended anyway, so it is dropped rather than refused."""
+        cleaned = list(dict.fromkeys(r.strip() for r in refs if r.strip()))
+        found = self._resolve_refs(features, cleaned) if cleaned else {}
+        return tuple(dict.fromkeys(found[ref] for ref in cleaned if ref in found))
+
+    def _resolve_refs(self, features: CatalogFeatures, refs: Sequence[str]) -> dict[str, str]:
+        """ref -> juke_id held by the catalog features. juke_ids and Juke URIs of them are
+        answered from the snapshot; other forms (MBIDs, adapter ids) ask identity."""
+        known = features.index  # a dict: membership without copying the catalog
+        local = {ref: juke_id for ref in refs
+                 if (juke_id := _local_juke_id(ref, features)) is not None}
+        remote = [ref for ref in refs if ref not in local]
+        resolved = self._catalog.resolve(remote) if remote else {}
+        for ref in remote:
+            juke_id = resolved.get(ref, (None, ""))[0]
+            if juke_id is not None and juke_id in known:
+                local[ref] = juke_id
+        return local
 
     # --- configs and models --------------------------------------------------------------
 
@@ -374,7 +404,7 @@ class RankerService:
                 raise NotFound(f"no weight config {config_id!r}")
             previous = model_registry.activate_weight_config(session, key)
             config = repo.weight_config(session, key)
-        self.clear_cache()
+        self._activated()
         assert config is not None
         return config, previous
 
@@ -397,7 +427,7 @@ class RankerService:
                     f"production-eligible (training set {model.training_set_hash}); it can "
                     "never be activated in production")
             previous = model_registry.activate_cooccurrence_model(session, key)
-        self.clear_cache()
+        self._activated()
         return replace(model, active=True), previous
 
     def mark_cooccurrence_known_good(self, model_id: str) -> CooccurrenceModelRecord:
@@ -418,7 +448,7 @@ class RankerService:
             rolled_back = model_registry.rollback_cooccurrence_model(session)
         if rolled_back is None:
             raise FailedPrecondition("no previous known-good co-occurrence model to roll back to")
-        self.clear_cache()
+        self._activated()
         return rolled_back
 
     # --- model health --------------------------------------------------------------------
@@ -449,3 +479,23 @@ class RankerService:
     def latest_health(self) -> list[repo.HealthRecord]:
         with self._db.read() as session:
             return repo.latest_health(session)
+
+
+def _local_juke_id(ref: str, features: CatalogFeatures) -> str | None:
+    """The catalog juke_id a ref names by itself (a juke_id, or `juke:<type>:<juke_id>` of
+    that type), else None (then identity decides)."""
+    if ref in features.index:
+        return ref
+    parts = ref.split(":")
+    if len(parts) == 3 and parts[0] == "juke" and parts[2] in features.index and \
+            features.type_of(features.index[parts[2]]) == parts[1]:
+        return parts[2]
+    return None
+
+
+def _spread(items: Sequence[str], cap: int) -> list[str]:
+    """At most `cap` items evenly spaced over all of them: a seed with more tracks than the
+    cap is stood for by its whole catalogue, not by the tracks whose ids sort first."""
+    if len(items) <= cap:
+        return list(items)
+    return [items[i] for i in np.linspace(0, len(items) - 1, cap).round().astype(int)]

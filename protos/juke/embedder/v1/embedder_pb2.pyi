@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EmbeddingModel(_message.Message):
-    __slots__ = ("id", "name", "source_model", "embedding_dim", "training_corpus_hash", "version", "active", "is_known_good", "created_at", "weights_uri", "weights_sha256", "weights_license", "frontend_params_json", "available", "unavailable_reason", "activated_at")
+    __slots__ = ("id", "name", "source_model", "embedding_dim", "training_corpus_hash", "version", "active", "is_known_good", "created_at", "weights_uri", "weights_sha256", "weights_license", "frontend_params_json", "available", "unavailable_reason", "activated_at", "artifact_hash")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +28,7 @@ class EmbeddingModel(_message.Message):
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     UNAVAILABLE_REASON_FIELD_NUMBER: _ClassVar[int]
     ACTIVATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_HASH_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     source_model: str
@@ -44,7 +45,8 @@ class EmbeddingModel(_message.Message):
     available: bool
     unavailable_reason: str
     activated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., source_model: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., training_corpus_hash: _Optional[str] = ..., version: _Optional[str] = ..., active: _Optional[bool] = ..., is_known_good: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., weights_uri: _Optional[str] = ..., weights_sha256: _Optional[str] = ..., weights_license: _Optional[str] = ..., frontend_params_json: _Optional[str] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ..., activated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    artifact_hash: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., source_model: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., training_corpus_hash: _Optional[str] = ..., version: _Optional[str] = ..., active: _Optional[bool] = ..., is_known_good: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., weights_uri: _Optional[str] = ..., weights_sha256: _Optional[str] = ..., weights_license: _Optional[str] = ..., frontend_params_json: _Optional[str] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ..., activated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artifact_hash: _Optional[str] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()
@@ -221,3 +223,19 @@ class RollbackModelResponse(_message.Message):
     restored: EmbeddingModel
     deactivated_model_id: str
     def __init__(self, restored: _Optional[_Union[EmbeddingModel, _Mapping]] = ..., deactivated_model_id: _Optional[str] = ...) -> None: ...
+
+class ExportArtifactsRequest(_message.Message):
+    __slots__ = ("model_id",)
+    MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    model_id: str
+    def __init__(self, model_id: _Optional[str] = ...) -> None: ...
+
+class ExportArtifactsResponse(_message.Message):
+    __slots__ = ("model", "vectors", "path")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    VECTORS_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    model: EmbeddingModel
+    vectors: int
+    path: str
+    def __init__(self, model: _Optional[_Union[EmbeddingModel, _Mapping]] = ..., vectors: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...

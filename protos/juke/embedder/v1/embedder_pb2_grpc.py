@@ -80,6 +80,11 @@ class EmbedderServiceStub:
                 request_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetCoverageRequest.SerializeToString,
                 response_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetCoverageResponse.FromString,
                 _registered_method=True)
+        self.ExportArtifacts = channel.unary_unary(
+                '/juke.embedder.v1.EmbedderService/ExportArtifacts',
+                request_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsRequest.SerializeToString,
+                response_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsResponse.FromString,
+                _registered_method=True)
 
 
 class EmbedderServiceServicer:
@@ -146,6 +151,13 @@ class EmbedderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportArtifacts(self, request, context):
+        """(Re)write a model's retrieval artifacts from its stored track vectors; idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmbedderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -193,6 +205,11 @@ def add_EmbedderServiceServicer_to_server(servicer, server):
                     servicer.GetCoverage,
                     request_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetCoverageRequest.FromString,
                     response_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetCoverageResponse.SerializeToString,
+            ),
+            'ExportArtifacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportArtifacts,
+                    request_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsRequest.FromString,
+                    response_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -439,6 +456,33 @@ class EmbedderService:
             '/juke.embedder.v1.EmbedderService/GetCoverage',
             juke_dot_embedder_dot_v1_dot_embedder__pb2.GetCoverageRequest.SerializeToString,
             juke_dot_embedder_dot_v1_dot_embedder__pb2.GetCoverageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportArtifacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.embedder.v1.EmbedderService/ExportArtifacts',
+            juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsRequest.SerializeToString,
+            juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,12 +3,22 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from juke.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ResolveFailure(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESOLVE_FAILURE_UNSPECIFIED: _ClassVar[ResolveFailure]
+    RESOLVE_FAILURE_MALFORMED: _ClassVar[ResolveFailure]
+    RESOLVE_FAILURE_NOT_FOUND: _ClassVar[ResolveFailure]
+RESOLVE_FAILURE_UNSPECIFIED: ResolveFailure
+RESOLVE_FAILURE_MALFORMED: ResolveFailure
+RESOLVE_FAILURE_NOT_FOUND: ResolveFailure
 
 class Resource(_message.Message):
     __slots__ = ("type", "juke_id", "mbid", "name", "uri", "disambiguation", "external_ids", "tags", "artists", "album", "work_mbids", "genres", "duration_ms", "track_number", "release_date", "created_at", "updated_at")
@@ -71,18 +81,20 @@ class ResolveRef(_message.Message):
     def __init__(self, ref: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.ResourceType, str]] = ...) -> None: ...
 
 class ResolveResult(_message.Message):
-    __slots__ = ("ref", "found", "resource", "matched_by", "error")
+    __slots__ = ("ref", "found", "resource", "matched_by", "error", "failure")
     REF_FIELD_NUMBER: _ClassVar[int]
     FOUND_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     MATCHED_BY_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
     ref: str
     found: bool
     resource: _common_pb2.ResourceSummary
     matched_by: str
     error: str
-    def __init__(self, ref: _Optional[str] = ..., found: _Optional[bool] = ..., resource: _Optional[_Union[_common_pb2.ResourceSummary, _Mapping]] = ..., matched_by: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+    failure: ResolveFailure
+    def __init__(self, ref: _Optional[str] = ..., found: _Optional[bool] = ..., resource: _Optional[_Union[_common_pb2.ResourceSummary, _Mapping]] = ..., matched_by: _Optional[str] = ..., error: _Optional[str] = ..., failure: _Optional[_Union[ResolveFailure, str]] = ...) -> None: ...
 
 class BatchResolveRequest(_message.Message):
     __slots__ = ("refs",)

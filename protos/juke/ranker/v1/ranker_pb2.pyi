@@ -61,7 +61,7 @@ class Contribution(_message.Message):
     def __init__(self, signal: _Optional[str] = ..., rule: _Optional[str] = ..., raw: _Optional[float] = ..., normalised: _Optional[float] = ..., weight: _Optional[float] = ..., contribution: _Optional[float] = ..., reason: _Optional[str] = ..., seed_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RecommendedItem(_message.Message):
-    __slots__ = ("resource", "content_score", "metadata_score", "cooccurrence_score", "final_score", "model_version", "weight_config_id", "mmr_score", "explanation")
+    __slots__ = ("resource", "content_score", "metadata_score", "cooccurrence_score", "final_score", "model_version", "weight_config_id", "mmr_score", "explanation", "details")
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_SCORE_FIELD_NUMBER: _ClassVar[int]
     METADATA_SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +71,7 @@ class RecommendedItem(_message.Message):
     WEIGHT_CONFIG_ID_FIELD_NUMBER: _ClassVar[int]
     MMR_SCORE_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
     resource: _common_pb2.ResourceSummary
     content_score: float
     metadata_score: float
@@ -80,7 +81,20 @@ class RecommendedItem(_message.Message):
     weight_config_id: str
     mmr_score: float
     explanation: _containers.RepeatedCompositeFieldContainer[Contribution]
-    def __init__(self, resource: _Optional[_Union[_common_pb2.ResourceSummary, _Mapping]] = ..., content_score: _Optional[float] = ..., metadata_score: _Optional[float] = ..., cooccurrence_score: _Optional[float] = ..., final_score: _Optional[float] = ..., model_version: _Optional[str] = ..., weight_config_id: _Optional[str] = ..., mmr_score: _Optional[float] = ..., explanation: _Optional[_Iterable[_Union[Contribution, _Mapping]]] = ...) -> None: ...
+    details: ItemDetails
+    def __init__(self, resource: _Optional[_Union[_common_pb2.ResourceSummary, _Mapping]] = ..., content_score: _Optional[float] = ..., metadata_score: _Optional[float] = ..., cooccurrence_score: _Optional[float] = ..., final_score: _Optional[float] = ..., model_version: _Optional[str] = ..., weight_config_id: _Optional[str] = ..., mmr_score: _Optional[float] = ..., explanation: _Optional[_Iterable[_Union[Contribution, _Mapping]]] = ..., details: _Optional[_Union[ItemDetails, _Mapping]] = ...) -> None: ...
+
+class ItemDetails(_message.Message):
+    __slots__ = ("artist_names", "album_name", "duration_ms", "release_year")
+    ARTIST_NAMES_FIELD_NUMBER: _ClassVar[int]
+    ALBUM_NAME_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_YEAR_FIELD_NUMBER: _ClassVar[int]
+    artist_names: _containers.RepeatedScalarFieldContainer[str]
+    album_name: str
+    duration_ms: int
+    release_year: int
+    def __init__(self, artist_names: _Optional[_Iterable[str]] = ..., album_name: _Optional[str] = ..., duration_ms: _Optional[int] = ..., release_year: _Optional[int] = ...) -> None: ...
 
 class ModelBundle(_message.Message):
     __slots__ = ("embedding_model_id", "embedding_model", "cooccurrence_model_id", "cooccurrence_model", "weight_config_id", "w_content", "w_metadata", "w_cooccurrence", "lambda_mmr")

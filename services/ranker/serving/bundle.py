@@ -1,0 +1,90 @@
+"""The active model bundle kept in memory, so a request reads no database row and calls no
+service to learn which models serve.
+
+A watcher thread holds one connection that LISTENs on the registry's activation channel:
+an activation anywhere (this ranker, another ranker process, the embedder) is announced when
+its transaction commits, and the watcher reloads the bundle at once. Between announcements it
+reloads every `poll_s` anyway, which bounds how stale a bundle can be when a notification is
+lost (a dropped connection, a database restart). Requests take whatever bundle is current: a
+reference swap, never a lock.
+
+Without a running watcher (tests, the offline CLI) every call loads the bundle afresh, which
+is exactly as current as the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from services.common.registry import ACTIVATION_CHANNEL
+from services.common.telemetry import untraced
+
+log = logging.getLogger(__name__)
+
+B = TypeVar("B")
+
+
+class BundleWatcher(Generic[B]):
+    def __init__(self, load: Callable[[], B]) -> None:
+        self._load = load
+        self._current: B | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reloads = 0
+
+    @property
+    def watching(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def current(self) -> B:
+        current = self._current
+        if current is None or not self.watching:
+            return self.reload()
+        return current
+
+    def reload(self) -> B:
+        bundle = self._load()
+        self._current = bundle
+        self.reloads += 1
+        return bundle
+
+    def start(self, dsn: str, poll_s: float) -> None:
+        """Watch the database at `dsn` (a libpq connection string) for activations."""
+        self._thread = threading.Thread(target=self._watch, args=(dsn, poll_s),
+                                        name="bundle-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self, dsn: str, poll_s: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self._listen(dsn, poll_s)
+            except Exception as err:  # the database restarting: poll until it is back
+                log.warning("activation listener: %s; reconnecting", err)
+                self._reload_quietly()
+                self._stop.wait(poll_s)
+
+    def _listen(self, dsn: str, poll_s: float) -> None:
+        import psycopg
+
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"LISTEN {ACTIVATION_CHANNEL}")
+            self._reload_quietly()  # anything committed before LISTEN took effect
+            while not self._stop.is_set():
+                heard = list(conn.notifies(timeout=poll_s, stop_after=1))
+                if heard:
+                    log.info("activation announced (%s): reloading the bundle",
+                             heard[0].payload)
+                self._reload_quietly()
+
+    def _reload_quietly(self) -> None:
+        try:
+            with untraced():
+                self.reload()
+        except Exception as err:  # keep serving the last bundle; the next poll retries
+            log.warning("bundle reload failed, serving the previous one: %s", err)
