@@ -97,9 +97,14 @@ def activate(session: Session, table: RegistryTable, model_id: uuid.UUID) -> uui
     session.execute(update(table.model).where(table.active).values({table.active: False}))
     session.execute(update(table.model).where(table.id == model_id)
                     .values(_activated_values(table)))
-    # NOTIFY is transactional: listeners hear of it when (and only if) this commits.
-    session.execute(select(func.pg_notify(ACTIVATION_CHANNEL, table.name)))
+    announce(session, table.name)
     return previous
+
+
+def announce(session: Session, what: str) -> None:
+    """Tell serving processes that what serves from `what` (a registry table) changed.
+    NOTIFY is transactional: listeners hear of it when, and only if, this commits."""
+    session.execute(select(func.pg_notify(ACTIVATION_CHANNEL, what)))
 
 
 def _activated_values(table: RegistryTable) -> dict[Any, Any]:

@@ -118,6 +118,8 @@ def rollback_target(session: Session) -> ModelRecord | None:
 def record_artifact_hash(session: Session, model_id: uuid.UUID, digest: str) -> None:
     session.execute(update(EmbeddingModel).where(EmbeddingModel.id == model_id)
                     .values(artifact_hash=digest))
+    # Rankers serving this model open the new artifacts (a re-embedding keeps the model id).
+    registry.announce(session, EMBEDDING_MODELS.name)
 
 
 # --- track embeddings ----------------------------------------------------------------------

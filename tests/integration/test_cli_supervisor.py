@@ -449,7 +449,7 @@ def test_up_detached_status_and_down(mesh_env: dict[str, str]) -> None:
     assert again.returncode == 1 and "already running" in again.stderr
 
     pids = _recorded_pids(mesh_env)
-    assert len(pids) == 10  # the supervisor and its 9 children
+    assert len(pids) == 11  # the supervisor and its 10 children (two ranker processes)
     down = _juke(mesh_env, "down")
     assert down.returncode == 0, down.stdout + down.stderr
     assert [pid for pid in pids if not _gone(pid)] == []

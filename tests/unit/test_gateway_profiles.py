@@ -38,9 +38,13 @@ def _resolve(request: ipb.BatchResolveRequest) -> ipb.BatchResolveResponse:
     known = {"juke:artist:ar1": ARTIST}
     return ipb.BatchResolveResponse(results=[
         ipb.ResolveResult(ref=r.ref, found=True, resource=known[r.ref]) if r.ref in known else
-        ipb.ResolveResult(ref=r.ref, error="malformed reference" if " " in r.ref else
-                          f"no resource matches {r.ref!r}")
+        ipb.ResolveResult(ref=r.ref, error="malformed reference", failure=MALFORMED)
+        if " " in r.ref else
+        ipb.ResolveResult(ref=r.ref, error=f"no resource matches {r.ref!r}", failure=NOT_FOUND)
         for r in request.refs])
+
+
+MALFORMED, NOT_FOUND = ipb.RESOLVE_FAILURE_MALFORMED, ipb.RESOLVE_FAILURE_NOT_FOUND
 
 
 def _client() -> tuple[TestClient, _Recorder, _Recorder]:

@@ -98,13 +98,13 @@ def test_a_new_hash_for_the_same_model_opens_the_new_artifacts(written) -> None:
 
 def test_without_a_watcher_every_call_loads_the_bundle() -> None:
     loads = iter(range(100))
-    watcher = BundleWatcher(lambda: next(loads))
+    watcher = BundleWatcher(lambda _: next(loads))
     assert [watcher.current(), watcher.current()] == [0, 1]
 
 
 def test_a_watched_bundle_is_served_from_memory_until_reloaded() -> None:
     loads = iter(range(100))
-    watcher = BundleWatcher(lambda: next(loads))
+    watcher = BundleWatcher(lambda _: next(loads))
     watcher.reload()
     watcher._thread = _AliveThread()  # type: ignore[assignment]  # as if watching
     assert [watcher.current(), watcher.current()] == [0, 0]
@@ -115,3 +115,25 @@ def test_a_watched_bundle_is_served_from_memory_until_reloaded() -> None:
 class _AliveThread:
     def is_alive(self) -> bool:
         return True
+
+
+def test_the_periodic_check_asks_the_embedder_only_when_announced_or_due(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.ranker.serving import service as serving
+    from tests.unit.ranker_fakes import NoDatasets
+
+    asked: list[str] = []
+
+    class Embedder(_Remote):
+        def active(self) -> ActiveEmbedding | None:
+            asked.append("active")
+            return self.model
+
+    ranker = serving.RankerService(None, None, Embedder(None), NoDatasets())  # type: ignore[arg-type]
+    for what in ("*", None, None, "cooccurrence_model", "embedding_model", None):
+        ranker._active_embedding(what)
+    assert asked == ["active", "active"]   # everything, then the embedder's announcement
+    ranker._embedding = (None, 0.0)  # asked at 0 s; now it is past the recheck interval
+    monkeypatch.setattr(serving.time, "monotonic", lambda: serving.EMBEDDING_RECHECK_S + 1)
+    ranker._active_embedding(None)
+    assert asked == ["active", "active", "active"]  # a lost announcement is caught in time

@@ -25,14 +25,19 @@ from services.common.telemetry import untraced
 log = logging.getLogger(__name__)
 
 B = TypeVar("B")
+EVERYTHING = "*"    # what to reload: every part, from its source
 
 
 class BundleWatcher(Generic[B]):
-    def __init__(self, load: Callable[[], B]) -> None:
+    """`load(what)` builds a bundle; `what` is the announced registry table, EVERYTHING, or
+    None for the periodic check (where a loader may keep parts that are costly to ask)."""
+
+    def __init__(self, load: Callable[[str | None], B]) -> None:
         self._load = load
         self._current: B | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failing = False
         self.reloads = 0
 
     @property
@@ -45,8 +50,8 @@ class BundleWatcher(Generic[B]):
             return self.reload()
         return current
 
-    def reload(self) -> B:
-        bundle = self._load()
+    def reload(self, what: str | None = EVERYTHING) -> B:
+        bundle = self._load(what)
         self._current = bundle
         self.reloads += 1
         return bundle
@@ -65,8 +70,9 @@ class BundleWatcher(Generic[B]):
             try:
                 self._listen(dsn, poll_s)
             except Exception as err:  # the database restarting: poll until it is back
-                log.warning("activation listener: %s; reconnecting", err)
-                self._reload_quietly()
+                if not self._failing:
+                    log.warning("activation listener: %s; reconnecting", err)
+                self._reload_quietly(None)
                 self._stop.wait(poll_s)
 
     def _listen(self, dsn: str, poll_s: float) -> None:
@@ -74,17 +80,20 @@ class BundleWatcher(Generic[B]):
 
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"LISTEN {ACTIVATION_CHANNEL}")
-            self._reload_quietly()  # anything committed before LISTEN took effect
+            self._reload_quietly(EVERYTHING)  # what committed before LISTEN took effect
             while not self._stop.is_set():
                 heard = list(conn.notifies(timeout=poll_s, stop_after=1))
                 if heard:
                     log.info("activation announced (%s): reloading the bundle",
                              heard[0].payload)
-                self._reload_quietly()
+                self._reload_quietly(heard[0].payload if heard else None)
 
-    def _reload_quietly(self) -> None:
+    def _reload_quietly(self, what: str | None) -> None:
         try:
             with untraced():
-                self.reload()
+                self.reload(what)
+            self._failing = False
         except Exception as err:  # keep serving the last bundle; the next poll retries
-            log.warning("bundle reload failed, serving the previous one: %s", err)
+            if not self._failing:  # once per outage, not twice a second
+                log.warning("bundle reload failed, serving the previous one: %s", err)
+            self._failing = True

@@ -29,7 +29,7 @@ from services.ranker.core.hybrid import Recommendation, WeightConfig, recommend
 from services.ranker.core.pmi import CooccurrenceTable
 from services.ranker.core.signals import CooccurrenceIndex, content_query
 from services.ranker.registry import models as model_registry
-from services.ranker.serving.bundle import BundleWatcher
+from services.ranker.serving.bundle import EVERYTHING, BundleWatcher
 from services.ranker.serving.health import Metric
 from services.ranker.serving.ports import ActiveEmbedding, Candidates, Content
 from services.ranker.store import repository as repo
@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "metadata", "cooccurrence", "content")
 CONTENT_POOL = 200          # ANN candidates fetched for the content signal
+EMBEDDING_TABLE = "embedding_model"   # what the embedder announces its activations as
+EMBEDDING_RECHECK_S = 60.0
 SEED_TRACKS_CAP = 500       # tracks whose vectors stand for one seed (an artist, a genre)
 
 
@@ -118,6 +120,7 @@ class RankerService:
         self._cache: OrderedDict[tuple[Any, ...], Result] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._embedding: tuple[ActiveEmbedding | None, float] = (None, float("-inf"))
         self._bundles: BundleWatcher[Bundle] = BundleWatcher(self._load_bundle)
 
     # --- catalog features ----------------------------------------------------------------
@@ -162,7 +165,7 @@ class RankerService:
         """Keep the bundle in memory, reloaded when an activation commits (see bundle.py)."""
         self._bundles.start(dsn, poll_s)
 
-    def _load_bundle(self) -> Bundle:
+    def _load_bundle(self, what: str | None) -> Bundle:
         with self._db.read() as session:
             config_id, cooc_id = repo.active_ids(session)
             if config_id is None:
@@ -170,7 +173,17 @@ class RankerService:
             config = repo.weight_config(session, config_id)
             cooc = repo.cooccurrence_model(session, cooc_id) if cooc_id else None
         assert config is not None
-        return Bundle(config, cooc, self._content.active())
+        return Bundle(config, cooc, self._active_embedding(what))
+
+    def _active_embedding(self, what: str | None) -> ActiveEmbedding | None:
+        """The embedder is asked when its model was announced (or everything is reloaded),
+        and otherwise only every EMBEDDING_RECHECK_S: a lost announcement is caught then,
+        without a call to another service twice a second."""
+        asked_at = self._embedding[1]
+        if what in (EVERYTHING, EMBEDDING_TABLE) or \
+                time.monotonic() - asked_at > EMBEDDING_RECHECK_S:
+            self._embedding = (self._content.active(), time.monotonic())
+        return self._embedding[0]
 
     def _activated(self) -> None:
         """After an activation this process committed: serve it from the next request on
