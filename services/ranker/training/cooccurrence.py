@@ -28,6 +28,7 @@ from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.ranker.core.cf import CfConfig, CfFactors, train_als
 from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
 from services.ranker.store import repository as repo
+from services.ranker.workflows.training_contracts import TrainCooccurrenceResult
 
 if TYPE_CHECKING:
     from services.common.config import Settings
@@ -108,21 +109,6 @@ class TrainingGate(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class TrainingOutcome:
-    model_id: str
-    version: str
-    pairs: int
-    users: int
-    items: int
-    unmapped: int
-    training_set_hash: str
-    production_allowed: bool
-    seconds: float
-    reused: bool
-    engine: str = "local"  # local | spark: where PMI was computed
-
-
 class CooccurrenceTrainer:
     def __init__(self, db: Database, source: InteractionSource, gate: TrainingGate,
                  engine: PmiEngine | None = None) -> None:
@@ -131,7 +117,7 @@ class CooccurrenceTrainer:
         self._gate = gate
         self._engine = engine or PmiEngine()
 
-    def train(self, dataset: str, config: PmiConfig) -> TrainingOutcome:
+    def train(self, dataset: str, config: PmiConfig) -> TrainCooccurrenceResult:
         started = time.perf_counter()
         data = self._source.load(dataset)
         if len(data.items) == 0:
@@ -164,8 +150,8 @@ class CooccurrenceTrainer:
     @staticmethod
     def _outcome(model_id: uuid.UUID, version: str, pairs: int, data: Interactions,
                  digest: str, allowed: bool, started: float, reused: bool,
-                 engine: str) -> TrainingOutcome:
-        return TrainingOutcome(
+                 engine: str) -> TrainCooccurrenceResult:
+        return TrainCooccurrenceResult(
             model_id=str(model_id), version=version, pairs=pairs,
             users=len(np.unique(data.users)), items=len(np.unique(data.items)),
             unmapped=data.unmapped, training_set_hash=digest, production_allowed=allowed,

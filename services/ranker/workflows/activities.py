@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 
 import grpc
 from temporalio import activity
@@ -45,7 +44,7 @@ class TrainingActivities:
     def train_cooccurrence(self, params: TrainCooccurrenceInput) -> TrainCooccurrenceResult:
         config = PmiConfig(max_items_per_user=params.max_items_per_user,
                            min_count=params.min_count, top_k=params.top_k)
-        return TrainCooccurrenceResult(**asdict(self._trainer.train(params.dataset, config)))
+        return self._trainer.train(params.dataset, config)
 
     @activity.defn(name="activate_cooccurrence")
     def activate_cooccurrence(self, params: ActivateCooccurrenceInput) -> ActivationResult:
