@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import ARRAY, Engine, cast, create_engine, event, literal, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import NullType
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,28 @@ def build_engine(url: str, *, pool_size: int = 10, application_name: str = "juke
         pool_pre_ping=True,
         connect_args={"application_name": application_name},
     )
+    event.listen(engine, "connect", _register_binary_arrays)
     if vectors:
         event.listen(engine, "connect", _register_vector)
     return engine
+
+
+class BinaryArray(list[Any]):
+    """A list psycopg sends in the binary array format: for a batch's thousands of values
+    several times cheaper to encode than the text form a plain list gets (which checks
+    every element for quoting)."""
+
+
+def bound_array(values: Iterable[Any], item_type: Any) -> Any:
+    """One bound array parameter of `item_type` elements (for `= ANY(...)` and `unnest`):
+    a batch's values cost one parameter, not one placeholder each."""
+    return cast(literal(BinaryArray(values), NullType()), ARRAY(item_type))
+
+
+def _register_binary_arrays(dbapi_connection: Any, _record: Any) -> None:
+    from psycopg.types.array import ListBinaryDumper
+
+    dbapi_connection.adapters.register_dumper(BinaryArray, ListBinaryDumper)
 
 
 def _register_vector(dbapi_connection: Any, _record: Any) -> None:

@@ -9,15 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import psycopg
-from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import (
     Float,
     Integer,
     Text,
     any_,
     case,
-    cast,
     delete,
     exists,
     func,
@@ -26,10 +23,10 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
+from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.orm import Session
-from sqlalchemy.types import NullType
 
+from services.common.db import bound_array
 from services.common.ids import uuid7
 from services.identity.models import (
     EXTERNAL_ID_MODELS,
@@ -117,27 +114,13 @@ def _columns(rtype: str, key: Any) -> Any:
 UUID_TYPE = UUID(as_uuid=True)
 
 
-class _BinaryArray(list[Any]):
-    """A list psycopg sends in the binary array format. For the thousands of values of a
-    batch that is several times cheaper than the text form it picks for a plain list (which
-    checks every element for quoting); values go straight to psycopg, as typed by the CAST."""
-
-
-psycopg.adapters.register_dumper(_BinaryArray, ListBinaryDumper)
-
-
-def _array(values: Iterable[Any], item_type: Any) -> Any:
-    """One bound array parameter: a batch's keys cost one value, not one placeholder each."""
-    return cast(literal(_BinaryArray(values), NullType()), ARRAY(item_type))
-
-
 def find_by_juke_ids(session: Session, types: Iterable[str], ids: Iterable[uuid.UUID]) -> Hits:
     wanted = list(set(ids))
     if not wanted:
         return {}
     return _collect(session, [
         _columns(t, RESOURCE_MODELS[t].juke_id).where(
-            RESOURCE_MODELS[t].juke_id == any_(_array(wanted, UUID_TYPE)))
+            RESOURCE_MODELS[t].juke_id == any_(bound_array(wanted, UUID_TYPE)))
         for t in types
     ])
 
@@ -148,7 +131,7 @@ def find_by_mbids(session: Session, types: Iterable[str], mbids: Iterable[uuid.U
         return {}
     return _collect(session, [
         _columns(t, RESOURCE_MODELS[t].mbid).where(
-            RESOURCE_MODELS[t].mbid == any_(_array(wanted, UUID_TYPE)))
+            RESOURCE_MODELS[t].mbid == any_(bound_array(wanted, UUID_TYPE)))
         for t in types
     ])
 
@@ -170,7 +153,7 @@ def find_by_external_ids(
     selects = []
     for t in types:
         stmt, ext = _external_select(t, lambda e: e.source + ":" + e.external_id)
-        keys = func.unnest(_array(sources, Text), _array(values, Text)).table_valued(
+        keys = func.unnest(bound_array(sources, Text), bound_array(values, Text)).table_valued(
             "source", "external_id").render_derived()
         selects.append(stmt.join(keys, (ext.source == keys.c.source)
                                  & (ext.external_id == keys.c.external_id)))
@@ -185,7 +168,7 @@ def find_external_values(session: Session, types: Iterable[str], values: Iterabl
     selects = []
     for t in types:
         stmt, ext = _external_select(t, lambda e: e.external_id)
-        selects.append(stmt.where(ext.external_id == any_(_array(wanted, Text))))
+        selects.append(stmt.where(ext.external_id == any_(bound_array(wanted, Text))))
     return _collect(session, selects)
 
 
@@ -428,7 +411,7 @@ _NOT_GIVEN: dict[str, Any] = {"mbid": None, "disambiguation": "", "sort_name": "
 
 def _unnest(columns: Mapping[str, tuple[Any, Sequence[Any]]]) -> Any:
     """unnest(one array per column) AS rows(column, ...): the batch as a relation."""
-    arrays = [_array(values, column_type) for column_type, values in columns.values()]
+    arrays = [bound_array(values, column_type) for column_type, values in columns.values()]
     return func.unnest(*arrays).table_valued(*columns).render_derived()
 
 
@@ -483,7 +466,7 @@ def _replace_links(session: Session, table: Any, owner: Any,
     wanted = select(*_unnest(links).c).cte("wanted")
     owners = list(set(links[owner.key][1]))
     stale = delete(table).where(
-        owner == any_(_array(owners, UUID_TYPE)),
+        owner == any_(bound_array(owners, UUID_TYPE)),
         ~exists().where(*(wanted.c[k] == table.c[k] for k in key)),
     ).cte("stale")
     stmt = insert(table).from_select(list(links), select(*wanted.c)).add_cte(stale)

@@ -14,14 +14,12 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import psycopg
-from psycopg.types.array import ListBinaryDumper
-from sqlalchemy import DateTime, Text, case, cast, delete, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, distinct_on
+from sqlalchemy import DateTime, Text, case, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import JSONB, UUID, distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.types import NullType
 
+from services.common.db import bound_array
 from services.common.ids import uuid7
 from services.ranker.core.event_types import EVENT_WEIGHTS, POSITIVE_TYPES
 from services.ranker.store.models import (
@@ -225,14 +223,6 @@ class NewEvent:
     context: dict[str, str]
 
 
-class _BinaryArray(list[Any]):
-    """Sent in psycopg's binary array format: for a batch's thousands of values far cheaper
-    to encode than the text form a plain list gets (which checks each value for quoting)."""
-
-
-psycopg.adapters.register_dumper(_BinaryArray, ListBinaryDumper)
-
-
 def insert_events(session: Session, rows: Sequence[NewEvent]) -> int:
     """Insert a batch in one statement: one array per column, turned back into rows by
     `unnest`; rows whose idempotency key is already stored are skipped. Keys must be
@@ -250,8 +240,7 @@ def insert_events(session: Session, rows: Sequence[NewEvent]) -> int:
         "session_id": (Text, [r.session_id for r in rows]),
         "context": (JSONB, [json.dumps(r.context) for r in rows]),  # text, cast to jsonb
     }
-    arrays = [cast(literal(_BinaryArray(values), NullType()), ARRAY(kind))
-              for kind, values in columns.values()]
+    arrays = [bound_array(values, kind) for kind, values in columns.values()]
     source = func.unnest(*arrays).table_valued(*columns).render_derived()
     inserted = (pg_insert(table).from_select(list(columns), select(*source.c))
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
