@@ -126,6 +126,12 @@ def process_create_time(pid: int) -> float | None:
         return None
 
 
+# A start time is the boot time plus ticks since boot; some kernels (sandboxes, VMs) report
+# the boot time in whole seconds that can move by one, so equal within a second can read as
+# one second apart. A reused pid started seconds later still differs by more than this.
+START_TIME_SLACK_S = 2.5
+
+
 def process_alive(pid: int | None, create_time: float | None) -> bool:
     """True while `pid` is still the process that was recorded (not a zombie, not a reuse)."""
     if pid is None:
@@ -134,7 +140,7 @@ def process_alive(pid: int | None, create_time: float | None) -> bool:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
-        return create_time is None or abs(proc.create_time() - create_time) < 1.0
+        return create_time is None or abs(proc.create_time() - create_time) < START_TIME_SLACK_S
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 
