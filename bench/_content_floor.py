@@ -79,7 +79,8 @@ def measure(root: Path, model_id: str, digest: str, params: AnnParams, queries: 
         exact, exact_ms = _timed(scan, queries)
         found, ann_ms = _timed(search, queries)
         scans.append(FloorRow("exact scan (numpy)", k, 1.0, percentiles(exact_ms)))
-        searches.append(FloorRow("HNSW (usearch)", k, _recall(found, exact, k),
+        label = f"HNSW (usearch, {meta.get('index_dtype', 'f32')} graph)"
+        searches.append(FloorRow(label, k, _recall(found, exact, k),
                                  percentiles(ann_ms)))
     floor.rows = scans + searches
     floor.load_average = os.getloadavg()[0]

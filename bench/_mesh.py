@@ -127,15 +127,17 @@ def _stop(proc: subprocess.Popen[bytes], grace: float = 30) -> None:
 def service_process(name: str, database_url: str, *, env: dict[str, str] | None = None,
                     log: Path | None = None, timeout: float = 60,
                     started: Callable[[subprocess.Popen[bytes]], None] | None = None,
-                    ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+                    module: str = "") -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Like `service`, with extra env (e.g. JUKE_<SVC>_TARGET), a longer SERVING timeout,
     and the process handle: `started(process)` runs as soon as it is spawned (to sample its
-    memory while it loads); yields (target, process) once SERVING."""
+    memory while it loads); yields (target, process) once SERVING. `module` (default:
+    `name`) is the service to run, for a second process of one service."""
+    module = module or name
     port = free_port()
     full_env = {**os.environ, "JUKE_LOG_LEVEL": "WARNING", **(env or {}),
-                "JUKE_DATABASE_URL": database_url, f"JUKE_{name.upper()}_PORT": str(port)}
+                "JUKE_DATABASE_URL": database_url, f"JUKE_{module.upper()}_PORT": str(port)}
     out = open(log, "ab") if log else None  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=full_env,
+    proc = subprocess.Popen([sys.executable, "-m", f"services.{module}"], env=full_env,
                             stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT)
     target = f"127.0.0.1:{port}"
     try:

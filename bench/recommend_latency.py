@@ -9,9 +9,11 @@ vectors, tags, genres and a co-occurrence table) in a throwaway embedded Postgre
 JUKE_DATABASE_URL), starts identity, governance, embedder, ranker and the REST gateway as
 their own processes, then reports:
 
-- start-up of every process: spawn -> SERVING (the ranker's includes loading catalog
-  features from identity; the gateway's, spawn -> /healthz), and the first Recommend, which
-  loads the co-occurrence table;
+- start-up of every process: spawn -> SERVING (a ranker's includes loading catalog
+  features from identity and aligning the active co-occurrence table; the gateway's,
+  spawn -> /healthz), and the first Recommend after that. `--ranker-processes` (2, as
+  `juke up` starts) ranker processes serve; the gateway and the gRPC runs spread calls over
+  them, and RSS is reported per process;
 - hybrid Recommend latency (p50/p95/p99/max) and throughput at each concurrency, over
   gRPC and through REST (`POST /api/v1/recommendations/`). Every request has fresh random
   seeds (1-3 tracks, never repeated) because the ranker caches identical requests; the
@@ -29,8 +31,9 @@ their own processes, then reports:
 - where a request's time goes (concurrency 1): the single-signal modes, and the
   embedder/identity calls that the ranker and the gateway make;
 - activation-to-visible: after the request runs, a new weight config (the active one's
-  weights) is created and activated over the ranker's gRPC API, and Recommend is called
-  (fresh seeds, every few ms, giving up after 10 s) until a reply's bundle names it; then
+  weights) is created and activated over the ranker's gRPC API, and Recommend is called on
+  every ranker process (fresh seeds, every few ms, giving up after 10 s) until each one's
+  reply names it (the slowest process is the figure); then
   the same for an activation committed by another process (the registry's own SQL, as a
   second ranker replica would: the ranker hears of it through LISTEN/NOTIFY, or its
   JUKE_BUNDLE_POLL_S poll), and the previous config is activated again;
@@ -108,7 +111,7 @@ CONTENT_POOL = 200              # services/ranker/serving/service.py CONTENT_POO
 ACTIVATION_GIVE_UP_S = 10.0     # activation-to-visible: stop polling after this
 ACTIVATION_POLL_S = 0.005       # pause between the Recommend polls
 PROCESSES = ("identity", "governance", "embedder", "ranker", "gateway")
-_FEATURES_LOG = re.compile(r"catalog features: (\d+) resources in ([\d.]+)s")
+_FEATURES_LOG = re.compile(r"catalog features: (\d+) resources in ([\d.]+)s \(([^;]*);")
 _CONTENT_LOG = re.compile(r"content of model \S+ (in process: .*|served by the embedder: .*)")
 
 
@@ -142,21 +145,38 @@ class Mesh:
     report: Report
     targets: dict[str, str] = field(default_factory=dict)
     procs: dict[str, Any] = field(default_factory=dict)
+    rankers: dict[str, str] = field(default_factory=dict)  # process name -> its own target
 
     def _watch(self, name: str, proc: Any) -> None:
         self.procs[name] = proc
         self.sampler.watch(name, proc.pid)
 
     def start(self, stack: ExitStack, name: str, timeout: float = 60,
-              env: dict[str, str] | None = None) -> str:
-        """Start service `name` within `stack`; returns its target once SERVING."""
+              env: dict[str, str] | None = None, module: str = "") -> str:
+        """Start service `name` (a process of `module`, default the same) within `stack`;
+        returns its target once SERVING."""
         started = time.perf_counter()
         target, _ = stack.enter_context(service_process(
             name, self.url, env=env, log=self.logs / f"{name}.log", timeout=timeout,
-            started=lambda proc: self._watch(name, proc)))
+            started=lambda proc: self._watch(name, proc), module=module))
         self._started(name, "spawn -> SERVING", started)
-        self.targets[name] = target
+        if not module or module == name:
+            self.targets[name] = target
         return target
+
+    def start_rankers(self, stack: ExitStack, count: int, timeout: float,
+                      env: dict[str, str]) -> None:
+        """`count` ranker processes, one after the other (each start timed on its own); the
+        ranker target then names all of them, so the gateway and the gRPC runs spread
+        calls over every process, as `juke up` does."""
+        for k in range(count):
+            name = "ranker" if k == 0 else f"ranker-{k + 1}"
+            self.rankers[name] = self.start(stack, name, timeout, env, module="ranker")
+        self.targets["ranker"] = "ipv4:" + ",".join(self.rankers.values())
+
+    def ranker_channel(self, name: str) -> grpc.Channel:
+        """A channel to one ranker process only."""
+        return channel(self.rankers[name], Settings.from_env(), dependency=name)
 
     def _started(self, name: str, what: str, since: float) -> None:
         self.report.startup_s[name] = seconds = time.perf_counter() - since
@@ -193,10 +213,12 @@ class Mesh:
         return self.failure(name, f"{name} exited with status {proc.returncode}")
 
     def alive(self, name: str, where: str) -> bool:
-        death = self.death(name)
-        if death:
+        """Whether `name` still runs ("ranker": every ranker process); a death is reported."""
+        names = list(self.rankers) if name == "ranker" and self.rankers else [name]
+        deaths = [d for d in map(self.death, names) if d]
+        for death in deaths:
             self.report.problem(where, death)
-        return death is None
+        return not deaths
 
 
 def measure_mesh(catalog: SyntheticCatalog, args: argparse.Namespace, mesh: Mesh) -> None:
@@ -208,23 +230,29 @@ def measure_mesh(catalog: SyntheticCatalog, args: argparse.Namespace, mesh: Mesh
         env = {"JUKE_LOG_LEVEL": "INFO",  # for the "catalog features: ..." line
                **{f"JUKE_{n.upper()}_TARGET": t for n, t in mesh.targets.items()}}
         try:
-            mesh.start(stack, "ranker", args.start_timeout, env)
+            mesh.start_rankers(stack, args.ranker_processes, args.start_timeout, env)
         except Exception as err:
-            report.problem("ranker start-up", mesh.failure("ranker", describe(err)))
+            failed = list(mesh.procs)[-1]
+            report.problem("ranker start-up", mesh.failure(failed, describe(err)))
             return
-        found = _FEATURES_LOG.findall((mesh.logs / "ranker.log").read_text(errors="replace"))
-        if found:
-            report.fact(f"ranker catalog features: {int(found[-1][0]):,} resources in "
-                        f"{float(found[-1][1]):.1f}s (ListResources paging + build)")
-        report.fact(f"ranker peak RSS while loading features: "
-                    f"{sampler.peak('ranker', 'features') / GIB:.2f} GiB")
+        for name in mesh.rankers:
+            log_text = (mesh.logs / f"{name}.log").read_text(errors="replace")
+            found = _FEATURES_LOG.findall(log_text)
+            if found:
+                report.fact(f"{name} catalog features: {int(found[-1][0]):,} resources in "
+                            f"{float(found[-1][1]):.1f}s ({found[-1][2]})")
+            report.fact(f"{name} peak RSS while loading features: "
+                        f"{sampler.peak(name, 'features') / GIB:.2f} GiB")
         with mesh.channel("ranker") as ranker_channel:
             _measure_ranker(RankerServiceStub(ranker_channel), catalog, args, mesh)
-        content = _CONTENT_LOG.findall((mesh.logs / "ranker.log").read_text(errors="replace"))
-        report.fact(f"ranker content: {content[-1] if content else 'no log line (not loaded?)'}")
-        report.fact(f"ranker peak RSS while serving: "
-                    f"{sampler.peak('ranker', 'requests') / GIB:.2f} GiB; overall "
-                    f"{sampler.peak('ranker') / GIB:.2f} GiB")
+        for name in mesh.rankers:
+            log_text = (mesh.logs / f"{name}.log").read_text(errors="replace")
+            content = _CONTENT_LOG.findall(log_text)
+            report.fact(f"{name} content: "
+                        f"{content[-1] if content else 'no log line (not loaded?)'}")
+            report.fact(f"{name} peak RSS while serving: "
+                        f"{sampler.peak(name, 'requests') / GIB:.2f} GiB; overall "
+                        f"{sampler.peak(name) / GIB:.2f} GiB")
 
 
 def _measure_ranker(stub: RankerServiceStub, catalog: SyntheticCatalog,
@@ -234,12 +262,12 @@ def _measure_ranker(stub: RankerServiceStub, catalog: SyntheticCatalog,
     # used up), so no request can be answered from the ranker's cache.
     seeds = FreshPool([str(t) for t in catalog.track_ids], args.seed)
     sampler.phase = "first request"
-    first = drive("gRPC first request (co-occurrence load)",
+    first = drive("gRPC first request after SERVING",
                   grpc_recommend(stub, seeds.take, timeout=FIRST_REQUEST_TIMEOUT_S), 1, 1)
     report.runs.append(first)
     report.startup_s["ranker first Recommend"] = first.wall_s
-    report.fact(f"first Recommend (loads the co-occurrence table): {first.wall_s:.1f}s; "
-                f"ranker RSS peak then {sampler.peak('ranker', 'first request') / GIB:.2f} GiB")
+    report.fact(f"first Recommend after SERVING: {first.wall_s:.2f}s; ranker RSS peak then "
+                f"{sampler.peak('ranker', 'first request') / GIB:.2f} GiB")
     if not mesh.alive("ranker", "first Recommend"):
         return
     sampler.phase = "requests"
@@ -380,17 +408,26 @@ def _measure_activation(stub: RankerServiceStub, seeds: FreshPool, mesh: Mesh) -
         ("committed by another process (LISTEN/NOTIFY)", "activation_other_process",
          lambda: _activate_in_db(mesh.url, probe)),
     ]
+    channels = {name: mesh.ranker_channel(name) for name in mesh.rankers}
+    stubs = {name: RankerServiceStub(ch) for name, ch in channels.items()}
     try:
         for label, key, activate in cases:
             _activate_over_grpc(stub, active.id)  # each case starts from the previous config
+            for process in stubs.values():
+                _wait_visible(process, seeds, active.id, time.perf_counter())
             activate()
             returned = time.perf_counter()
-            seconds, polls, last = _wait_visible(stub, seeds, probe, returned)
-            _report_activation(report, label, key, probe, seconds, polls, last)
+            # Each process polled on its own channel, the clock running from the same
+            # moment: a later process's figure bounds when it saw the activation.
+            seen = {name: _wait_visible(process, seeds, probe, returned)
+                    for name, process in stubs.items()}
+            _report_activation(report, label, key, probe, seen)
     except Exception:
         report.problem("activation-to-visible", traceback.format_exc(limit=4))
     finally:
         _restore_weight_config(stub, seeds, active.id, report)
+        for ch in channels.values():
+            ch.close()
 
 
 def _activate_over_grpc(stub: RankerServiceStub, config_id: str) -> None:
@@ -429,21 +466,32 @@ def _wait_visible(stub: RankerServiceStub, seeds: FreshPool, config_id: str, sin
 
 
 def _report_activation(report: Report, label: str, key: str, config_id: str,
-                       seconds: float | None, polls: int, last: str) -> None:
+                       seen: dict[str, tuple[float | None, int, str]]) -> None:
+    """`seen`: per ranker process, (seconds until a reply named the config, polls, last
+    error); the figure is the slowest process's."""
     load = os.getloadavg()[0]
-    report.figures[key] = {"label": label, "config_id": config_id, "polls": polls,
-                           "visible_ms": None if seconds is None else seconds * 1000,
-                           "give_up_s": ACTIVATION_GIVE_UP_S, "last_error": last or None,
-                           "load_average": load}
-    if seconds is None:
+    times = [seconds for seconds, _, _ in seen.values()]
+    worst = None if any(t is None for t in times) else max(t for t in times if t is not None)
+    polls = sum(p for _, p, _ in seen.values())
+    last = "; ".join(f"{name}: {err}" for name, (_, _, err) in seen.items() if err)
+    report.figures[key] = {
+        "label": label, "config_id": config_id, "polls": polls,
+        "visible_ms": None if worst is None else worst * 1000,
+        "per_process_ms": {name: None if t is None else t * 1000
+                           for name, (t, _, _) in seen.items()},
+        "give_up_s": ACTIVATION_GIVE_UP_S, "last_error": last or None, "load_average": load}
+    if worst is None:
+        missing = [name for name, (t, _, _) in seen.items() if t is None]
         report.problem(f"activation-to-visible, {label}",
-                       f"weight config {config_id} in no Recommend bundle after "
-                       f"{ACTIVATION_GIVE_UP_S:.0f}s ({polls} polls; last error: "
-                       f"{last or 'none'})")
+                       f"weight config {config_id} in no Recommend bundle of "
+                       f"{', '.join(missing)} after {ACTIVATION_GIVE_UP_S:.0f}s ({polls} polls; "
+                       f"last error: {last or 'none'})")
         return
+    each = ", ".join(f"{name} {t * 1000:.1f} ms" for name, (t, _, _) in seen.items()
+                     if t is not None)
     errors = f"; last error {last}" if last else ""
-    report.fact(f"activation-to-visible, {label}: {seconds * 1000:.1f} ms ({polls} Recommend "
-                f"poll{'s' if polls != 1 else ''}, load {load:.1f}{errors})")
+    report.fact(f"activation-to-visible, {label}: {worst * 1000:.1f} ms on every ranker "
+                f"process ({each}; {polls} Recommend polls, load {load:.1f}{errors})")
 
 
 def _restore_weight_config(stub: RankerServiceStub, seeds: FreshPool, config_id: str,
@@ -645,6 +693,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", default="", metavar="PATH",
                         help="also write every figure to PATH as JSON")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--ranker-processes", type=int, default=2,
+                        help="ranker processes serving (the gateway and the gRPC runs "
+                             "spread calls over all of them, as `juke up` does)")
     args = parser.parse_args(argv)
     if args.tracks < 50:
         parser.error(f"--tracks {args.tracks} must be at least 50 (one artist's worth)")

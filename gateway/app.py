@@ -41,6 +41,7 @@ def create_app(settings: Settings, telemetry: Telemetry = DISABLED) -> FastAPI:
         description="Catalog identity, governance and recommendations over REST.",
         lifespan=lifespan,
     )
+    app.state.settings = settings  # routes read the promotion approver from it
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["health"])

@@ -28,9 +28,11 @@ Limit = Annotated[int | None, Query(ge=1, le=100, description="default 10")]
 
 
 class PersonalResponse(RecommendationResponse):
-    path: str = Field(description="what served it: cf (collaborative filtering), history "
-                                  "(the user's items as hybrid seeds), popularity (fewer than "
-                                  "5 qualifying plays) or catalog (no recent plays at all)")
+    path: str = Field(description="what served it: cf (collaborative filtering, from "
+                                  "JUKE_CF_MIN_PLAYS qualifying plays when a CF model is "
+                                  "active), history (5 or more plays: the user's items as "
+                                  "hybrid seeds), popularity (fewer plays than either needs) "
+                                  "or catalog (no recent plays at all)")
     qualifying_interactions: int
     cf_model_id: str | None
 
@@ -75,7 +77,8 @@ class DailyMixesResponse(BaseModel):
     mixes: list[DailyMixOut]
     model_bundle: ModelBundleOut
     history_items: int = Field(description="distinct positively played items considered "
-                                           "(fewer than 5: one popularity mix)")
+                                           "(fewer than 5: one mix from personal "
+                                           "recommendations)")
 
 
 class WeightedResourceOut(BaseModel):

@@ -13,6 +13,7 @@ from gateway.routes.catalog import resource_type
 from gateway.schemas import ResourceSummary
 from juke.identity.v1 import identity_pb2 as ipb
 from juke.ranker.v1 import ranker_pb2 as rpb
+from services.common.ids import parse_uuid
 
 router = APIRouter(prefix="/api/v1/recommendations", tags=["recommendations"],
                    dependencies=[requires(Role.READ)])
@@ -89,17 +90,19 @@ class RecommendationResponse(BaseModel):
     cached: bool
 
 
-async def _resolve_seed_names(request: Request, seeds: list[str],
-                              what: str = "seed") -> list[str]:
+async def _resolve_seed_names(request: Request, seeds: list[str], what: str = "seed",
+                              positions: list[int] | None = None) -> list[str]:
     """IDs pass through; plain names are searched, and must match one resource exactly.
-    `what` names the list in errors (seed, favourite), which carry the entry's index."""
+    `what` names the list in errors (seed, favourite), which carry the entry's index (its
+    place in `positions` when the seeds are part of a longer list)."""
     if not seeds:
         return []
     identity = request.app.state.clients.identity
     reply = await identity.BatchResolve(ipb.BatchResolveRequest(
         refs=[ipb.ResolveRef(ref=s) for s in seeds]))
     resolved = []
-    for index, (seed, result) in enumerate(zip(seeds, reply.results, strict=True)):
+    places = positions or list(range(len(seeds)))
+    for index, seed, result in zip(places, seeds, reply.results, strict=True):
         if result.found:
             resolved.append(result.resource.juke_id)
         elif result.failure == ipb.RESOLVE_FAILURE_MALFORMED:  # not an ID form: a name
@@ -164,9 +167,28 @@ def _response(result: Any) -> RecommendationResponse:
         empty_signals=list(result.empty_signals), cached=result.cached)
 
 
+def _is_id_form(seed: str) -> bool:
+    """A juke_id/MBID or a Juke URI: the ranker resolves these from its own catalog
+    snapshot (asking identity itself only for what the snapshot does not name), so the
+    request skips a hop. Other forms and names go through identity here."""
+    text = seed.strip()
+    return parse_uuid(text) is not None or text.lower().startswith("juke:")
+
+
+async def _seed_refs(request: Request, seeds: list[str]) -> list[str]:
+    """Seeds for a recommendation query: ID forms as given, the rest resolved (names
+    searched), in request order."""
+    others = [k for k, s in enumerate(seeds) if not _is_id_form(s)]
+    if not others:
+        return [s.strip() for s in seeds]
+    resolved = iter(await _resolve_seed_names(request, [seeds[k] for k in others],
+                                              positions=others))
+    return [s.strip() if _is_id_form(s) else next(resolved) for s in seeds]
+
+
 async def _query(request: Request, body: RecommendationRequest) -> rpb.RecommendQuery:
     return rpb.RecommendQuery(
-        seed_item_ids=await _resolve_seed_names(request, body.seed_items),
+        seed_item_ids=await _seed_refs(request, body.seed_items),
         profile_ids=body.profiles, exclude_ids=body.exclude_ids, limit=body.limit or 0,
         resource_types=[resource_type(t) for t in body.resource_types])
 

@@ -43,14 +43,6 @@ def _print_model(m: epb.EmbeddingModel) -> None:
           f"{m.weights_license or '?'}  {flags}\n    {state}")
 
 
-def _cmd_list(args: argparse.Namespace) -> int:
-    channel, stub = embedder_stub(Settings.from_env())
-    with channel:
-        for model in stub.ListModels(epb.ListModelsRequest()).models:
-            _print_model(model)
-    return 0
-
-
 def _cmd_register(args: argparse.Namespace) -> int:
     channel, stub = embedder_stub(Settings.from_env())
     with channel:
@@ -59,18 +51,11 @@ def _cmd_register(args: argparse.Namespace) -> int:
             embedding_dim=args.dim, weights_uri=args.weights_uri or "",
             weights_sha256=args.weights_sha256 or "", weights_license=args.license or "",
             training_corpus_hash=args.training_corpus_hash or "",
+            training_data=args.training_data or "",
+            training_data_license=args.training_data_license or "",
             frontend_params_json=json.dumps(json.loads(args.frontend or "{}"))))
     print("registered" if reply.created else "already registered")
     _print_model(reply.model)
-    return 0
-
-
-def _cmd_activate(args: argparse.Namespace) -> int:
-    channel, stub = embedder_stub(Settings.from_env())
-    with channel:
-        reply = stub.ActivateModel(epb.ActivateModelRequest(model_id=args.model))
-    previous = reply.previous_model_id or "-"
-    print(f"active: {reply.model.name} {reply.model.version} (was {previous})")
     return 0
 
 
@@ -156,11 +141,9 @@ def _cmd_artifacts(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    models = subparsers.add_parser("models", help="embedding model registry")
+    models = subparsers.add_parser("models", help="the model registry of every kind")
     sub = models.add_subparsers(dest="models_command", required=True)
-    sub.add_parser("list", help="registered models, availability, which is active"
-                   ).set_defaults(func=_cmd_list)
-    reg = sub.add_parser("register", help="register a model")
+    reg = sub.add_parser("register", help="register an embedding model")
     reg.add_argument("name")
     reg.add_argument("version")
     reg.add_argument("--source-model", choices=["openl3", "musicnn", "custom"], required=True)
@@ -169,11 +152,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reg.add_argument("--weights-sha256")
     reg.add_argument("--license")
     reg.add_argument("--training-corpus-hash")
+    reg.add_argument("--training-data", help="what it was trained on (declared; governance "
+                                             "decides on it when it is promoted)")
+    reg.add_argument("--training-data-license", help="that data's license (SPDX)")
     reg.add_argument("--frontend", help="front-end parameters as JSON")
     reg.set_defaults(func=_cmd_register)
-    act = sub.add_parser("activate", help="make a model the active one (a row switch)")
-    act.add_argument("model", help="model id or name:version")
-    act.set_defaults(func=_cmd_activate)
 
     embed = subparsers.add_parser("embed", help="content embeddings")
     esub = embed.add_subparsers(dest="embed_command", required=True)

@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "services.cli.embed",       # models, embed backfill, embed artifacts
     "services.cli.ranking",     # retrain, weights, cooccurrence
     "services.cli.promotion",   # models promote|approve|rollback (after services.cli.embed)
+    "services.cli.models",      # models list|show|history|activate (after services.cli.embed)
     "services.cli.datasets_import",  # lastfm import
     "services.cli.evaluate",    # evaluate
     "services.cli.keys",        # keys create (gateway API keys)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from datetime import timedelta
 from typing import TypeVar
 
@@ -75,8 +76,49 @@ def retrain_cooccurrence(settings: Settings, params: TrainCooccurrenceInput,
                   TrainCooccurrenceResult, wait)
 
 
+def activate_refusal(settings: Settings, kind: str) -> str | None:
+    """`juke retrain --activate` in production: refused before anything is trained."""
+    if settings.environment != "production":
+        return None
+    return (f"FAILED_PRECONDITION: `juke retrain {kind} --activate` is refused in production: "
+            f"use `juke retrain {kind} --promote` (or `juke models promote <id> --kind {kind}`):"
+            " gates, governance and the owner's approval")
+
+
+def _check_flags(settings: Settings, args: argparse.Namespace, kind: str) -> bool:
+    if args.activate and args.promote:
+        print("juke: --activate and --promote exclude each other", file=sys.stderr)
+        return False
+    refusal = activate_refusal(settings, kind) if args.activate else None
+    if refusal:
+        print(f"juke: {refusal}", file=sys.stderr)
+        return False
+    if args.promote and args.no_wait:
+        print("juke: --promote waits for the trained model; drop --no-wait", file=sys.stderr)
+        return False
+    return True
+
+
+def _after_training(settings: Settings, args: argparse.Namespace, kind: str,
+                    result: TrainCooccurrenceResult | TrainCfResult) -> None:
+    diversity = "not measured" if result.diversity < 0 else str(result.diversity)
+    print(f"training set: {result.interactions} interactions; diversity: {diversity} "
+          "distinct genres or tags")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    if args.activate:
+        print("activated (ungated)" if result.activated else
+              f"not activated: {result.activation_refused}")
+    if args.promote:
+        from services.cli.promotion import promote  # its module imports this one
+        promote(settings, kind, result.model_id, wait=False)
+
+
 def _cmd_retrain(args: argparse.Namespace) -> int:
-    result = retrain_cooccurrence(Settings.from_env(), TrainCooccurrenceInput(
+    settings = Settings.from_env()
+    if not _check_flags(settings, args, "cooccurrence"):
+        return 1
+    result = retrain_cooccurrence(settings, TrainCooccurrenceInput(
         dataset=args.dataset, min_count=args.min_count, top_k=args.top_k,
         activate=args.activate), wait=not args.no_wait)
     if result is not None:
@@ -84,9 +126,7 @@ def _cmd_retrain(args: argparse.Namespace) -> int:
               f"{result.users} users in {result.seconds}s"
               f"{' (existing model: same data and parameters)' if result.reused else ''}; "
               f"production allowed: {result.production_allowed}")
-        if args.activate:
-            print("activated" if result.activated else
-                  f"not activated: {result.activation_refused}")
+        _after_training(settings, args, "cooccurrence", result)
     return 0
 
 
@@ -97,21 +137,23 @@ def retrain_cf(settings: Settings, params: TrainCfInput, wait: bool = True
 
 
 def _cmd_retrain_cf(args: argparse.Namespace) -> int:
-    result = retrain_cf(Settings.from_env(), TrainCfInput(
+    settings = Settings.from_env()
+    if not _check_flags(settings, args, "cf"):
+        return 1
+    result = retrain_cf(settings, TrainCfInput(
         dataset=args.dataset, factors=args.factors, iterations=args.iterations,
         activate=args.activate), wait=not args.no_wait)
     if result is not None:
         print(f"{result.version}: {result.items} items from {result.users} users in "
               f"{result.seconds}s{' (existing model)' if result.reused else ''}; "
               f"production allowed: {result.production_allowed}")
-        if args.activate:
-            print("activated" if result.activated else
-                  f"not activated: {result.activation_refused}")
+        _after_training(settings, args, "cf", result)
     return 0
 
 
 def _cmd_weights(args: argparse.Namespace) -> int:
-    channel, stub = ranker_stub(Settings.from_env())
+    settings = Settings.from_env()
+    channel, stub = ranker_stub(settings)
     with channel:
         if args.create:
             w_content, w_metadata, w_cooc, lam = args.create
@@ -120,8 +162,11 @@ def _cmd_weights(args: argparse.Namespace) -> int:
                 lambda_mmr=lam, description=args.description or "")).config
             print(f"created {config.id} (not active; `juke weights --activate {config.id}`)")
         if args.activate:
-            reply = stub.ActivateWeightConfig(rpb.ActivateWeightConfigRequest(id=args.activate))
-            print(f"active: {reply.config.id} (was {reply.previous_id or '-'})")
+            # Refused by the ranker in production, naming the promotion command.
+            reply = stub.ActivateWeightConfig(rpb.ActivateWeightConfigRequest(
+                id=args.activate, requested_by=settings.operator))
+            print(f"active: {reply.config.id} (was {reply.previous_id or '-'}); logged as "
+                  "ungated")
         for c in stub.ListWeightConfigs(rpb.ListWeightConfigsRequest()).configs:
             print(f"{c.id}  content {c.w_content:.2f}  metadata {c.w_metadata:.2f}  "
                   f"cooccurrence {c.w_cooccurrence:.2f}  lambda {c.lambda_mmr:.2f}"
@@ -130,12 +175,15 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
 
 def _cmd_cooccurrence(args: argparse.Namespace) -> int:
-    channel, stub = ranker_stub(Settings.from_env())
+    settings = Settings.from_env()
+    channel, stub = ranker_stub(settings)
     with channel:
         if args.activate:
-            reply = stub.ActivateCooccurrenceModel(
-                rpb.ActivateCooccurrenceModelRequest(id=args.activate))
-            print(f"active: {reply.model.version} (was {reply.previous_id or '-'})")
+            # Refused by the ranker in production, naming the promotion command.
+            reply = stub.ActivateCooccurrenceModel(rpb.ActivateCooccurrenceModelRequest(
+                id=args.activate, requested_by=settings.operator))
+            print(f"active: {reply.model.version} (was {reply.previous_id or '-'}); logged as "
+                  "ungated")
         for m in stub.ListCooccurrenceModels(rpb.ListCooccurrenceModelsRequest()).models:
             print(f"{m.id}  {m.version}  {m.item_type}  {m.pairs} pairs  production "
                   f"{'allowed' if m.production_allowed else 'REFUSED'}"
@@ -151,7 +199,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cooc.add_argument("--min-count", type=int, default=5)
     cooc.add_argument("--top-k", type=int, default=50)
     cooc.add_argument("--activate", action="store_true",
-                      help="activate it if governance and the environment allow")
+                      help="activate it at once, outside production only (logged as ungated)")
+    cooc.add_argument("--promote", action="store_true",
+                      help="start its promotion (gates, governance, the owner's approval)")
     cooc.add_argument("--no-wait", action="store_true")
     cooc.set_defaults(func=_cmd_retrain)
 
@@ -160,7 +210,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cf.add_argument("--factors", type=int, default=64)
     cf.add_argument("--iterations", type=int, default=15)
     cf.add_argument("--activate", action="store_true",
-                    help="activate it if governance and the environment allow")
+                    help="activate it at once, outside production only (logged as ungated)")
+    cf.add_argument("--promote", action="store_true",
+                    help="start its promotion (gates, governance, the owner's approval)")
     cf.add_argument("--no-wait", action="store_true")
     cf.set_defaults(func=_cmd_retrain_cf)
 

@@ -47,6 +47,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = (env.get(name) or default).strip().lower()
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+    return raw
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -84,6 +91,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
 def _path(env: Mapping[str, str], name: str) -> Path | None:
     raw = env.get(name)
     return Path(raw) if raw else None
+
+
+def _cf_min_plays(env: Mapping[str, str]) -> int:
+    plays = _int(env, "JUKE_CF_MIN_PLAYS", 2)
+    if plays < 1:
+        raise SettingsError(f"JUKE_CF_MIN_PLAYS={plays} must be at least 1")
+    return plays
 
 
 def ranker_ports(base: int, processes: int) -> list[int]:
@@ -139,6 +153,12 @@ class Settings:
     worker_ports: dict[str, int] = field(default_factory=dict)
     recommender_default_limit: int = 10
     promotion_approver: str = "project-owner"
+    # False: PromotionWorkflow ignores decisions sent with its `decide` signal (the Temporal
+    # UI, where whoever reaches the UI may name anyone as the approver).
+    promotion_ui_decisions: bool = True
+    # record: governance records and shows what an embedding model was trained on; enforce:
+    # it also refuses models whose declared training data is not production-safe.
+    model_training_data_policy: str = "record"
     operator: str = ""
     recommender_max_limit: int = 100
     # Radio: at most radio_artist_limit items of one artist in any radio_artist_window
@@ -155,6 +175,16 @@ class Settings:
     gate_recall_min_gain: float = 0.03
     gate_cold_start_max_regression: float = 0.02
     gate_coverage_min: float = 0.30
+    gate_first_ndcg_min: float = 0.02
+    gate_first_recall_min: float = 0.02
+    # Training refuses a set below these; fewer distinct genres/tags than the floor: a warning.
+    training_min_users: int = 5
+    training_min_items: int = 5
+    training_min_interactions: int = 20
+    training_diversity_floor: int = 3
+    # Nightly retraining from first-party events: its promotions wait this long for approval.
+    retrain_schedule: bool = True
+    retrain_approval_timeout_s: int = 3 * 24 * 3600
     rate_limit_per_minute: int = 600
     max_request_bytes: int = 1_048_576
     # Co-occurrence training engine: auto picks spark at spark_min_events interactions or more.
@@ -162,6 +192,12 @@ class Settings:
     spark_master: str = "local[2]"
     spark_min_events: int = 5_000_000
     spark_driver_memory: str = "2g"
+    # Personal recommendations: collaborative filtering serves a user from this many
+    # qualifying plays on (when a CF model is active). `juke evaluate`'s short-history slice
+    # is the evidence: on HetRec, CF folded in from 2 plays beats popularity, the fallback
+    # below the threshold, by more than two standard errors on every seed (from 1 play on
+    # only some).
+    cf_min_plays: int = 2
     # Daily mixes: how many mixes and items per mix a request gets when it names none.
     daily_mixes_max: int = 4
     daily_mix_size: int = 10
@@ -195,6 +231,10 @@ class Settings:
     # memory-mapped content artifacts). Process i > 0 listens on ranker port + 10 i, and
     # clients spread calls over all of them (gRPC round robin).
     ranker_processes: int = 2
+    # BLAS threads per serving process. Requests are small products served in parallel by
+    # processes and threads already; a second BLAS thread per product only spins (a
+    # 20 x 512 by 512 x 200 product takes 5x longer with two threads than with one).
+    serving_blas_threads: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -208,6 +248,9 @@ class Settings:
         ranker_processes = _int(env, "JUKE_RANKER_PROCESSES", 2)
         if ranker_processes < 1:
             raise SettingsError(f"JUKE_RANKER_PROCESSES={ranker_processes} must be at least 1")
+        blas_threads = _int(env, "JUKE_SERVING_BLAS_THREADS", 1)
+        if blas_threads < 1:
+            raise SettingsError(f"JUKE_SERVING_BLAS_THREADS={blas_threads} must be at least 1")
         local = {name: f"{host}:{ports[name]}" for name in SERVICE_NAMES}
         local["ranker"] = ranker_target(host, ranker_ports(ports["ranker"], ranker_processes))
         targets = {name: env.get(f"JUKE_{name.upper()}_TARGET", local[name])
@@ -245,6 +288,9 @@ class Settings:
             ranker_task_queue=env.get("JUKE_RANKER_TASK_QUEUE", "ranker"),
             recommender_default_limit=_int(env, "JUKE_RECOMMENDER_DEFAULT_LIMIT", 10),
             promotion_approver=env.get("JUKE_PROMOTION_APPROVER", "project-owner"),
+            promotion_ui_decisions=_bool(env, "JUKE_PROMOTION_UI_DECISIONS", True),
+            model_training_data_policy=_choice(env, "JUKE_MODEL_TRAINING_DATA_POLICY",
+                                               ("record", "enforce"), "record"),
             operator=env.get("JUKE_OPERATOR") or env.get("USER") or "",
             recommender_max_limit=_int(env, "JUKE_RECOMMENDER_MAX_LIMIT", 100),
             radio_artist_limit=_int(env, "JUKE_RADIO_ARTIST_LIMIT", 2),
@@ -258,12 +304,22 @@ class Settings:
             gate_cold_start_max_regression=_float(env, "JUKE_GATE_COLD_START_MAX_REGRESSION",
                                                   0.02),
             gate_coverage_min=_float(env, "JUKE_GATE_COVERAGE_MIN", 0.30),
+            gate_first_ndcg_min=_float(env, "JUKE_GATE_FIRST_NDCG_MIN", 0.02),
+            gate_first_recall_min=_float(env, "JUKE_GATE_FIRST_RECALL_MIN", 0.02),
+            training_min_users=_int(env, "JUKE_TRAINING_MIN_USERS", 5),
+            training_min_items=_int(env, "JUKE_TRAINING_MIN_ITEMS", 5),
+            training_min_interactions=_int(env, "JUKE_TRAINING_MIN_INTERACTIONS", 20),
+            training_diversity_floor=_int(env, "JUKE_TRAINING_DIVERSITY_FLOOR", 3),
+            retrain_schedule=_bool(env, "JUKE_RETRAIN_SCHEDULE", True),
+            retrain_approval_timeout_s=_int(env, "JUKE_RETRAIN_APPROVAL_TIMEOUT_S",
+                                            3 * 24 * 3600),
             rate_limit_per_minute=_int(env, "JUKE_RATE_LIMIT_PER_MINUTE", 600),
             max_request_bytes=_int(env, "JUKE_MAX_REQUEST_BYTES", 1_048_576),
             training_engine=_training_engine(env),
             spark_master=env.get("JUKE_SPARK_MASTER") or "local[2]",
             spark_min_events=_int(env, "JUKE_SPARK_MIN_EVENTS", 5_000_000),
             spark_driver_memory=env.get("JUKE_SPARK_DRIVER_MEMORY") or "2g",
+            cf_min_plays=_cf_min_plays(env),
             daily_mixes_max=_int(env, "JUKE_DAILY_MIXES_MAX", 4),
             daily_mix_size=_int(env, "JUKE_DAILY_MIX_SIZE", 10),
             grpc_deadline_s=_seconds(env, "JUKE_GRPC_DEADLINE_S", 5.0),
@@ -281,6 +337,7 @@ class Settings:
             ann_connectivity=_int(env, "JUKE_ANN_CONNECTIVITY", 32),
             ann_expansion_search=_int(env, "JUKE_ANN_EXPANSION_SEARCH", 256),
             bundle_poll_s=_float(env, "JUKE_BUNDLE_POLL_S", 0.5),
+            serving_blas_threads=blas_threads,
             ranker_processes=ranker_processes,
             worker_ports={
                 name: _int(env, f"JUKE_{name.upper()}_WORKER_PORT", port)

@@ -122,18 +122,26 @@ class _Details(collections.namedtuple(
     pass
 
 
-class _BlockingCalls(grpc.UnaryUnaryClientInterceptor):
+class _BlockingCalls(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
     def __init__(self, policy: CallPolicy) -> None:
         self._policy = policy
 
-    def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: Any,
-                              request: Any) -> Any:
-        details = _Details(
+    def _details(self, client_call_details: Any) -> _Details:
+        return _Details(
             client_call_details.method,
             self._policy.timeout(client_call_details.method, client_call_details.timeout),
             self._policy.metadata(client_call_details.metadata),
             client_call_details.credentials, getattr(client_call_details, "wait_for_ready", None),
             getattr(client_call_details, "compression", None))
+
+    def intercept_unary_stream(self, continuation: Callable[..., Any], client_call_details: Any,
+                               request: Any) -> Any:
+        """A stream gets the same deadline and token; its failures surface as it is read."""
+        return continuation(self._details(client_call_details), request)
+
+    def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: Any,
+                              request: Any) -> Any:
+        details = self._details(client_call_details)
         outcome = continuation(details, request)
         if _failed_unexplained(outcome):
             raise DependencyError(self._policy.dependency, outcome, failure_message(

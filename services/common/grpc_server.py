@@ -36,7 +36,11 @@ class ErrorInterceptor(grpc.ServerInterceptor):
 
     def intercept_service(self, continuation: Callable[..., Any], handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
+            return handler
+        if handler.unary_stream is not None:
+            return self._streaming(handler, handler_call_details.method)
+        if handler.unary_unary is None:
             return handler
         method = handler_call_details.method
         inner = handler.unary_unary
@@ -45,25 +49,45 @@ class ErrorInterceptor(grpc.ServerInterceptor):
             try:
                 with serving_deadline(context.time_remaining()):
                     return inner(request, context)
-            except JukeError as err:
-                _abort(context, self._own(err))
             except Exception as err:
-                unavailable = unavailable_dependency(err)
-                if unavailable is not None:
-                    _abort(context, unavailable)
-                nul = find_nul_text(request)
-                if nul is not None:  # the caller's text the database cannot hold, not our bug
-                    context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                  f"{nul[0]} {nul[1]!r}: text may not contain NUL (\\x00) "
-                                  "characters")
-                log.exception("unhandled error in %s", method)
-                context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}")
+                self._fail(context, err, request, method)
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+    def _streaming(self, handler: Any, method: str) -> Any:
+        """A server stream: the same statuses for what fails while it is produced."""
+        inner = handler.unary_stream
+
+        def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                yield from inner(request, context)
+            except Exception as err:
+                self._fail(context, err, request, method)
+
+        return grpc.unary_stream_rpc_method_handler(
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _fail(self, context: grpc.ServicerContext, err: Exception, request: Any,
+              method: str) -> None:
+        if isinstance(err, JukeError):
+            _abort(context, self._own(err))
+        unavailable = unavailable_dependency(err)
+        if unavailable is not None:
+            _abort(context, unavailable)
+        nul = find_nul_text(request)
+        if nul is not None:  # the caller's text the database cannot hold, not our bug
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"{nul[0]} {nul[1]!r}: text may not contain NUL (\\x00) "
+                          "characters")
+        log.exception("unhandled error in %s", method, exc_info=err)
+        context.abort(grpc.StatusCode.INTERNAL, f"internal error in {method}")
 
     def _own(self, err: JukeError) -> JukeError:
         """This service's own UNAVAILABLE (not ready yet) names it, like a dependency's."""

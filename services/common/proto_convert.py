@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from juke.common.v1 import common_pb2
+from services.common.registry import LogEntry, RegisteredModel
 
 _TYPE_TO_PROTO = {
     "artist": common_pb2.RESOURCE_TYPE_ARTIST,
@@ -46,3 +48,22 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     ts = Timestamp()
     ts.FromDatetime(value)
     return ts
+
+
+def registry_model_pb(m: RegisteredModel) -> common_pb2.RegistryModel:
+    production = "" if m.production_allowed is None else \
+        ("allowed" if m.production_allowed else "refused")
+    return common_pb2.RegistryModel(
+        kind=m.kind, id=str(m.id), label=m.label, state=m.state, active=m.active,
+        is_known_good=m.is_known_good, training_set_hash=m.training_set_hash,
+        production=production, created_at=timestamp(m.created_at),
+        activated_at=timestamp(m.activated_at), training_data=m.training_data)
+
+
+def log_entry_pb(e: LogEntry) -> common_pb2.ActivationLogEntry:
+    return common_pb2.ActivationLogEntry(
+        kind=e.kind, model_id=str(e.model_id), event=e.event, path=e.path, actor=e.actor,
+        approved_by=e.approved_by, promotion_id=e.promotion_id,
+        gates_json=json.dumps(e.gates, sort_keys=True), training_set_hash=e.training_set_hash,
+        previous_id=str(e.previous_id or ""), detail=e.detail,
+        recorded_at=timestamp(e.recorded_at))

@@ -25,7 +25,8 @@ def build_service(db: Database, settings: Settings, *,
     return EmbedderService(
         db, builtins, artifact_root=settings.artifact_dir,
         ann=AnnParams(settings.ann_connectivity, settings.ann_expansion_search),
-        index_type=settings.vector_index_type, probes=settings.ivfflat_probes)
+        index_type=settings.vector_index_type, probes=settings.ivfflat_probes,
+        environment=settings.environment)
 
 
 def register(server: grpc.Server, db: Database, settings: Settings) -> None:

@@ -28,11 +28,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.registry import activation_log_table
+
 SCHEMA = "embedder"
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(schema=SCHEMA)
+
+
+# Who activated which embedding model, how and on what evidence; append-only.
+ACTIVATION_LOG = activation_log_table(Base.metadata)
 
 
 class EmbeddingModel(Base):
@@ -61,6 +67,11 @@ class EmbeddingModel(Base):
     # they are. The server default lets bulk loaders insert rows without knowing of it.
     artifact_hash: Mapped[str] = mapped_column(Text, nullable=False, default="",
                                                server_default="")
+    # What the model declares it was trained on, and that data's license ("" = undeclared).
+    training_data: Mapped[str] = mapped_column(Text, nullable=False, default="",
+                                               server_default="")
+    training_data_license: Mapped[str] = mapped_column(Text, nullable=False, default="",
+                                                       server_default="")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

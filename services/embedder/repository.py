@@ -13,17 +13,24 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, literal_column, select, text, update
+from sqlalchemy import Table, delete, func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.common import registry
+from services.common.db import copy_binary_rows
 from services.common.ids import uuid7
-from services.common.registry import RegistryTable
-from services.embedder.db_models import EmbeddingModel, ResourceEmbedding, TrackEmbedding
+from services.common.registry import LogEntry, RegisteredModel, RegistryTable
+from services.embedder.db_models import (
+    ACTIVATION_LOG,
+    EmbeddingModel,
+    ResourceEmbedding,
+    TrackEmbedding,
+)
 
 INDEX_TYPES = ("ivfflat", "hnsw")
 EMBEDDING_MODELS = RegistryTable(EmbeddingModel)
+KIND = "embedding"
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class ModelRecord:
     created_at: datetime
     activated_at: datetime | None
     artifact_hash: str
+    training_data: str = ""
+    training_data_license: str = ""
 
 
 def _model(row: EmbeddingModel) -> ModelRecord:
@@ -53,7 +62,8 @@ def _model(row: EmbeddingModel) -> ModelRecord:
         weights_uri=row.weights_uri, weights_sha256=row.weights_sha256,
         weights_license=row.weights_license, frontend_params=dict(row.frontend_params),
         created_at=row.created_at, activated_at=row.activated_at,
-        artifact_hash=row.artifact_hash,
+        artifact_hash=row.artifact_hash, training_data=row.training_data,
+        training_data_license=row.training_data_license,
     )
 
 
@@ -87,7 +97,8 @@ def upsert_model(session: Session, values: dict[str, Any]) -> tuple[uuid.UUID, b
     upsert: Any = stmt.on_conflict_do_update(
         index_elements=["name", "version"],
         set_={k: stmt.excluded[k] for k in ("weights_uri", "weights_sha256", "weights_license",
-                                            "frontend_params", "training_corpus_hash")},
+                                            "frontend_params", "training_corpus_hash",
+                                            "training_data", "training_data_license")},
     ).returning(EmbeddingModel.id, literal_column("(xmax = 0)").label("created"))
     row = session.execute(upsert).one()
     return row.id, bool(row.created)
@@ -113,6 +124,43 @@ def rollback_target(session: Session) -> ModelRecord | None:
     target = registry.previous_known_good(session, EMBEDDING_MODELS,
                                           registry.active_id(session, EMBEDDING_MODELS))
     return get_model(session, target) if target is not None else None
+
+
+def activate_logged(session: Session, entry: LogEntry, known_good: bool = False
+                    ) -> uuid.UUID | None:
+    """Activate and log in one transaction; returns the previously active model."""
+    return registry.activate_logged(session, EMBEDDING_MODELS, ACTIVATION_LOG, entry,
+                                    known_good=known_good)
+
+
+def rollback_logged(session: Session, actor: str) -> registry.Rollback | None:
+    return registry.rollback_logged(session, EMBEDDING_MODELS, ACTIVATION_LOG, KIND, actor)
+
+
+def record(session: Session, entry: LogEntry) -> None:
+    registry.record(session, ACTIVATION_LOG, entry)
+
+
+def log_of(session: Session, model_id: uuid.UUID) -> list[LogEntry]:
+    return registry.log_entries(session, ACTIVATION_LOG, model_id)
+
+
+def registered_models(session: Session) -> list[RegisteredModel]:
+    """Every embedding model in the order rollback walks them, each with its state; whether
+    one may serve production is governance's decision at promotion (None here)."""
+    models = {m.id: m for m in list_models(session)}
+    latest = registry.latest_events(session, ACTIVATION_LOG, KIND)
+    return [registry.registered(KIND, e, latest.get(e.id),
+                                f"{models[e.id].name} {models[e.id].version}",
+                                models[e.id].training_corpus_hash, None,
+                                training_data=_declared(models[e.id]))
+            for e in registry.history(session, EMBEDDING_MODELS) if e.id in models]
+
+
+def _declared(model: ModelRecord) -> str:
+    if not model.training_data:
+        return "undeclared"
+    return f"{model.training_data} ({model.training_data_license or 'no license declared'})"
 
 
 def record_artifact_hash(session: Session, model_id: uuid.UUID, digest: str) -> None:
@@ -164,12 +212,27 @@ def has_embeddings(session: Session, model_id: uuid.UUID) -> bool:
 
 
 def track_matrix(session: Session, model_id: uuid.UUID) -> tuple[list[uuid.UUID], np.ndarray]:
-    stmt = select(TrackEmbedding.track_juke_id, TrackEmbedding.vector).where(
-        TrackEmbedding.model_id == model_id).order_by(TrackEmbedding.track_juke_id)
-    rows = session.execute(stmt).all()
-    if not rows:
+    """Every track vector of a model in track id order, as one float32 matrix.
+
+    Read with one binary COPY into a single buffer: a million 512-d vectors cost their
+    2 GB once, where a row object and an array per vector cost ten times that."""
+    dim = session.scalar(select(func.vector_dims(TrackEmbedding.vector)).where(
+        TrackEmbedding.model_id == model_id).limit(1))
+    if dim is None:
         return [], np.zeros((0, 0), dtype=np.float32)
-    return [r[0] for r in rows], np.stack([_array(r[1]) for r in rows])
+    from psycopg import sql
+
+    table = TrackEmbedding.__table__
+    assert isinstance(table, Table)
+    query = sql.SQL("SELECT track_juke_id, vector FROM {} WHERE model_id = {} "
+                    "ORDER BY track_juke_id").format(
+        sql.Identifier(str(table.schema), table.name), sql.Literal(str(model_id)))
+    # pgvector's binary form: int16 dimensions, int16 unused, then big-endian float32s.
+    layout = np.dtype([("dim", ">i2"), ("unused", ">i2"), ("values", ">f4", (int(dim),))])
+    rows = copy_binary_rows(session, query, [("id", "S16", 16),
+                                             ("vector", layout, layout.itemsize)])
+    ids = [uuid.UUID(bytes=key.ljust(16, b"\0")) for key in rows["id"].tolist()]
+    return ids, rows["vector"]["values"].astype(np.float32)
 
 
 def replace_resource_vectors(session: Session, model_id: uuid.UUID, resource_type: str,

@@ -7,6 +7,7 @@ weights actually present, never by falling back to another model silently.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -46,12 +47,16 @@ class ModelSpec:
     weights_uri: str
     weights_sha256: str
     frontend: dict[str, Any]
+    training_data: str = ""             # what the published weights were trained on
+    training_data_license: str = ""     # that data's license; "" when none covers it
 
     def registry_values(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "source_model": self.source_model,
                 "embedding_dim": self.embedding_dim, "weights_uri": self.weights_uri,
                 "weights_sha256": self.weights_sha256, "weights_license": self.license,
-                "frontend_params": json.loads(json.dumps(self.frontend, default=str))}
+                "frontend_params": json.loads(json.dumps(self.frontend, default=str)),
+                "training_data": self.training_data,
+                "training_data_license": self.training_data_license}
 
 
 @dataclass
@@ -90,6 +95,23 @@ class OpenL3Runtime:
         return Embedded(frames.track_vector(), len(frames.embeddings))
 
 
+# What the published weights were trained on, declared for governance (see the README).
+MUSICNN_TRAINING_DATA = ("Million Song Dataset: 7digital audio previews with Last.fm tags "
+                         "(the MSD_musicnn checkpoint's training set)")
+MUSICNN_TRAINING_LICENSE = "LicenseRef-NonCommercial"  # Last.fm tags: non-commercial research
+OPENL3_TRAINING_DATA = ("AudioSet music videos: YouTube audio clips (labels CC-BY-4.0; no "
+                        "license covers the audio itself)")
+OPENL3_TRAINING_LICENSE = ""  # none declared: the audio carries no license grant
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def musicnn_builtin(checkpoint_dir: Path | None) -> BuiltinModel:
     from services.embedder.models.musicnn import MusicnnModel, default_checkpoint_dir
 
@@ -97,7 +119,8 @@ def musicnn_builtin(checkpoint_dir: Path | None) -> BuiltinModel:
         directory = checkpoint_dir or default_checkpoint_dir()
         model = MusicnnModel.from_checkpoint(directory)
     except Exception as err:  # missing wheel, corrupt checkpoint: say so, never fall back
-        spec = ModelSpec("msd-musicnn", "0.1.0", "musicnn", 200, "ISC", "", "", {})
+        spec = ModelSpec("msd-musicnn", "0.1.0", "musicnn", 200, "ISC", "", "", {},
+                         MUSICNN_TRAINING_DATA, MUSICNN_TRAINING_LICENSE)
         return BuiltinModel(spec, False, f"musicnn checkpoint unusable: {err}")
     info = model.info
     spec = ModelSpec(
@@ -105,6 +128,7 @@ def musicnn_builtin(checkpoint_dir: Path | None) -> BuiltinModel:
         embedding_dim=info.embedding_dim, license=info.license,
         weights_uri=f"pypi:musicnn==0.1.0/{info.checkpoint} ({directory})",
         weights_sha256=info.weights_sha256, frontend=dict(info.frontend),
+        training_data=MUSICNN_TRAINING_DATA, training_data_license=MUSICNN_TRAINING_LICENSE,
     )
     return BuiltinModel(spec, True, f"checkpoint {directory}",
                         load=lambda: MusicnnRuntime(model))
@@ -114,11 +138,15 @@ def openl3_builtin(weights: Path | None, input_repr: str = "mel256") -> BuiltinM
     from services.embedder.models.openl3 import OpenL3Model, openl3_availability
 
     availability = openl3_availability(weights, input_repr)
+    usable = availability.available and weights is not None
     spec = ModelSpec(
         name=f"openl3-{input_repr}-music", version="0.4.0", source_model="openl3",
         embedding_dim=512, license="CC-BY-4.0", weights_uri=str(weights or ""),
-        weights_sha256="", frontend={"input_repr": input_repr, "content_type": "music",
-                                     "hop_s": OPENL3_HOP_S, "sample_rate": 48000},
+        # governance identifies licensed bytes by sha256 (the blob ids check them on load)
+        weights_sha256=_sha256(weights) if usable and weights else "",
+        frontend={"input_repr": input_repr, "content_type": "music", "hop_s": OPENL3_HOP_S,
+                  "sample_rate": 48000},
+        training_data=OPENL3_TRAINING_DATA, training_data_license=OPENL3_TRAINING_LICENSE,
     )
     if not availability.available or weights is None:
         return BuiltinModel(spec, False, availability.reason)

@@ -7,7 +7,7 @@ import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,12 @@ import numpy as np
 from services.common.db import Database
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.ids import parse_uuid
+from services.common.registry import (
+    LogEntry,
+    Promotion,
+    RegisteredModel,
+    direct_activation_refusal,
+)
 from services.common.vector_artifacts import (
     AnnParams,
     ArtifactError,
@@ -24,7 +30,7 @@ from services.common.vector_artifacts import (
     write_artifacts,
 )
 from services.embedder import repository as repo
-from services.embedder.repository import Coverage, ModelRecord
+from services.embedder.repository import KIND, Coverage, ModelRecord
 from services.embedder.runtimes import BuiltinModel, Embedded, Runtime
 
 log = logging.getLogger(__name__)
@@ -63,8 +69,9 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
 class EmbedderService:
     def __init__(self, db: Database, builtins: Sequence[BuiltinModel], *, artifact_root: Path,
                  ann: AnnParams = DEFAULT_ANN, index_type: str = "ivfflat",
-                 probes: int = 10) -> None:
+                 probes: int = 10, environment: str = "development") -> None:
         self._db = db
+        self.environment = environment
         self._builtins = {(b.spec.name, b.spec.version): b for b in builtins}
         self._preference = [(b.spec.name, b.spec.version) for b in builtins]
         self._artifact_root = artifact_root
@@ -75,7 +82,8 @@ class EmbedderService:
     # --- registry ------------------------------------------------------------------------
 
     def bootstrap(self) -> ModelView | None:
-        """Register the built-in models; with no active model, activate the first available."""
+        """Register the built-in models; with no active model, activate the first available
+        (logged as ungated) - except in production, where only a promotion activates."""
         with self._db.transaction() as session:
             for builtin in self._builtins.values():
                 repo.upsert_model(session, builtin.spec.registry_values())
@@ -85,7 +93,15 @@ class EmbedderService:
                 builtin = self._builtins[key]
                 record = repo.find_model(session, *key)
                 if builtin.available and record is not None:
-                    repo.activate(session, record.id)
+                    if self.environment == "production":
+                        log.warning("no active embedding model; in production only a "
+                                    "promotion activates one: `juke models promote %s "
+                                    "--kind embedding`", record.id)
+                        return None
+                    repo.activate_logged(session, LogEntry(
+                        KIND, record.id, "activated", path="ungated", actor="embedder start",
+                        training_set_hash=record.training_corpus_hash,
+                        detail="no model was active: the first available built-in"))
                     log.info("no active embedding model: activated %s %s", *key)
                     return self._view(record)
         log.warning("no embedding model is available; content signals stay empty")
@@ -152,28 +168,58 @@ class EmbedderService:
             raise NotFound(f"no embedding model {ref!r}")
         return record
 
-    def activate(self, ref: str, allow_unavailable: bool = False
+    def activate(self, ref: str, allow_unavailable: bool = False, actor: str = ""
                  ) -> tuple[ModelView, uuid.UUID | None]:
+        """Direct activation: outside production only, logged as `ungated`."""
         if not ref:
             raise InvalidArgument("which model to activate? give an id or 'name:version'")
+        refusal = direct_activation_refusal(self.environment, KIND, ref)
+        if refusal:
+            raise FailedPrecondition(refusal)
+        return self._activate(ref, allow_unavailable, LogEntry(
+            KIND, uuid.UUID(int=0), "activated", path="ungated", actor=actor,
+            detail="direct activation outside production (no gates, no approval)"))
+
+    def activate_promoted(self, ref: str, promotion: Promotion
+                          ) -> tuple[ModelView, uuid.UUID | None]:
+        """The last step of an approved promotion: activate, mark known-good and log the
+        gates and the approval in one transaction."""
+        if not promotion.approved_by or not promotion.promotion_id:
+            raise FailedPrecondition(f"embedding model {ref}: a promoted activation needs its "
+                                     "promotion and its approver")
+        return self._activate(ref, False, LogEntry(
+            KIND, uuid.UUID(int=0), "activated", path="promotion",
+            actor=promotion.requested_by, approved_by=promotion.approved_by,
+            promotion_id=promotion.promotion_id, gates=promotion.gates), known_good=True)
+
+    def _activate(self, ref: str, allow_unavailable: bool, entry: LogEntry,
+                  known_good: bool = False) -> tuple[ModelView, uuid.UUID | None]:
         view = self._view_of(self.resolve(ref))
         if not view.available and not allow_unavailable:
             raise FailedPrecondition(f"model {view.record.name} {view.record.version} is "
                                      f"unavailable: {view.reason}")
         self._require_artifacts(view.record)
         with self._db.transaction() as session:
-            previous = repo.activate(session, view.record.id)
+            previous = repo.activate_logged(session, replace(
+                entry, model_id=view.record.id,
+                training_set_hash=view.record.training_corpus_hash), known_good)
             record = repo.get_model(session, view.record.id)
         assert record is not None
         return self._view_of(record), previous
 
     def mark_known_good(self, ref: str) -> ModelView:
+        """Outside production only: there a known-good mark (what rollback returns to)
+        comes only with a promoted activation."""
+        refusal = direct_activation_refusal(self.environment, KIND, ref)
+        if refusal:
+            raise FailedPrecondition(f"marking known-good by hand is refused in production: "
+                                     f"{refusal}")
         record = self.resolve(ref)
         with self._db.transaction() as session:
             repo.mark_known_good(session, record.id)
         return self._view_of(self.resolve(str(record.id)))
 
-    def rollback(self) -> tuple[ModelView, uuid.UUID | None]:
+    def rollback(self, actor: str = "") -> tuple[ModelView, uuid.UUID | None]:
         """Re-activate the previous known-good model; nothing is deleted. Its artifacts are
         checked first, as for any activation: rankers must be able to open them."""
         with self._db.read() as session:
@@ -182,8 +228,28 @@ class EmbedderService:
             raise FailedPrecondition("no previous known-good embedding model to roll back to")
         self._require_artifacts(target)
         with self._db.transaction() as session:
-            deactivated = repo.activate(session, target.id)
-        return self._view_of(self.resolve(str(target.id))), deactivated
+            done = repo.rollback_logged(session, actor)
+        if done is None:  # marks changed meanwhile
+            raise FailedPrecondition("no previous known-good embedding model to roll back to")
+        return self._view_of(self.resolve(str(done.restored_id))), done.deactivated_id
+
+    def registered_models(self, state: str = "") -> list[RegisteredModel]:
+        with self._db.read() as session:
+            models = repo.registered_models(session)
+        return [m for m in models if not state or m.state == state]
+
+    def history(self, model_id: str) -> tuple[RegisteredModel, list[LogEntry]]:
+        key = parse_uuid(model_id)
+        model = next((m for m in self.registered_models() if m.id == key), None)
+        if model is None:
+            raise NotFound(f"no embedding model {model_id!r}")
+        with self._db.read() as session:
+            return model, repo.log_of(session, model.id)
+
+    def record(self, entry: LogEntry) -> None:
+        """A promotion step that activates nothing (evaluated, awaiting approval, rejected)."""
+        with self._db.transaction() as session:
+            repo.record(session, entry)
 
     def _require_artifacts(self, record: ModelRecord) -> None:
         """Rankers retrieve a model's content neighbours from its artifacts, so a model with

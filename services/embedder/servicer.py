@@ -10,7 +10,13 @@ import grpc
 from juke.embedder.v1 import embedder_pb2 as pb
 from juke.embedder.v1 import embedder_pb2_grpc
 from services.common.errors import InvalidArgument
-from services.common.proto_convert import timestamp, type_from_proto, type_to_proto
+from services.common.proto_convert import (
+    log_entry_pb,
+    registry_model_pb,
+    timestamp,
+    type_from_proto,
+    type_to_proto,
+)
 from services.embedder.service import EmbedderService, ModelView
 
 
@@ -25,6 +31,7 @@ def model_pb(view: ModelView) -> pb.EmbeddingModel:
         frontend_params_json=json.dumps(r.frontend_params, sort_keys=True),
         available=view.available, unavailable_reason="" if view.available else view.reason,
         activated_at=timestamp(r.activated_at), artifact_hash=r.artifact_hash,
+        training_data=r.training_data, training_data_license=r.training_data_license,
     )
 
 
@@ -46,11 +53,14 @@ class EmbedderServicer(embedder_pb2_grpc.EmbedderServiceServicer):
             "training_corpus_hash": request.training_corpus_hash,
             "weights_uri": request.weights_uri, "weights_sha256": request.weights_sha256,
             "weights_license": request.weights_license, "frontend_params": frontend,
+            "training_data": request.training_data,
+            "training_data_license": request.training_data_license,
         })
         return pb.RegisterModelResponse(model=model_pb(view), created=created)
 
     def ActivateModel(self, request: Any, context: grpc.ServicerContext) -> Any:
-        view, previous = self._service.activate(request.model_id, request.allow_unavailable)
+        view, previous = self._service.activate(request.model_id, request.allow_unavailable,
+                                                request.requested_by)
         return pb.ActivateModelResponse(model=model_pb(view),
                                         previous_model_id=str(previous) if previous else "")
 
@@ -59,7 +69,7 @@ class EmbedderServicer(embedder_pb2_grpc.EmbedderServiceServicer):
             request.model_id)))
 
     def RollbackModel(self, request: Any, context: grpc.ServicerContext) -> Any:
-        restored, deactivated = self._service.rollback()
+        restored, deactivated = self._service.rollback(request.requested_by)
         return pb.RollbackModelResponse(restored=model_pb(restored),
                                         deactivated_model_id=str(deactivated or ""))
 
@@ -93,3 +103,12 @@ class EmbedderServicer(embedder_pb2_grpc.EmbedderServiceServicer):
     def ExportArtifacts(self, request: Any, context: grpc.ServicerContext) -> Any:
         view, vectors, path = self._service.export_artifacts(request.model_id)
         return pb.ExportArtifactsResponse(model=model_pb(view), vectors=vectors, path=str(path))
+
+    def ListRegistryModels(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.ListRegistryModelsResponse(models=[
+            registry_model_pb(m) for m in self._service.registered_models(request.state)])
+
+    def GetModelHistory(self, request: Any, context: grpc.ServicerContext) -> Any:
+        model, entries = self._service.history(request.id)
+        return pb.GetModelHistoryResponse(model=registry_model_pb(model),
+                                          entries=[log_entry_pb(e) for e in entries])

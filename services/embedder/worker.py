@@ -19,6 +19,7 @@ from services.common.grpc_client import service_channel
 from services.common.temporal_worker import run_worker
 from services.embedder.__main__ import build_service
 from services.embedder.activities import BackfillActivities
+from services.embedder.promotion_activities import EmbeddingRegistryActivities
 from services.embedder.schedule import ensure_nightly_schedule
 from services.embedder.workflows import EmbeddingBackfillWorkflow
 
@@ -28,12 +29,14 @@ def build_worker(client: Client, settings: Settings, db: Database,
     governance = GovernanceServiceStub(
         service_channel("governance", settings, long_running=True))
     identity = IdentityServiceStub(service_channel("identity", settings, long_running=True))
-    acts = BackfillActivities(build_service(db, settings), governance, identity,
-                              settings.corpus_dir)
+    service = build_service(db, settings)
+    acts = BackfillActivities(service, governance, identity, settings.corpus_dir)
+    models = EmbeddingRegistryActivities(service, settings.promotion_approver)
     return Worker(
         client, task_queue=settings.embed_task_queue,
         workflows=[EmbeddingBackfillWorkflow],
-        activities=[acts.resolve_model, acts.next_batch, acts.embed_batch, acts.finish_backfill],
+        activities=[acts.resolve_model, acts.next_batch, acts.embed_batch, acts.finish_backfill,
+                    models.record_promotion_event, models.activate_promoted_model],
         activity_executor=executor,
         # Two cores: one embedding at a time keeps NumPy's BLAS threads from fighting.
         max_concurrent_activities=1,

@@ -19,7 +19,9 @@ SERVICE_NAME = governance_pb2.DESCRIPTOR.services_by_name["GovernanceService"].f
 def build_service(db: Database, settings: Settings) -> GovernanceService:
     """Registry (JUKE_LICENSE_REGISTRY or the packaged one) + policy settings, read once."""
     registry = LicenseRegistry.load(settings.license_registry)
-    return GovernanceService(db, registry, PolicySettings.from_env())
+    return GovernanceService(
+        db, registry, PolicySettings.from_env(),
+        enforce_model_training_data=settings.model_training_data_policy == "enforce")
 
 
 def register(server: grpc.Server, db: Database, settings: Settings) -> None:

@@ -520,3 +520,55 @@ def check_training_set(members: Mapping[str, Decision | None], env: str) -> Trai
     return TrainingSetCheck(env=env, allowed=not blocked and not set_reasons,
                             training_set_hash=digest, member_count=len(members),
                             blocked=tuple(blocked), reasons=set_reasons)
+
+
+# -- models ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelCandidate:
+    """A model's weights, or the data it declares it was trained on, as a rights subject:
+    decided against the license registry like a corpus row (the checksum names the bytes of
+    the weights, or the declaration's text)."""
+
+    name: str
+    license: str | None = None
+    checksum: str | None = None
+    license_url: str | None = None
+    allowed_envs: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    env: str
+    allowed: bool
+    weights: Decision
+    training_data: Decision
+    training_data_enforced: bool        # else the training data is recorded and shown only
+    reasons: tuple[str, ...]            # why refused, each "weights: code (detail)"
+
+
+def declaration_digest(declared: str) -> str | None:
+    """Names a training-data declaration; None when nothing is declared."""
+    text = declared.strip()
+    return hashlib.sha256(text.encode()).hexdigest() if text else None
+
+
+def check_model(weights: Decision, training_data: Decision, env: str,
+                enforce_training_data: bool) -> ModelCheck:
+    """May a model with these decisions serve `env`? Its weights' license decides (fail
+    closed: missing, unknown or research-only refuses); its declared training data decides
+    too only when enforced."""
+    if env not in _ALL:
+        raise InvalidArgument(f"environment {env!r} must be one of {list(ENVIRONMENTS)}")
+    reasons = [f"weights: {r.code} ({r.detail})" for r in weights.blocking(env)]
+    if not weights.eligible(env) and not reasons:
+        reasons.append(f"weights: not eligible for {env}")
+    if enforce_training_data:
+        reasons += [f"training data: {r.code} ({r.detail})"
+                    for r in training_data.blocking(env)]
+        if not training_data.eligible(env) and not training_data.blocking(env):
+            reasons.append(f"training data: not eligible for {env}")
+    return ModelCheck(env, not reasons, weights, training_data, enforce_training_data,
+                      tuple(reasons))

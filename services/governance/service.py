@@ -17,9 +17,13 @@ from services.governance.policy import (
     DatasetCandidate,
     Decision,
     ManifestCandidate,
+    ModelCandidate,
+    ModelCheck,
     PolicySettings,
     TrainingSetCheck,
+    check_model,
     check_training_set,
+    declaration_digest,
     evaluate,
     policy_version,
     training_set_hash,
@@ -97,11 +101,28 @@ def _dataset_candidate(record: DatasetRecord) -> DatasetCandidate:
 
 
 class GovernanceService:
-    def __init__(self, db: Database, registry: LicenseRegistry, settings: PolicySettings) -> None:
+    def __init__(self, db: Database, registry: LicenseRegistry, settings: PolicySettings,
+                 *, enforce_model_training_data: bool = False) -> None:
         self._db = db
         self.registry = registry
         self.settings = settings
         self.policy_version = policy_version(registry, settings)
+        self.enforce_model_training_data = enforce_model_training_data
+
+    def check_model(self, env: str, name: str, weights_license: str, weights_sha256: str,
+                    training_data: str, training_data_license: str) -> ModelCheck:
+        """May this model serve `env`? Its weights' license is decided like a corpus row; its
+        declared training data is decided the same way and refuses it only when enforced
+        (JUKE_MODEL_TRAINING_DATA_POLICY=enforce)."""
+        if not name.strip():
+            raise InvalidArgument("which model? its name is empty")
+        weights = evaluate(ModelCandidate(f"{name} weights", weights_license or None,
+                                          weights_sha256 or None), self.registry,
+                           self.settings)
+        data = evaluate(ModelCandidate(f"{name} training data", training_data_license or None,
+                                       declaration_digest(training_data)), self.registry,
+                        self.settings)
+        return check_model(weights, data, _env(env), self.enforce_model_training_data)
 
     def decide(self, row: ManifestCandidate | DatasetCandidate) -> Decision:
         return evaluate(row, self.registry, self.settings)

@@ -208,3 +208,18 @@ class GovernanceServicer(governance_pb2_grpc.GovernanceServiceServicer):
             total=c.total, production_eligible=c.production, research_only=c.research_only,
             excluded=c.excluded, datasets=s.datasets,
             top_reasons=[pb.ReasonCount(code=code, count=n) for code, n in c.reasons])
+
+    def CheckModel(self, request: Any, context: grpc.ServicerContext) -> Any:
+        check = self._service.check_model(
+            env_from_pb(request.environment), request.name, request.weights_license,
+            request.weights_sha256, request.training_data, request.training_data_license)
+        version = self._service.policy_version
+        summary = (f"allowed in {check.env}" if check.allowed else
+                   f"refused in {check.env}: {'; '.join(check.reasons)}")
+        if not check.training_data_enforced and not check.training_data.eligible(check.env):
+            summary += " (declared training data not eligible: recorded, not enforced)"
+        return pb.CheckModelResponse(
+            allowed=check.allowed, weights=decision_pb(check.weights, version),
+            training_data=decision_pb(check.training_data, version),
+            training_data_enforced=check.training_data_enforced, reasons=list(check.reasons),
+            summary=summary)

@@ -133,6 +133,14 @@ class ResourceGenre(Base):
     resource_type: Mapped[str] = mapped_column(String(8), nullable=False)
 
 
+class CatalogInstance(Base):
+    """One row: this catalog's own id, made with the schema (migration 0003), so data derived
+    from another database with the same counts is never taken for this catalog's."""
+
+    __tablename__ = "catalog_instance"
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+
+
 class ResourceTag(_Timestamps, Base):
     """A tag with its source (`musicbrainz` or `internal`) and weight (design §2.17)."""
 

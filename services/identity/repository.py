@@ -21,6 +21,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import UUID, insert
@@ -297,6 +298,26 @@ def list_views(
     if after is not None:
         stmt = stmt.where(model.juke_id > after)
     return load_views(session, rtype, session.scalars(stmt).all())
+
+
+def advance_revision(session: Session) -> None:
+    """Mark the catalog changed. A sequence never blocks a concurrent writer; a write that
+    rolls back still advances it, which costs a reader one needless refresh, never a missed
+    one."""
+    session.execute(text("SELECT nextval('identity.catalog_revision')"))
+
+
+def catalog_revision(session: Session) -> int:
+    """The revision of the last write (0 before any)."""
+    row = session.execute(text(
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+        "FROM identity.catalog_revision")).one()
+    return int(row[0])
+
+
+def catalog_id(session: Session) -> str:
+    """This catalog's id, made once when the schema was created."""
+    return str(session.execute(text("SELECT id FROM identity.catalog_instance")).scalar_one())
 
 
 def count(session: Session, rtype: str) -> int:

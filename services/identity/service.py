@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, NamedTuple, TypeVar
@@ -15,13 +15,17 @@ from sqlalchemy.orm import Session
 from services.common.db import Database
 from services.common.errors import AlreadyExists, InvalidArgument, JukeError, NotFound
 from services.common.ids import parse_uuid, uuid7
+from services.identity import export
 from services.identity import repository as repo
+from services.identity.export import CatalogChunk
 from services.identity.refs import RESOURCE_TYPES, ParsedRef, normalize_type, parse_ref, search_key
 from services.identity.repository import ResourceView, SearchRow, Summary, TagView
 
 MAX_BATCH = 1000
 MAX_SEARCH_LIMIT = 100
 MAX_PAGE_SIZE = 1000
+DEFAULT_EXPORT_CHUNK = 20_000
+MAX_EXPORT_CHUNK = 100_000
 TAG_SOURCES = ("musicbrainz", "internal")
 MAX_NAME_LENGTH = 1000
 
@@ -79,6 +83,10 @@ class CatalogStats:
     genres: int
     external_ids: int
     tags: int
+    # Advanced by every write transaction: a rename or a changed tag weight leaves the
+    # counts as they were, not the revision.
+    revision: int = 0
+    catalog_id: str = ""  # this catalog's own id (another database's differs)
 
 
 class IdentityService:
@@ -149,6 +157,17 @@ class IdentityService:
         next_token = str(views[-1].summary.juke_id) if len(views) == size else ""
         return views, next_token
 
+    def export(self, chunk_size: int) -> Iterator[CatalogChunk]:
+        """Every resource, type by type, in chunks of `chunk_size` (0: the default), read in
+        one REPEATABLE READ transaction so the chunks form one snapshot of the catalog."""
+        size = chunk_size or DEFAULT_EXPORT_CHUNK
+        if not 1 <= size <= MAX_EXPORT_CHUNK:
+            raise InvalidArgument(f"chunk_size {chunk_size} is outside 1..{MAX_EXPORT_CHUNK}")
+        with self._db.read() as session:
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            for rtype in RESOURCE_TYPES:
+                yield from export.chunks(session, rtype, size)
+
     def stats(self) -> CatalogStats:
         with self._db.read() as session:
             return CatalogStats(
@@ -158,6 +177,8 @@ class IdentityService:
                 genres=repo.count(session, "genre"),
                 external_ids=repo.count_external_ids(session),
                 tags=repo.count_tags(session),
+                revision=repo.catalog_revision(session),
+                catalog_id=repo.catalog_id(session),
             )
 
     # --- writes ----------------------------------------------------------------------------
@@ -196,6 +217,7 @@ class IdentityService:
         for attempt in range(2):
             try:
                 with self._db.transaction() as session:
+                    repo.advance_revision(session)
                     return work(session)
             except IntegrityError as err:
                 if attempt == 1:

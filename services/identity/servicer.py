@@ -16,6 +16,7 @@ from services.common.proto_convert import (
     type_from_proto,
     type_to_proto,
 )
+from services.identity.export import CatalogChunk
 from services.identity.repository import ResourceView, Summary
 from services.identity.service import (
     IdentityService,
@@ -152,12 +153,28 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             page=common_pb2.PageResponse(next_page_token=token),
         )
 
+    def ExportCatalog(self, request: Any, context: grpc.ServicerContext) -> Iterable[Any]:
+        for chunk in self._service.export(request.chunk_size):
+            yield identity_pb2.ExportCatalogResponse(chunk=catalog_chunk_pb(chunk))
+
     def GetCatalogStats(self, request: Any, context: grpc.ServicerContext) -> Any:
         s = self._service.stats()
         return identity_pb2.GetCatalogStatsResponse(
             artists=s.artists, albums=s.albums, tracks=s.tracks, genres=s.genres,
-            external_ids=s.external_ids, tags=s.tags,
+            external_ids=s.external_ids, tags=s.tags, revision=s.revision,
+            catalog_id=s.catalog_id,
         )
+
+
+def catalog_chunk_pb(c: CatalogChunk) -> Any:
+    return identity_pb2.CatalogChunk(
+        type=type_to_proto(c.type), juke_ids=c.juke_ids, names=c.names,
+        duration_ms=c.duration_ms, release_dates=c.release_dates, album_ids=c.album_ids,
+        artist_of=c.artist_of, artist_ids=c.artist_ids, work_of=c.work_of,
+        work_mbids=c.work_mbids, genre_of=c.genre_of, genre_ids=c.genre_ids,
+        tag_of=c.tag_of, tag_names=c.tag_names,
+        tag_sources=[tag_source_to_proto(s) for s in c.tag_sources],
+        tag_weights=c.tag_weights, tag_datasets=c.tag_datasets)
 
 
 def _failure(r: Resolution) -> int:

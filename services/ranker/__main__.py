@@ -19,13 +19,16 @@ from services.ranker.api.clients import EmbedderClient, GovernanceClient, Identi
 from services.ranker.api.servicer import RankerServicer
 from services.ranker.personal.events import EventService
 from services.ranker.personal.mixes import DailyMixes, MixSettings
+from services.ranker.personal.popular import PopularItems
 from services.ranker.personal.profiles import ProfileService
 from services.ranker.personal.radio import RadioService
 from services.ranker.personal.recommendations import PersonalRecommender
 from services.ranker.personal.taste import TasteAnalyser
+from services.ranker.registry.service import ModelRegistry
 from services.ranker.serving.content import LocalContent
 from services.ranker.serving.health import HealthRecorder, RequestStats
 from services.ranker.serving.service import RankerService
+from services.ranker.store.feature_snapshots import FeatureSnapshots
 
 SERVICE_NAME = ranker_pb2.DESCRIPTOR.services_by_name["RankerService"].full_name
 log = logging.getLogger(__name__)
@@ -41,7 +44,8 @@ def build_service(db: Database, settings: Settings,
                      AnnParams(settings.ann_connectivity, settings.ann_expansion_search)),
         GovernanceClient(service_channel("governance", settings, telemetry=telemetry)),
         default_limit=settings.recommender_default_limit,
-        max_limit=settings.recommender_max_limit, environment=settings.environment)
+        max_limit=settings.recommender_max_limit, environment=settings.environment,
+        snapshots=FeatureSnapshots(settings.artifact_dir / "catalog-features"))
 
 
 def identity_client(settings: Settings, telemetry: Telemetry = DISABLED) -> IdentityClient:
@@ -82,16 +86,20 @@ def register(server: grpc.Server, db: Database, settings: Settings,
                               settings.health_interval_s)
     recorder.start()
     events = EventService(db, identity_client(settings, telemetry).resolve_items)
-    personal = PersonalRecommender(db, service)
+    popular = PopularItems(db)  # one ranking shared by new users' lists and radio
+    personal = PersonalRecommender(db, service, cf_min_plays=settings.cf_min_plays,
+                                   popular=popular)
     ranker_pb2_grpc.add_RankerServiceServicer_to_server(
         RankerServicer(service, stats, recorder, events, personal,
                        mixes=daily_mixes(db, service, personal, settings),
                        taste=TasteAnalyser(db, service, service.content),
                        radio=RadioService(db, service,
                                           artist_limit=settings.radio_artist_limit,
-                                          artist_window=settings.radio_artist_window),
+                                          artist_window=settings.radio_artist_window,
+                                          popular=popular),
                        profiles=ProfileService(
-                           db, identity_client(settings, telemetry).summaries)),
+                           db, identity_client(settings, telemetry).summaries),
+                       registry=ModelRegistry(db, settings.environment, service.clear_cache)),
         server)
     keep_features_fresh(service, settings.features_refresh_s)
     service.watch_activations(libpq_dsn(db), settings.bundle_poll_s)
@@ -100,6 +108,10 @@ def register(server: grpc.Server, db: Database, settings: Settings,
 
 def main() -> None:
     settings = Settings.from_env()
+    from threadpoolctl import threadpool_limits
+
+    # For the whole process: every request thread's products (see the setting).
+    threadpool_limits(limits=settings.serving_blas_threads, user_api="blas")
     telemetry = setup_telemetry("juke-ranker", settings)
     run_service("ranker", [SERVICE_NAME], partial(register, telemetry=telemetry),
                 settings=settings, telemetry=telemetry)

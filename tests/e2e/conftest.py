@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.auth import Role, key_entry, new_key
 from services.cli.ranking import refresh_every_ranker
 from services.common.config import Settings
 from tests.api_keys import bearer, make_keys
@@ -44,7 +46,8 @@ class Mesh:
         return Path(self.env["JUKE_CORPUS_DIR"])
 
     def http(self, role: str | None = "admin") -> httpx.Client:
-        """A gateway client sending the key of `role` (read, write, admin); None: no key."""
+        """A gateway client sending the key of `role` (read, write, admin, or owner: the
+        promotion approver's admin key); None: no key."""
         headers = bearer(self.api_keys[role]) if role else {}
         return httpx.Client(base_url=self.gateway, timeout=30, headers=headers)
 
@@ -71,6 +74,11 @@ def running_mesh(root: Path, **settings: str) -> Iterator[Mesh]:
     env.update(settings)
     _fresh_ports(env)
     keys, env["JUKE_API_KEYS"] = make_keys("e2e")
+    # The promotion approver is this account: the CLI decides as the account it runs under,
+    # and over REST only the key bound to the approver (named after it) may decide.
+    env["JUKE_PROMOTION_APPROVER"] = owner = pwd.getpwuid(os.getuid()).pw_name
+    keys["owner"] = new_key()
+    env["JUKE_API_KEYS"] += "," + key_entry(owner, Role.ADMIN, keys["owner"])
     env.pop("JUKE_API_KEYS_FILE", None)
     mesh = Mesh(env=env, gateway=f"http://127.0.0.1:{env['JUKE_GATEWAY_PORT']}", api_keys=keys)
     up = mesh.juke("up", "--detach")

@@ -12,6 +12,7 @@ errors clients saw meanwhile. Bounded: every wait has a deadline.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -30,10 +31,12 @@ import grpc
 import httpx
 import psycopg
 import pytest
+from temporalio.client import Client
 
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.config import Settings
+from services.ranker.workflows.promotion_contracts import workflow_id
 from tests.e2e.conftest import Mesh, running_mesh
 from tests.e2e.hetrec_subset import write_subset
 
@@ -271,7 +274,7 @@ def test_temporal_killed_while_a_promotion_waits_then_the_approval_completes_it(
     recovered, _ = _kill_and_recover(faulty, Load(faulty, ""), "temporal")
     print(f"\nkill -9 Temporal with a promotion waiting: healthy again after {recovered:.1f}s")
     approved = faulty.juke("models", "approve", model_id, "--kind", "cooccurrence",
-                           "--as", "project-owner", timeout=120)
+                           timeout=120)
     assert approved.returncode == 0, approved.stdout + approved.stderr
     deadline = time.monotonic() + 120
     while not any(m.id == model_id and m.active for m in _cooccurrence_models(faulty)):
@@ -286,15 +289,13 @@ def _cooccurrence_models(mesh: Mesh) -> list[Any]:
 
 
 def _wait_until_awaiting_approval(mesh: Mesh, model_id: str) -> None:
-    """The REST approval answers 409 while the workflow still evaluates; an approval from
-    the wrong person (403) proves it is waiting without deciding anything."""
+    """The workflow's status query says when it waits, without deciding anything."""
+    async def status() -> str:
+        client = await Client.connect(f"127.0.0.1:{mesh.env['JUKE_TEMPORAL_PORT']}")
+        handle = client.get_workflow_handle(workflow_id("cooccurrence", model_id))
+        return str(await handle.query("status", result_type=str))
+
     deadline = time.monotonic() + 300
-    with mesh.http() as http:
-        while True:
-            reply = http.post(f"/api/v1/promotions/{model_id}/approve",
-                              json={"approver": "not-the-owner"})
-            if reply.status_code == 403:
-                return
-            assert reply.status_code == 409, reply.text
-            assert time.monotonic() < deadline, "the promotion never waited for approval"
-            time.sleep(0.5)
+    while asyncio.run(status()) != "awaiting_approval":
+        assert time.monotonic() < deadline, "the promotion never waited for approval"
+        time.sleep(0.5)

@@ -95,22 +95,24 @@ def _train(mesh: Mesh, recipe: tuple[str, ...]) -> rpb.CooccurrenceModel:
     return model
 
 
-def _approve_when_waiting(mesh: Mesh, model_id: str, approver: str) -> dict[str, object]:
-    """REST approval; 409 while the workflow is still evaluating, so ask again."""
-    with mesh.http() as http:
+def _approve_when_waiting(mesh: Mesh, model_id: str, role: str, body: dict[str, object],
+                          kind: str = "cooccurrence") -> dict[str, object]:
+    """REST approval with the key of `role`; 409 while the workflow is still evaluating, so
+    ask again."""
+    with mesh.http(role) as http:
         for _ in range(600):
-            reply = http.post(f"/api/v1/promotions/{model_id}/approve",
-                              json={"approver": approver})
+            reply = http.post(f"/api/v1/promotions/{model_id}/approve", json=body,
+                              params={"kind": kind})
             if reply.status_code != 409:
                 return {"status": reply.status_code, **reply.json()}
             time.sleep(0.5)
     raise AssertionError(f"promotion of {model_id} never waited for approval")
 
 
-def _result(mesh: Mesh, model_id: str) -> PromotionResult:
+def _result(mesh: Mesh, model_id: str, kind: str = "cooccurrence") -> PromotionResult:
     async def run() -> PromotionResult:
         client = await Client.connect(f"127.0.0.1:{mesh.env['JUKE_TEMPORAL_PORT']}")
-        handle = client.get_workflow_handle(workflow_id("cooccurrence", model_id),
+        handle = client.get_workflow_handle(workflow_id(kind, model_id),
                                             result_type=PromotionResult)
         return await asyncio.wait_for(handle.result(), 300)
 
@@ -140,12 +142,14 @@ def test_promote_twice_then_roll_back(mesh: Mesh, hetrec: list[str], events: int
     strong = _train(mesh, STRONG)
     assert weak.id != strong.id  # same events, other parameters: another model
 
-    # First promotion: nothing active, so only the coverage gate applies. Approved over REST,
-    # after a refused approval by someone who is not the approver.
+    # First promotion: nothing active, so only the coverage gate applies. Approved over REST
+    # with the approver's key, after an admin key that is not the approver's was refused
+    # although its body names the approver.
     _promote(mesh, weak.id)
-    refused = _approve_when_waiting(mesh, weak.id, "someone-else")
+    owner = mesh.env["JUKE_PROMOTION_APPROVER"]
+    refused = _approve_when_waiting(mesh, weak.id, "admin", {"approver": owner})
     assert refused["status"] == 403, refused
-    approved = _approve_when_waiting(mesh, weak.id, "project-owner")
+    approved = _approve_when_waiting(mesh, weak.id, "owner", {"approve": True})
     assert approved["status"] == 200 and approved["outcome"] == "approved", approved
     first = _result(mesh, weak.id)
     assert first.status == "activated", first
@@ -153,11 +157,10 @@ def test_promote_twice_then_roll_back(mesh: Mesh, hetrec: list[str], events: int
     assert _served(mesh, seed) == weak.id
 
     # Second promotion: judged against the active (weak) model on the same split; approved
-    # with the CLI by the approver.
+    # with the CLI, which decides as the account it runs under (the approver here).
     _promote(mesh, strong.id)
     for _ in range(600):
-        decided = mesh.juke("models", "approve", strong.id, "--kind", "cooccurrence",
-                            "--as", "project-owner")
+        decided = mesh.juke("models", "approve", strong.id, "--kind", "cooccurrence")
         if decided.returncode == 0 or "awaiting approval" not in decided.stderr:
             break
         time.sleep(0.5)
@@ -181,3 +184,67 @@ def test_promote_twice_then_roll_back(mesh: Mesh, hetrec: list[str], events: int
     print(f"rollback served {1000 * (time.perf_counter() - started):.0f} ms after the call")
     models = {m.id: m for m in _models(mesh)}
     assert models[strong.id].is_known_good and not models[strong.id].active  # nothing deleted
+
+
+def _history(mesh: Mesh, model_id: str) -> dict[str, object]:
+    with mesh.http("read") as http:
+        reply = http.get(f"/api/v1/models/{model_id}/history")
+    assert reply.status_code == 200, reply.text
+    return dict(reply.json())
+
+
+def _promoted_entry(history: dict[str, object], owner: str) -> dict[str, object]:
+    entries = history["entries"]
+    assert isinstance(entries, list)
+    assert [e["event"] for e in entries][:3] == ["evaluated", "awaiting_approval", "activated"]
+    activated = entries[2]
+    assert activated["path"] == "promotion" and activated["approved_by"] == owner
+    assert "coverage" in activated["gates"] and activated["gates"]["dataset_hash"]
+    return dict(activated)
+
+
+def test_cf_and_weight_config_promotions_with_the_owners_approval(
+        mesh: Mesh, hetrec: list[str], events: int) -> None:
+    """The other ranker kinds through the same gate: a CF model (the first of its kind:
+    absolute floors, coverage lowered as above) approved over REST, a weight config approved
+    with the CLI, then rolled back over REST."""
+    owner = mesh.env["JUKE_PROMOTION_APPROVER"]
+    trained = mesh.juke("retrain", "cf", "--factors", "8", timeout=600)
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert "training set:" in trained.stdout
+    with grpc.insecure_channel(mesh.target("ranker")) as channel:
+        cf = next(m for m in RankerServiceStub(channel).ListCfModels(
+            rpb.ListCfModelsRequest()).models if not m.active)
+    started = mesh.juke("models", "promote", cf.id, "--kind", "cf", "--coverage-min", "0")
+    assert started.returncode == 0, started.stdout + started.stderr
+    approved = _approve_when_waiting(mesh, cf.id, "owner", {"approve": True}, kind="cf")
+    assert approved["status"] == 200, approved
+    result = _result(mesh, cf.id, "cf")
+    assert result.status == "activated" and result.decided_by == owner, result
+    _promoted_entry(_history(mesh, cf.id), owner)
+
+    created = mesh.juke("weights", "--create", "0", "0.3", "0.7", "1")
+    assert created.returncode == 0, created.stdout + created.stderr
+    config_id = created.stdout.split()[1]
+    # a smoke of the path: relative gates opened wide, so any measurement passes
+    started = mesh.juke("models", "promote", config_id, "--kind", "weights",
+                        "--coverage-min", "0", "--ndcg-min-relative-gain=-1",
+                        "--recall-min-relative-gain=-1", "--cold-start-max-regression", "1")
+    assert started.returncode == 0, started.stdout + started.stderr
+    for _ in range(600):
+        decided = mesh.juke("models", "approve", config_id, "--kind", "weights")
+        if decided.returncode == 0 or "awaiting approval" not in decided.stderr:
+            break
+        time.sleep(0.5)
+    assert decided.returncode == 0, decided.stdout + decided.stderr
+    assert _result(mesh, config_id, "weights").status == "activated"
+    activated = _promoted_entry(_history(mesh, config_id), owner)
+    assert activated["gates"]["ndcg@10 gain"]["active"] is not None  # judged vs the active
+
+    listed = mesh.juke("models", "list", "--kind", "weights")
+    assert listed.returncode == 0 and config_id in listed.stdout
+    with mesh.http() as http:
+        rolled = http.post("/api/v1/models/rollback", json={"kind": "weights"})
+    assert rolled.status_code == 200, rolled.text
+    assert rolled.json()["deactivated_id"] == config_id
+    assert _history(mesh, config_id)["model"]["state"] == "rolled_back"  # type: ignore[index]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from sqlalchemy.orm import Session
 
 from services.common.db import Database, build_engine
 from services.common.grpc_server import ServiceServer
@@ -117,6 +118,7 @@ def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: gr
     from services.ranker.personal.radio import RadioService
     from services.ranker.personal.recommendations import PersonalRecommender
     from services.ranker.personal.taste import TasteAnalyser
+    from services.ranker.registry.service import ModelRegistry
     from services.ranker.serving.content import LocalContent
     from services.ranker.serving.health import HealthRecorder, RequestStats
     from services.ranker.serving.service import RankerService
@@ -138,9 +140,20 @@ def start_ranker(start_server: Callable[..., grpc.Channel], identity_channel: gr
                                taste=TasteAnalyser(db, service, service.content),
                                profiles=ProfileService(
                                    db, IdentityClient(identity_channel).summaries),
-                               radio=RadioService(db, service)),
+                               radio=RadioService(db, service),
+                               registry=ModelRegistry(db, "development", service.clear_cache)),
                 server)
 
         return start_server("ranker", [SERVICE_NAME], register)
 
     return start
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back at the end: what a test writes
+    is gone afterwards, so the session's other tests keep the models they expect."""
+    with database.engine.connect() as connection, connection.begin() as outer:
+        with Session(bind=connection) as session:
+            yield session
+        outer.rollback()

@@ -8,6 +8,7 @@ their friend pairs, and tags.dat and readme.txt whole; bytes as they are (CRLF, 
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from pathlib import Path
@@ -45,9 +46,12 @@ from tests.integration.conftest import channel_target
 # (closed after the test), which would break later CLI tests that print progress.
 REAL = Settings.from_env().shared_data_dir / "lastfm-hetrec-2011"
 USERS = 40
-LABELS = ("popularity (baseline)", "item-kNN cosine (baseline)", "metadata-only",
-          "co-occurrence-only", "content-only", "hybrid", "collaborative filtering",
-          "fallback: popularity (3-play users)", "hybrid from 3 plays", "CF from 3 plays")
+LABELS = ("popularity (baseline)", "item-kNN cosine (baseline)", "EASE (baseline)",
+          "implicit ALS (baseline)", "metadata-only", "co-occurrence-only", "content-only",
+          "hybrid", "collaborative filtering", "fallback: popularity (3-play users)",
+          "hybrid from 3 plays", "CF from 3 plays")
+# Self-information is in bits, up to log2(training users); every other metric is a share.
+UNBOUNDED = ("novelty@10",)
 
 
 def _slice(name: str, keep: set[int], column: int, shift: int | None = None,
@@ -203,13 +207,21 @@ def test_harness_on_a_hetrec_slice_has_every_model_row(files: EvalData) -> None:
     assert [r.key for r in report.rows] == list(MODEL_KEYS)
     assert report.out_type == "artist" and report.users == USERS
     lines = format_table(report)
-    assert lines[0].split()[:3] == ["model", "nDCG@10", "Recall@10"]
+    assert lines[0].split()[:7] == ["model", "nDCG@10", "Recall@10", "P@10", "nDCG@20",
+                                    "Recall@20", "P@20"]
     assert [line[:LABEL_WIDTH].strip() for line in lines[1:]] == list(LABELS)
     content = lines[1 + LABELS.index("content-only")]
-    assert content.split()[1:6] == ["n/a"] * 5 and "without audio" in content
+    assert content.split()[1:13] == ["n/a"] * 12 and "without audio" in content
+    novelty = list(METRICS).index(UNBOUNDED[0])
     for line in lines[1:]:
         if not line.startswith("content-only"):
-            assert all(0 <= float(v) <= 1 for v in line[LABEL_WIDTH:].split() if v != "-")
+            cells = line[LABEL_WIDTH:].split()
+            assert len(cells) == len(METRICS)
+            assert all(0 <= float(v) <= 1 for n, v in enumerate(cells)
+                       if v != "-" and n != novelty)
+            assert 0 <= float(cells[novelty]) <= math.log2(USERS)
+    assert [r.plays for r in report.slices] == [1, 2, 3, 4, 5]
+    assert report.cf_min_plays is None or 1 <= report.cf_min_plays <= 5
 
 
 def test_cli_evaluates_over_the_mesh_prints_plots_and_stores(
@@ -228,7 +240,7 @@ def test_cli_evaluates_over_the_mesh_prints_plots_and_stores(
         rows = list_evaluations(session, dataset_hash=digest)
     assert {r.model_id.split(":")[0] for r in rows} == {"baseline", "signal", "hybrid",
                                                           "fallback"}
-    assert len({r.model_id for r in rows}) == 9  # content-only is not evaluated
+    assert len({r.model_id for r in rows}) == 11  # content-only is not evaluated
     assert {r.metric_name for r in rows} <= set(METRICS)
     assert len({r.params["run_id"] for r in rows}) == 1
     assert f"stored {len(rows)} metrics" in out
@@ -242,11 +254,23 @@ def test_cli_evaluates_over_the_mesh_prints_plots_and_stores(
 def test_cli_from_files_without_storing(
         subset: Path, mesh_env: None, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "report.json"
     assert cli_main.run(["evaluate", "--from-files", "--path", str(subset), "--users", "15",
-                         "--grid-users", "15", "--no-store"]) == 0
+                         "--grid-users", "15", "--no-store", "--k", "5",
+                         "--json", str(report)]) == 0
     out = capsys.readouterr().out
     assert "(files: " in out and "15 users" in out and "stored" not in out
+    assert "short-history slice" in out and "strongest baseline: " in out
     assert list((tmp_path / "home" / "evaluation").glob("evaluation-*.png"))
+    written = json.loads(report.read_text())
+    assert written["protocol"]["k"] == 5 and written["cutoffs"] == [5, 10]
+    assert [r["label"] for r in written["rows"]] == list(LABELS)
+    ease = next(r for r in written["rows"] if r["key"] == "ease")
+    assert set(ease["metrics"]) == set(written["metric_order"]) >= {"ndcg@5", "ndcg@10",
+                                                                      "mrr@10", "novelty@5"}
+    assert ease["params"]["lambda"] > 0 and ease["users"] == 15
+    assert [s["plays"] for s in written["short_history"]] == [1, 2, 3, 4, 5]
+    assert written["best_baseline"]["key"] in ("popularity", "item_knn", "ease", "als")
     assert cli_main.run(["evaluate", "--from-files", "--path", str(tmp_path / "nowhere")]) == 1
     assert "HetRec data set not found at" in capsys.readouterr().err
 

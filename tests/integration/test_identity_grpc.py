@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 
@@ -66,10 +67,12 @@ def seed_track(stub: identity_pb2_grpc.IdentityServiceStub, suffix: str = "") ->
 
 def test_health_serving_and_reflection_lists_the_service(channel: grpc.Channel) -> None:
     health = health_pb2_grpc.HealthStub(channel)
-    for _ in range(50):
+    deadline = time.monotonic() + 30  # the readiness check runs in its own thread
+    while True:
         status = health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME)).status
-        if status == health_pb2.HealthCheckResponse.SERVING:
+        if status == health_pb2.HealthCheckResponse.SERVING or time.monotonic() > deadline:
             break
+        time.sleep(0.05)
     assert status == health_pb2.HealthCheckResponse.SERVING
     refl = reflection_pb2_grpc.ServerReflectionStub(channel)
     reply = next(refl.ServerReflectionInfo(iter([
@@ -134,6 +137,22 @@ def test_upsert_is_idempotent_by_mbid_and_by_adapter_id(stub) -> None:
     assert first.juke_id == again.juke_id == by_adapter.juke_id
     res = stub.GetResource(pb.GetResourceRequest(ref=first.juke_id, type=ARTIST)).resource
     assert res.name == "Ane Trolle (renamed)" and res.mbid == mbid
+
+
+def test_every_write_advances_the_catalog_revision_and_reads_do_not(stub) -> None:
+    def revision() -> int:
+        return stub.GetCatalogStats(pb.GetCatalogStatsRequest()).revision
+
+    mbid = new_mbid()
+    stub.UpsertArtists(pb.UpsertArtistsRequest(artists=[pb.ArtistInput(mbid=mbid, name="A")]))
+    before = stub.GetCatalogStats(pb.GetCatalogStatsRequest())
+    stub.GetResource(pb.GetResourceRequest(ref=mbid, type=ARTIST))
+    assert revision() == before.revision
+    # A rename leaves every count as it was; only the revision says the catalog changed.
+    stub.UpsertArtists(pb.UpsertArtistsRequest(artists=[pb.ArtistInput(mbid=mbid, name="B")]))
+    after = stub.GetCatalogStats(pb.GetCatalogStatsRequest())
+    assert (after.artists, after.tags) == (before.artists, before.tags)
+    assert after.revision > before.revision
 
 
 def test_adapter_id_bound_elsewhere_is_already_exists_and_nothing_is_written(stub) -> None:

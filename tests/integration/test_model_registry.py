@@ -9,7 +9,7 @@ activation order matters are given explicit past activation times.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +19,6 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from services.common import registry
-from services.common.db import Database
 from services.common.ids import uuid7
 from services.common.registry import RegistryTable
 from services.embedder import repository as embedder_repo
@@ -32,13 +31,6 @@ pytestmark = pytest.mark.integration
 HOUR = timedelta(hours=1)
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
-
-@pytest.fixture
-def session(database: Database) -> Iterator[Session]:
-    with database.engine.connect() as connection, connection.begin() as outer:
-        with Session(bind=connection) as session:
-            yield session
-        outer.rollback()
 
 
 def _cooccurrence_row(**state: Any) -> CooccurrenceModel:
@@ -197,19 +189,20 @@ def test_each_service_rolls_back_through_its_own_operations(
     assert registry.active_id(session, kind.table) == good
 
 
-def test_weight_configs_activate_without_known_good_or_activation_time(
+def test_weight_configs_record_activation_and_roll_back_like_models(
         session: Session) -> None:
     table = ranker_registry.WEIGHT_CONFIGS
+    session.execute(update(RankingWeightConfig).values(is_known_good=False))
     ids = [uuid7(), uuid7()]
     session.add_all([RankingWeightConfig(id=i, w_content=1.0, w_metadata=0.0,
                                          w_cooccurrence=0.0, lambda_mmr=0.5) for i in ids])
     session.flush()
+    session.execute(update(RankingWeightConfig).where(RankingWeightConfig.id == ids[0])
+                    .values(activated_at=LONG_AGO))
     ranker_registry.activate_weight_config(session, ids[0])
+    registry.mark_known_good(session, table, ids[0])
     assert ranker_registry.activate_weight_config(session, ids[1]) == ids[0]
     entries = {e.id: e for e in registry.history(session, table)}
     assert [i for i, e in entries.items() if e.active] == [ids[1]]
-    assert not any(e.is_known_good or e.activated_at for e in entries.values())
-    with pytest.raises(ValueError, match="no known-good marks"):
-        registry.mark_known_good(session, table, ids[0])
-    with pytest.raises(ValueError, match="no known-good marks"):
-        registry.rollback(session, table)
+    assert entries[ids[1]].activated_at is not None and not entries[ids[1]].is_known_good
+    assert registry.rollback(session, table) == registry.Rollback(ids[0], ids[1])

@@ -81,7 +81,8 @@ def test_history_then_collaborative_filtering(world: tuple, database: Database,
         EVENTS_DATASET, CfConfig(factors=8, iterations=10))
     assert trained.production_allowed and trained.items >= 16
     activated = ranker.ActivateCfModel(rpb.ActivateCfModelRequest(id=trained.model_id))
-    assert activated.model.active and activated.model.is_known_good
+    # Direct (ungated) activation does not vouch for the model: only a promotion marks it.
+    assert activated.model.active and not activated.model.is_known_good
 
     after = _for(ranker, listener, limit=2)
     assert after.path == "cf" and after.cf_model_id == trained.model_id
@@ -91,6 +92,37 @@ def test_history_then_collaborative_filtering(world: tuple, database: Database,
     assert set(got) <= set(ids[:8])               # their own cluster's other tracks
     reason = after.result.items[0].explanation[0]
     assert reason.signal == "cf" and "collaborative filtering" in reason.reason
+
+
+def test_two_plays_are_enough_for_collaborative_filtering(world: tuple, database: Database,
+                                                          identity_channel: grpc.Channel,
+                                                          governance_channel: grpc.Channel
+                                                          ) -> None:
+    """JUKE_CF_MIN_PLAYS defaults to 2: with a CF model active, a listener's second play
+    already gets CF rather than popularity (the evaluation's short-history slice)."""
+    ranker, ids, _, _ = world
+    if not any(m.active for m in ranker.ListCfModels(rpb.ListCfModelsRequest()).models):
+        source, gate = connect(governance_channel, identity_channel, database)
+        trained = CfTrainer(database, source, gate).train(
+            EVENTS_DATASET, CfConfig(factors=8, iterations=10))
+        ranker.ActivateCfModel(rpb.ActivateCfModelRequest(id=trained.model_id))
+    newcomer = f"two-plays-{uuid.uuid4().hex[:8]}"
+
+    def play(track: str) -> None:
+        stamp = Timestamp()
+        stamp.FromDatetime(NOW)
+        ranker.RecordEvents(rpb.RecordEventsRequest(events=[rpb.ListeningEvent(
+            user_id=newcomer, item=track, type=rpb.EVENT_TYPE_COMPLETE, occurred_at=stamp)]))
+
+    play(ids[0])
+    first = _for(ranker, newcomer, limit=3)
+    assert first.path == "popularity" and first.qualifying_interactions == 1
+    assert "of the 2 plays" in first.result.items[0].explanation[0].reason
+    play(ids[1])
+    second = _for(ranker, newcomer, limit=3)
+    assert second.path == "cf" and second.qualifying_interactions == 2
+    served = {i.resource.juke_id for i in second.result.items}
+    assert served and not served & {ids[0], ids[1]}
 
 
 def test_bad_requests_name_the_value(world: tuple) -> None:

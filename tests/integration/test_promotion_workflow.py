@@ -19,10 +19,15 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from services.common.promotion_contracts import (
+    ACTIVATE_PROMOTED,
+    RECORD_EVENT,
+    PromotedActivationResult,
+    PromotionEvent,
+)
 from services.ranker.workflows.promotion import PromotionWorkflow
 from services.ranker.workflows.promotion_contracts import (
     WORKFLOW_NAME,
-    ActivationResult,
     Approval,
     CandidateRef,
     EvaluateInput,
@@ -43,6 +48,8 @@ class Services:
     candidate: dict[str, float]
     allowed: bool = True
     calls: list[str] = field(default_factory=list)
+    logged: list[PromotionEvent] = field(default_factory=list)
+    activated: list[PromotionEvent] = field(default_factory=list)
 
     @activity.defn(name="evaluate_for_promotion")
     async def evaluate(self, params: EvaluateInput) -> EvaluationPair:
@@ -55,14 +62,18 @@ class Services:
         return TrainingSetVerdict(self.allowed, "refused in production: dataset:lastfm-hetrec-2011"
                                   if not self.allowed else "allowed")
 
-    @activity.defn(name="activate_candidate")
-    async def activate(self, ref: CandidateRef) -> ActivationResult:
-        self.calls.append(f"activate:{ref.candidate_id}")
-        return ActivationResult("active-id")
+    @activity.defn(name=ACTIVATE_PROMOTED)
+    async def activate(self, step: PromotionEvent) -> PromotedActivationResult:
+        self.calls.append(f"activate:{step.candidate_id}")
+        self.activated.append(step)
+        return PromotedActivationResult("active-id")
 
-    @activity.defn(name="mark_candidate_known_good")
-    async def known_good(self, ref: CandidateRef) -> None:
-        self.calls.append(f"known_good:{ref.candidate_id}")
+    @activity.defn(name=RECORD_EVENT)
+    async def record(self, step: PromotionEvent) -> None:
+        self.logged.append(step)
+
+    def events(self) -> list[str]:
+        return [e.event for e in self.logged]
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +88,25 @@ def env() -> Iterator[WorkflowEnvironment]:
     loop.close()
 
 
-def _run(env: WorkflowEnvironment, services: Services, scenario) -> PromotionResult:  # type: ignore[no-untyped-def]
+def _run(env: WorkflowEnvironment, services: Services, scenario,  # type: ignore[no-untyped-def]
+         kind: str = "cooccurrence", accept_ui: bool = True,
+         owner_services: Services | None = None) -> PromotionResult:
+    """`owner_services`: the registry activities of the worker that owns the kind (the
+    embedder's queue for embedding models), when they are not `services` themselves."""
     async def go() -> PromotionResult:
         queue = f"promotion-{uuid.uuid4().hex[:8]}"
+        registry = owner_services or services
+        ranker_acts = [services.evaluate, services.check] + (
+            [] if owner_services else [services.activate, services.record])
         async with Worker(env.client, task_queue=queue, workflows=[PromotionWorkflow],
-                          activities=[services.evaluate, services.check, services.activate,
-                                      services.known_good]):
+                          activities=ranker_acts), \
+                Worker(env.client, task_queue=f"{queue}-embed",
+                       activities=[registry.activate, registry.record]):
             handle = await env.client.start_workflow(
-                WORKFLOW_NAME, PromotionInput("cooccurrence", "cand-1", approver=OWNER,
-                                              approval_timeout_s=3600),
+                WORKFLOW_NAME, PromotionInput(kind, "cand-1", approver=OWNER,
+                                              requested_by="ops", approval_timeout_s=3600,
+                                              embed_task_queue=f"{queue}-embed",
+                                              accept_ui_decisions=accept_ui),
                 id=f"test-promotion-{queue}", task_queue=queue, result_type=PromotionResult)
             return await scenario(env.client, handle)
 
@@ -114,7 +135,15 @@ def test_gates_pass_wrong_approver_refused_owner_approves(env: WorkflowEnvironme
 
     result = _run(env, services, scenario)
     assert result.status == "activated" and result.decided_by == OWNER
-    assert services.calls == ["evaluate", "check", "activate:cand-1", "known_good:cand-1"]
+    assert services.calls == ["evaluate", "check", "activate:cand-1"]
+    assert services.events() == ["evaluated", "awaiting_approval"]
+    [activation] = services.activated
+    assert (activation.approved_by, activation.requested_by, activation.detail) == \
+        (OWNER, "ops", "lgtm")
+    assert activation.promotion_id.startswith("test-promotion-")
+    assert activation.gates["ndcg@10 gain"] == {"candidate": 0.24, "active": 0.20,
+                                                 "needed": 0.05, "passed": True}
+    assert activation.gates["dataset_hash"] == "hash-1"
 
 
 def test_failed_gate_ends_with_the_reason_and_activates_nothing(env: WorkflowEnvironment) -> None:
@@ -127,6 +156,9 @@ def test_failed_gate_ends_with_the_reason_and_activates_nothing(env: WorkflowEnv
     assert result.status == "failed_gates"
     assert any(r.startswith("ndcg@10") for r in result.reasons)
     assert services.calls == ["evaluate"]
+    [failed] = services.logged
+    assert failed.event == "failed_gates" and not failed.gates["ndcg@10 gain"]["passed"]
+    assert failed.detail.startswith("ndcg@10 0.1900 vs active 0.2000")
 
 
 def test_research_only_training_set_is_refused(env: WorkflowEnvironment) -> None:
@@ -155,6 +187,7 @@ def test_rejection_needs_a_reason_and_ends_it(env: WorkflowEnvironment) -> None:
     result = _run(env, services, scenario)
     assert result.status == "rejected" and result.reasons == ["listening test failed"]
     assert not any(c.startswith("activate") for c in services.calls)
+    assert services.logged[-1].event == "rejected" and services.logged[-1].approved_by == OWNER
 
 
 def test_signal_from_the_ui_follows_the_same_rules(env: WorkflowEnvironment) -> None:
@@ -182,3 +215,35 @@ def test_no_decision_expires_without_activation(env: WorkflowEnvironment) -> Non
     result = _run(env, services, scenario)
     assert result.status == "expired"
     assert not any(c.startswith("activate") for c in services.calls)
+
+
+def test_ui_decisions_can_be_refused(env: WorkflowEnvironment) -> None:
+    """With UI decisions refused, even the owner's name sent through the signal is ignored;
+    the validated update (REST, CLI) still decides."""
+    services = Services(BETTER)
+
+    async def scenario(client: Client, handle: WorkflowHandle) -> PromotionResult:
+        await _awaiting(handle)
+        await handle.signal("decide", Approval(OWNER, True))
+        await asyncio.sleep(0.2)
+        assert await handle.query("status", result_type=str) == "awaiting_approval"
+        await handle.execute_update("approve", Approval(OWNER, True), result_type=str)
+        return await handle.result()
+
+    assert _run(env, services, scenario, accept_ui=False).status == "activated"
+
+
+def test_embedding_models_are_logged_and_activated_by_the_embedders_worker(
+        env: WorkflowEnvironment) -> None:
+    ranker, embedder = Services(BETTER), Services(BETTER)
+
+    async def scenario(client: Client, handle: WorkflowHandle) -> PromotionResult:
+        await _awaiting(handle)
+        await handle.execute_update("approve", Approval(OWNER, True), result_type=str)
+        return await handle.result()
+
+    result = _run(env, ranker, scenario, kind="embedding", owner_services=embedder)
+    assert result.status == "activated"
+    assert ranker.calls == ["evaluate", "check"] and not ranker.logged
+    assert embedder.events() == ["evaluated", "awaiting_approval"]
+    assert [a.kind for a in embedder.activated] == ["embedding"]

@@ -879,3 +879,19 @@ def test_the_accepted_token_entries_parse_one_per_caller() -> None:
     entries = secret_data(secret())["JUKE_INTERNAL_TOKENS"]
     parsed = configured_callers(Settings.from_env({"JUKE_INTERNAL_TOKENS": entries}))
     assert len(parsed) == len(secret_data(internal_tokens_secret()))
+
+
+def test_serving_pods_share_the_artifacts_and_clients_reach_every_ranker_replica() -> None:
+    artifact_dir = config_map()["data"]["JUKE_ARTIFACT_DIR"]
+    assert k8s_one("PersistentVolumeClaim", "juke-artifacts")["spec"]["accessModes"] == [
+        "ReadWriteMany"]
+    for name in ("ranker", "embedder", "embedder-worker"):
+        deployment = k8s_one("Deployment", name)
+        claims = {v["name"]: v.get("persistentVolumeClaim", {}).get("claimName")
+                  for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        mounts = {m["name"]: m["mountPath"] for m in only_container(deployment)["volumeMounts"]}
+        shared = [n for n, claim in claims.items() if claim == "juke-artifacts"]
+        assert shared and mounts[shared[0]] == artifact_dir, name
+    ranker = k8s_one("Service", "ranker")
+    assert ranker["spec"]["clusterIP"] == "None"  # the name resolves to every replica
+    assert k8s_one("Deployment", "ranker")["spec"]["replicas"] >= 2

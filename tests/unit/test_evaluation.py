@@ -14,6 +14,7 @@ from services.ranker.evaluation.protocol import (
     NDCG_COLD,
     RECALL,
     RECALL_COLD,
+    ListMeasures,
     Protocol,
     Triples,
     canonical,
@@ -22,8 +23,12 @@ from services.ranker.evaluation.protocol import (
     eligible_users,
     evaluate,
     evaluate_models,
+    intra_list_diversity,
     ndcg_at_k,
+    precision_at_k,
     recall_at_k,
+    reciprocal_rank,
+    self_information,
     short_history,
     split,
     validation_split,
@@ -179,7 +184,7 @@ def test_dataset_hash_covers_weights_and_protocol() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{"seed": -1}, {"holdout": 0.0}, {"holdout": 1.0},
-                                    {"min_items": 1}, {"k": 5}, {"holdout": float("nan")}])
+                                    {"min_items": 1}, {"k": 0}, {"holdout": float("nan")}])
 def test_bad_protocols_are_refused(kwargs: dict) -> None:
     with pytest.raises(InvalidArgument):
         Protocol(**kwargs)
@@ -245,6 +250,9 @@ def test_evaluate_averages_users_and_restricts_cold_start_to_items_without_coocc
     # h1 has co-occurrence, h2 has none: only u2 is a cold-start user.
     result = evaluate(model, data, train_items, cooc_items={h1})
     assert result.users == 2 and result.cold_users == 1
+    assert [c.user for c in data.cases] == ["u1", "u2"]
+    first, second = result.ndcg_per_user  # in case order
+    assert within(first, 1 / LOG2_3, 4) and second == 0.0
     assert result.metrics[RECALL] == pytest.approx(0.5)
     assert result.metrics[NDCG] == pytest.approx((1 / LOG2_3) / 2)
     assert result.metrics[RECALL_COLD] == 0.0 and result.metrics[NDCG_COLD] == 0.0
@@ -267,3 +275,100 @@ def test_evaluate_models_refuses_models_that_return_seeds_or_repeats() -> None:
     empty = split(triples([("u", "i0", 1.0)]))
     with pytest.raises(InvalidArgument, match="no evaluated users"):
         evaluate(twice, empty, {"i0"}, set())
+
+
+# ---- k, precision, MRR, diversity, novelty -----------------------------------------------------
+
+U64 = 2.0**-53  # float64's unit roundoff
+
+
+def within(actual: float, expected: float, operations: int) -> bool:
+    """|actual - expected| <= gamma_n |expected|: n float64 roundings in the computation
+    (every operand here is exact or one rounding from exact, and no term cancels)."""
+    bound = operations * U64 / (1 - operations * U64)
+    return abs(actual - expected) <= bound * abs(expected)
+
+
+def test_k_is_configurable_and_accuracy_is_measured_at_k_and_2k() -> None:
+    assert Protocol().cutoffs == (10, 20) and Protocol().depth == 20
+    five = Protocol(k=5)
+    assert five.cutoffs == (5, 10)
+    assert five.metric_names() == (
+        "ndcg@5", "recall@5", "precision@5", "ndcg@10", "recall@10", "precision@10",
+        "mrr@10", "coverage", "diversity@5", "novelty@5", "ndcg@5_cold", "recall@5_cold")
+    # The promotion gates read the default protocol's names.
+    assert {NDCG, RECALL, COVERAGE, NDCG_COLD, RECALL_COLD} <= set(Protocol().metric_names())
+    assert dataset_hash(split(listening(), five)) != dataset_hash(split(listening()))
+    for bad in (0, -1, True, 2.5):
+        with pytest.raises(InvalidArgument, match="k="):
+            Protocol(k=bad)  # type: ignore[arg-type]
+
+
+def test_precision_divides_by_the_cutoff_even_for_short_lists() -> None:
+    assert precision_at_k(["a", "b", "c"], {"b", "x"}, k=10) == 0.1
+    assert precision_at_k(["a", "b", "c"], {"b", "x"}, k=2) == 0.5
+    assert precision_at_k(["b", "x"], {"b", "x"}, k=2) == 1.0
+    assert precision_at_k([], {"b"}, k=5) == 0.0
+
+
+def test_reciprocal_rank_is_one_over_the_first_hit_within_the_cutoff() -> None:
+    assert reciprocal_rank(["a", "b", "c"], {"c", "b"}) == 0.5
+    assert reciprocal_rank(["a", "b", "c"], {"a"}) == 1.0
+    assert reciprocal_rank(["a", "b", "c"], {"z"}) == 0.0
+    assert reciprocal_rank(["a", "b", "c"], {"c"}, k=2) == 0.0
+
+
+def test_intra_list_diversity_is_the_mean_pairwise_one_minus_cosine() -> None:
+    # cos(x, y) = 0, cos(x, x+y) = cos(y, x+y) = 1/sqrt(2): (1 + 2 (1 - 1/sqrt 2)) / 3
+    value = intra_list_diversity(np.array([[1.0, 0.0], [0.0, 1.0], [3.0, 3.0]]))
+    assert within(value, (3 - math.sqrt(2)) / 3, 16)
+    assert intra_list_diversity(np.array([[2.0, 0.0], [5.0, 0.0]])) == 0.0  # alike
+    # An item without a profile (zero row) is left out, not counted as unlike.
+    assert intra_list_diversity(np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]])) == 1.0
+    assert math.isnan(intra_list_diversity(np.array([[1.0, 0.0], [0.0, 0.0]])))
+
+
+def test_self_information_is_minus_log2_of_the_listener_share() -> None:
+    train = triples([("u1", "a", 1), ("u2", "a", 9), ("u3", "b", 1), ("u4", "c", 1),
+                     ("u1", "c", 1), ("u2", "c", 1), ("u3", "c", 2), ("u1", "a", 1)])
+    assert self_information(train) == {"a": 1.0, "b": 2.0, "c": 0.0}
+    measures = ListMeasures.build(train, lambda items: np.eye(len(items)))
+    assert measures.unseen_information == 2.0  # one of four users
+    assert measures.novelty(["a", "b", "nobody"]) == (1.0 + 2.0 + 2.0) / 3
+    assert math.isnan(measures.novelty([]))
+    assert measures.diversity(["a", "b", "c"]) == 1.0
+    assert math.isnan(measures.diversity(["a"]))
+
+
+def test_evaluate_reports_every_metric_at_both_cutoffs_by_hand() -> None:
+    rows = [("u1", f"s{n}", 1.0) for n in range(10)]  # two held out
+    rows += [("v", "far", 1.0), ("w", "far", 1.0), ("v", "s0", 1.0)]
+    data = split(triples(rows), Protocol(k=2))
+    (case,) = data.cases
+    first, _ = case.held_out
+    asked: list[int] = []
+
+    def model(seeds, exclude, k):
+        asked.append(k)
+        return ["far", "x1", "x2", first, "x3"][:k]  # a hit at rank 4 of depth 4
+
+    profiles = {"far": [1.0, 0.0], "x1": [0.0, 1.0], "x2": [1.0, 0.0], first: [0.0, 0.0],
+                "x3": [1.0, 0.0]}
+    measures = ListMeasures.build(data.train, lambda items: np.array([profiles[i]
+                                                                      for i in items]))
+    result = evaluate(model, data, data.train.item_set(), cooc_items=set(), measures=measures)
+    assert asked == [4]  # the depth, 2k
+    m = result.metrics
+    assert list(m) == list(Protocol(k=2).metric_names())
+    assert m["ndcg@2"] == 0.0 and m["recall@2"] == 0.0 and m["precision@2"] == 0.0
+    # top 4 holds one of two held-out items at rank 4: DCG 1/log2 5, ideal 1 + 1/log2 3
+    assert within(m["ndcg@4"], (1 / math.log2(5)) / (1 + 1 / math.log2(3)), 16)
+    assert m["recall@4"] == 0.5 and m["precision@4"] == 0.25 and m["mrr@4"] == 0.25
+    assert m["coverage"] == 2 / len(data.train.item_set())  # far, x1 (top k = 2)
+    assert m["diversity@2"] == 1.0  # far and x1 are orthogonal
+    # far: 2 of 3 training users; x1: no training user, one user's worth
+    assert within(m["novelty@2"], (-math.log2(2 / 3) + math.log2(3)) / 2, 8)
+    assert m["ndcg@2_cold"] == 0.0 and result.cold_users == 1
+    assert result.ndcg_per_user == (0.0,)  # nDCG@k of the one user, for paired comparisons
+    without = evaluate(model, data, data.train.item_set(), cooc_items=set())
+    assert math.isnan(without.metrics["diversity@2"]) and math.isnan(without.metrics["novelty@2"])

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from services.common.errors import InvalidArgument
 from services.ranker.core.features import CatalogFeatures, ResourceRow, TagRow
@@ -13,9 +14,13 @@ from services.ranker.core.hybrid import WeightConfig, recommend
 from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
 from services.ranker.core.signals import COOCCURRENCE, METADATA, CooccurrenceIndex
 from services.ranker.evaluation import harness as eval_models
+from services.ranker.evaluation.baselines import Ease, ease_weights, tune
 from services.ranker.evaluation.harness import (
+    ALS,
+    BASELINES,
     CF,
     CONTENT_ONLY,
+    EASE,
     FALLBACK,
     HYBRID,
     ITEM_KNN,
@@ -26,6 +31,8 @@ from services.ranker.evaluation.harness import (
     ItemKnn,
     Popularity,
     RankerSignals,
+    SliceRow,
+    cf_min_plays,
     grid_search,
     hybrid_config,
     out_type_of,
@@ -34,6 +41,7 @@ from services.ranker.evaluation.harness import (
 )
 from services.ranker.evaluation.protocol import (
     NDCG,
+    EvalResult,
     EvalSplit,
     Protocol,
     Triples,
@@ -205,30 +213,135 @@ def test_the_harness_tunes_on_training_data_only(monkeypatch: pytest.MonkeyPatch
 def test_harness_reports_every_model_on_one_dataset_hash() -> None:
     data = listening()
     report = run_harness(catalog(), data, Protocol(seed=5), grid=(0.2, 0.5, 0.8),
-                         pmi=SMALL_PMI, neighbours=10, content_unavailable="no audio here")
+                         pmi=SMALL_PMI, neighbours=10, ease_lambdas=(5.0, 50.0),
+                         als_factors=(4, 8), slice_plays=(1, 3),
+                         content_unavailable="no audio here")
     assert [r.key for r in report.rows] == list(MODEL_KEYS)
     assert report.dataset_hash == dataset_hash(split(data, Protocol(seed=5)))
     evaluated = [r for r in report.rows if r.result is not None]
-    assert [r.key for r in evaluated] == [POPULARITY, ITEM_KNN, METADATA, COOCCURRENCE, HYBRID,
-                                          CF, FALLBACK, SHORT_HYBRID, SHORT_CF]
+    assert [r.key for r in evaluated] == [POPULARITY, ITEM_KNN, EASE, ALS, METADATA,
+                                          COOCCURRENCE, HYBRID, CF, FALLBACK, SHORT_HYBRID,
+                                          SHORT_CF]
     # The short-history rows: the same users, fewer seeds, distinct stored model ids.
     assert report.row(SHORT_HYBRID).model_id == f"{report.grid.best.id}:3-plays"
     assert len({r.model_id for r in report.rows}) == len(report.rows)
     assert report.row(FALLBACK).result.users == report.users  # type: ignore[union-attr]
     content = report.row(CONTENT_ONLY)
     assert content.result is None and content.note == "no audio here"
+    names = Protocol().metric_names()
     for row in evaluated:
         assert row.result is not None and row.result.users == report.users > 0
-        assert all(0 <= v <= 1 or math.isnan(v) for v in row.result.metrics.values())
+        assert list(row.result.metrics) == list(names)
+        bounded = {k: v for k, v in row.result.metrics.items() if not k.startswith("novelty")}
+        assert all(0 <= v <= 1 or math.isnan(v) for v in bounded.values())
+        # Self-information of a share of at most 80 users: 0 .. log2(80) bits.
+        assert 0 <= row.result.metrics["novelty@10"] <= math.log2(80)
     hybrid = report.row(HYBRID)
     assert hybrid.model_id == report.grid.best.id
     assert hybrid.params["w_metadata"] == report.grid.best.w_metadata
     assert set(report.hybrid_margin()) == {METADATA, COOCCURRENCE}
+    # The baselines' settings come from validation, and the rows say which.
+    assert report.tuning is not None
+    assert set(report.tuning.ease.scores) == {"5.0", "50.0"}
+    assert report.row(EASE).params["lambda"] == report.tuning.ease_lambda in (5.0, 50.0)
+    assert report.row(ALS).params["factors"] == report.tuning.als_config.factors in (4, 8)
+    best = report.best_baseline()
+    assert best.key in BASELINES and all(
+        best.result.metrics[NDCG] >= report.row(k).result.metrics[NDCG]  # type: ignore[union-attr]
+        for k in BASELINES)
+    assert report.relative_to_best_baseline(best.key) == 0.0
+    # The slice: each play count, the same users; the main table shows its 3-play part.
+    assert [r.plays for r in report.slices] == [1, 3]
+    assert all(r.users == report.users for r in report.slices)
+    assert report.slices[1].results[SHORT_CF] == report.row(SHORT_CF).result
     # Two scenes, clear communities: the learned signals beat popularity.
     popularity = report.row(POPULARITY).result
     assert popularity is not None and hybrid.result is not None
     assert hybrid.result.metrics[NDCG] > popularity.metrics[NDCG]
-    sampled = run_harness(catalog(), data, Protocol(seed=5), users=10, grid_users=10,
-                          grid=(0.5,), pmi=SMALL_PMI)
+    sampled = run_harness(catalog(), data, Protocol(seed=5, k=5), users=10, grid_users=10,
+                          grid=(0.5,), pmi=SMALL_PMI, ease_lambdas=(5.0,), als_factors=(4,),
+                          slice_plays=(3,))
     assert sampled.users == 10 and sampled.grid.users == 10
     assert sampled.dataset_hash != report.dataset_hash
+    assert "ndcg@5" in sampled.row(EASE).result.metrics  # type: ignore[union-attr]
+    with pytest.raises(InvalidArgument, match="must include 3"):
+        run_harness(catalog(), data, slice_plays=(1, 2))
+
+
+# ---- EASE, tuning and the CF threshold -----------------------------------------------------
+
+
+def test_ease_of_two_items_is_the_ridge_regression_of_one_on_the_other() -> None:
+    # a: u1 u2 u3, b: u1 u2. With two items, B_ab = g_ab / (g_aa + lambda): 2 / (3 + 1),
+    # B_ba = g_ab / (g_bb + lambda) = 2 / (2 + 1); the diagonal is zero.
+    x = sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 0.0]]))
+    b = ease_weights(x, 1.0)
+    # A 2x2 Cholesky inverse of small integers: a few dozen float64 roundings at most.
+    bound = 32 * 2.0**-53
+    assert b[0, 0] == 0.0 and b[1, 1] == 0.0
+    assert abs(b[0, 1] - 0.5) <= bound * 0.5 and abs(b[1, 0] - 2 / 3) <= bound * 2 / 3
+    with pytest.raises(InvalidArgument, match="lambda"):
+        ease_weights(x, 0.0)
+
+
+def test_ease_ranks_by_the_seeds_rows_over_items_with_enough_listeners() -> None:
+    train = triples([("u1", "a", 1), ("u1", "b", 1), ("u2", "a", 1), ("u2", "b", 1),
+                     ("u3", "a", 1), ("u3", "c", 1), ("u4", "c", 1), ("u4", "d", 1),
+                     ("u5", "lonely", 1)])
+    model = Ease(train, 1.0)
+    assert "lonely" not in model.position  # one listener: left out of the model
+    ranked = model(["a"], [], 10)
+    assert ranked[0] == "b" and "a" not in ranked  # b is a's most co-listened item
+    assert "b" not in model(["a"], ["b"], 10)
+    assert model(["lonely"], [], 10) == []  # nothing known about the seed
+
+
+def test_tune_keeps_the_best_validation_ndcg_and_the_earlier_on_ties() -> None:
+    own = triples([(f"u{u}", f"u{u}-i{n}", 1.0) for u in range(6) for n in range(6)])
+    validation = split(own, Protocol(seed=2))  # every user's seeds are theirs alone
+    answers = {c.seeds: list(c.held_out) for c in validation.cases}
+
+    def perfect(train: Triples):
+        return lambda seeds, exclude, k: answers[tuple(seeds)][:k]
+
+    def nothing(train: Triples):
+        return lambda seeds, exclude, k: []
+
+    tuned = tune({"none": nothing, "perfect": perfect, "perfect too": perfect}, validation)
+    assert tuned.chosen == "perfect" and tuned.users == len(validation.cases)
+    assert tuned.scores == {"none": 0.0, "perfect": 1.0, "perfect too": 1.0}
+    with pytest.raises(InvalidArgument, match="no candidate"):
+        tune({}, validation)
+
+
+def _slice(plays: int, popularity: tuple[float, ...], cf: tuple[float, ...]) -> SliceRow:
+    """A slice row from per-user nDCG@10 of popularity and CF (the hybrid's is unused)."""
+
+    def result(values: tuple[float, ...]) -> EvalResult:
+        return EvalResult({NDCG: float(np.mean(values))}, len(values), 0, values)
+
+    return SliceRow(plays, len(popularity), {FALLBACK: result(popularity), SHORT_CF: result(cf),
+                                             SHORT_HYBRID: result((0.0,) * len(cf))})
+
+
+def test_cf_gain_is_the_mean_paired_difference_and_its_standard_error() -> None:
+    # per-user differences 0.5, -0.5, 1, 0: mean 0.25; squared deviations sum to 1.25, so
+    # the sample deviation is sqrt(1.25 / 3) and the standard error that over sqrt(4).
+    gain, error = _slice(1, (0.0, 0.5, 0.0, 0.25), (0.5, 0.0, 1.0, 0.25)).cf_gain()
+    assert gain == 0.25
+    assert abs(error - math.sqrt(1.25 / 3) / 2) <= 16 * 2.0**-53 * error
+
+
+def test_cf_threshold_is_where_cf_beats_popularity_beyond_noise_from_then_on() -> None:
+    flat, clear = (0.1, 0.1, 0.1, 0.1), (0.3, 0.2, 0.3, 0.2)  # clear: +0.15 +- 0.029
+    lucky = (0.1, 0.1, 0.1, 0.9)  # mean +0.2 from one user: standard error 0.2
+    assert _slice(1, flat, clear).cf_beats_popularity()
+    assert not _slice(1, flat, lucky).cf_beats_popularity()
+    rows = [_slice(1, flat, lucky), _slice(2, flat, clear), _slice(3, flat, clear)]
+    assert cf_min_plays(rows) == 2
+    assert cf_min_plays(list(reversed(rows))) == 2  # order does not matter
+    # Beating it at 1 play but not at 2 does not count: every longer slice must agree.
+    assert cf_min_plays([_slice(1, flat, clear), _slice(2, flat, flat),
+                         _slice(3, flat, clear)]) == 3
+    assert cf_min_plays([_slice(1, flat, clear), _slice(2, flat, lucky)]) is None
+    assert cf_min_plays([_slice(1, (0.1,), (0.9,))]) is None  # one user: no error estimate

@@ -54,7 +54,7 @@ def test_each_user_contributes_only_their_most_recent_baskets() -> None:
     assert "i0" in data.items.tolist()  # the light user's basket is untouched
 
 
-def test_the_item_type_is_the_one_most_positive_events_name() -> None:
+def test_the_item_type_is_the_one_whose_positive_events_name_most_items() -> None:
     events = [ev("u", "t1", "play"), ev("u", "a1", "like", item_type="artist"),
               ev("u", "a2", "play", item_type="artist"), ev("u", "t2", "skip"),
               ev("u", "t3", "skip")]
@@ -63,6 +63,9 @@ def test_the_item_type_is_the_one_most_positive_events_name() -> None:
         == "track"  # a tie goes to tracks
     data = interactions_from_events(events)
     assert data.item_type == "artist" and set(data.items.tolist()) == {"a1", "a2"}
+    flood = [ev(f"u{n}", "t", "play") for n in range(50)]  # one track played by many
+    varied = [ev("u", f"a{n}", "play", item_type="artist") for n in range(3)]
+    assert dominant_type(flood + varied) == "artist"
 
 
 def test_no_positive_event_is_a_clear_precondition() -> None:

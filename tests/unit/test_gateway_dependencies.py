@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
+from gateway.auth import Role, key_entry, new_key
 from juke.ranker.v1 import ranker_pb2 as rpb
 from services.common.config import Settings
 from services.common.grpc_client import service_channel
@@ -32,7 +33,7 @@ GENEROUS_S = 60  # the overall bound: the gateway must answer, however slowly
 @contextmanager
 def gateway(tmp_path: Path, **env: str) -> Iterator[TestClient]:
     settings = Settings.from_env({"JUKE_HOME": str(tmp_path / "home"), "JUKE_API_KEYS": ENTRIES,
-                                  **env})
+                                  **env})  # env may replace the keys
     with TestClient(create_app(settings), headers=bearer(KEYS["admin"])) as client:
         yield client
 
@@ -110,10 +111,13 @@ def test_a_dependency_of_the_service_called_is_named(tmp_path: Path) -> None:
 
 
 def test_temporal_down_is_a_503_naming_it(tmp_path: Path) -> None:
-    with gateway(tmp_path, JUKE_TEMPORAL_ADDRESS=down_target()) as client:
+    owner = new_key()  # only the approver's own key gets as far as Temporal
+    with gateway(tmp_path, JUKE_TEMPORAL_ADDRESS=down_target(),
+                 JUKE_API_KEYS=f"{ENTRIES},{key_entry('project-owner', Role.ADMIN, owner)}",
+                 ) as client:
         reply = answered(lambda: client.post(
             "/api/v1/promotions/0190a000-0000-7000-8000-000000000000/approve",
-            json={"approver": "project-owner"}))
+            headers=bearer(owner), json={}))
     assert reply.status_code == 503, reply.text
     assert "retry-after" in reply.headers
     assert reply.json()["error"]["dependency"] == "temporal"

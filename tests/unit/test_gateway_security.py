@@ -48,6 +48,8 @@ ROLES = {
     ("GET", "/api/v1/users/{user_id}/profiles"): "read",
     ("POST", "/api/v1/promotions/{candidate_id}/approve"): "admin",
     ("POST", "/api/v1/models/rollback"): "admin",
+    ("GET", "/api/v1/models"): "read",
+    ("GET", "/api/v1/models/{model_id}/history"): "read",
 }
 KEYS, ENTRIES = make_keys()
 SEARCH = "/api/v1/catalog/search?q=x"

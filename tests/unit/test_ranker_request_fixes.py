@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from services.ranker.core.features import ItemDetails, ResourceRow
+from services.ranker.serving.ports import ActiveEmbedding
 from services.ranker.serving.service import Bundle, Query, RankerService, _spread
 from services.ranker.store.repository import WeightConfigRecord
 from tests.unit import ranker_catalog
@@ -97,3 +98,33 @@ def test_a_seed_with_many_tracks_is_stood_for_by_all_of_them() -> None:
     assert len(picked) == 500 and picked[0] == "t0000" and picked[-1] == "t1999"
     assert len(set(picked)) == 500
     assert _spread(tracks[:3], 500) == tracks[:3]
+
+
+def test_the_cooccurrence_table_is_aligned_before_any_request_needs_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before SERVING, and for a rebuilt catalog before the new snapshot is swapped in; the
+    content artifacts are opened before SERVING too."""
+    opened: list[tuple[list[str], str]] = []
+
+    class Content:
+        def vectors(self, ids: Sequence[str], model_id: str) -> dict[str, Any]:
+            opened.append((list(ids), model_id))
+            return {}
+
+    service = RankerService(ReadOnlyDatabase(), _Catalog(), Content(), NoDatasets())  # type: ignore[arg-type]
+    config = WeightConfigRecord(uuid.uuid4(), 0.0, 1.0, 0.0, 1.0, True, "", datetime.now(UTC))
+    model = object()
+    bundle = Bundle(config, model, ActiveEmbedding("m-1", "m@1", 8, "hash"))  # type: ignore[arg-type]
+    monkeypatch.setattr(service._bundles, "_load", lambda what: bundle)
+    aligned: list[tuple[Any, bool]] = []
+
+    def cooc_index(snap: Any, which: Any) -> None:
+        aligned.append((which, snap is service._snapshot))
+
+    monkeypatch.setattr(service, "_cooc_index", cooc_index)
+    service.ready()
+    assert aligned[-1] == (model, True)  # aligned on the snapshot that serves
+    assert opened == [([], "m-1")]
+    aligned.clear()
+    service.refresh_features(force=True)
+    assert aligned == [(model, False)]  # on the new snapshot, before it was swapped in

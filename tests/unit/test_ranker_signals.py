@@ -14,7 +14,7 @@ from tests.unit.ranker_catalog import catalog
 
 def by_id(features: CatalogFeatures, scores: sig.SignalScores) -> dict[str, float]:
     ids = features.ids[features.type_slice(scores.out_type)]
-    return {str(i): float(s) for i, s in zip(ids, scores.scores, strict=True)}
+    return {str(i): float(s) for i, s in zip(ids, scores.dense(), strict=True)}
 
 
 # ---- metadata -------------------------------------------------------------------------------
@@ -60,7 +60,7 @@ def test_custom_rule_points_and_parts_add_up() -> None:
     assert scores["same-tag"] == 0.0
     assert scores["same-work"] == pytest.approx(3.0)
     total = sum(np.asarray(part.sum(axis=0)).ravel() for part in result.parts.values())
-    np.testing.assert_allclose(total, result.scores)
+    np.testing.assert_allclose(total, result.dense())
     with pytest.raises(InvalidArgument, match="same_album"):
         sig.MetadataRules(same_album=-1.0)
 
@@ -87,7 +87,7 @@ def test_metadata_sums_over_seeds() -> None:
     both = sig.metadata(features.expand_seeds(["tr-teen", "tr-sowhat"]), features, "track")
     one = sig.metadata(features.expand_seeds(["tr-teen"]), features, "track")
     other = sig.metadata(features.expand_seeds(["tr-sowhat"]), features, "track")
-    np.testing.assert_allclose(both.scores, one.scores + other.scores)
+    np.testing.assert_allclose(both.dense(), one.dense() + other.dense())
     assert both.parts["same_artist"].shape == (2, features.count("track"))
 
 
@@ -185,7 +185,7 @@ def test_seeds_outside_an_artist_table_use_their_artists() -> None:
     assert album_seed["ar-trane"] == pytest.approx(1.0)
     assert album_seed["ar-miles"] == pytest.approx(1.0)
     lonely = sig.cooccurrence(features.expand_seeds(["tr-lonely"]), index, "artist")
-    assert not lonely.scores.any()
+    assert not lonely.dense().any()
 
 
 def test_track_candidates_inherit_the_mean_of_their_artists() -> None:
@@ -258,7 +258,7 @@ def test_content_scores_are_clipped_cosines_to_the_query() -> None:
     repeated = sig.content(
         seeds, features, query, ["tr-dive", "tr-dive"], np.array([[2.0, 0, 0], [0, 1.0, 0]])
     )
-    np.testing.assert_allclose(repeated.scores, result.scores * (repeated.scores > 0))
+    np.testing.assert_allclose(repeated.dense(), result.dense() * (repeated.dense() > 0))
     assert repeated.parts["cosine"][0, dive] == pytest.approx(1.0)
 
 
@@ -287,4 +287,4 @@ def test_content_input_is_checked() -> None:
     with pytest.raises(InvalidArgument, match="NaN"):
         sig.content(seeds, features, query, ["tr-dive"], np.array([[np.nan, 1.0]]))
     empty = sig.content(seeds, features, query, [], np.zeros((0, 2)))
-    assert not empty.scores.any()
+    assert not empty.dense().any()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Sequence
 
 import grpc
@@ -25,6 +26,9 @@ from services.common.resource_types import RESOURCE_TYPES
 from services.ranker.core.features import ResourceRow, TagRow
 from services.ranker.serving.ports import ActiveEmbedding, Candidates, CatalogSummary
 
+# A whole-catalog export is one stream; at a million tracks it runs for minutes.
+EXPORT_TIMEOUT_S = 900.0
+
 
 class IdentityClient:
     def __init__(self, channel: grpc.Channel) -> None:
@@ -32,11 +36,21 @@ class IdentityClient:
 
     def stats(self) -> tuple[int, ...]:
         s = self._stub.GetCatalogStats(ipb.GetCatalogStatsRequest())
-        return (s.artists, s.albums, s.tracks, s.genres, s.external_ids, s.tags)
+        catalog = uuid.UUID(s.catalog_id).int if s.catalog_id else 0
+        return (s.artists, s.albums, s.tracks, s.genres, s.external_ids, s.tags, s.revision,
+                catalog)
 
     def rows(self, allowed_datasets: Collection[str]) -> list[ResourceRow]:
-        """Every resource; tags derived from a data set only if that set is allowed."""
+        """Every resource; tags derived from a data set only if that set is allowed. Read
+        in bulk (ExportCatalog); an identity without it is paged through instead."""
         allowed = frozenset(allowed_datasets)
+        try:
+            return [row for reply in self._stub.ExportCatalog(
+                        ipb.ExportCatalogRequest(), timeout=EXPORT_TIMEOUT_S)
+                    for row in chunk_rows(reply.chunk, allowed)]
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.UNIMPLEMENTED:
+                raise
         return [_row(rtype, r, allowed) for rtype in RESOURCE_TYPES
                 for r in list_resources(self._stub, type_to_proto(rtype))]
 
@@ -58,6 +72,39 @@ class IdentityClient:
         """ref -> (juke_id, resource type), or None when the catalog has no such item."""
         return {ref: (r.resource.juke_id, type_from_proto(r.resource.type) or "")
                 if r.found else None for ref, r in resolve_in_chunks(self._stub, refs)}
+
+
+def chunk_rows(chunk: ipb.CatalogChunk, allowed: frozenset[str]) -> list[ResourceRow]:
+    """The resources of one export chunk (tags of data sets not `allowed` left out)."""
+    rtype = type_from_proto(chunk.type)
+    if rtype is None:
+        raise ValueError(f"catalog chunk of unknown resource type {chunk.type}")
+    ids = list(chunk.juke_ids)
+    artists = _grouped(len(ids), chunk.artist_of, chunk.artist_ids)
+    works = _grouped(len(ids), chunk.work_of, chunk.work_mbids)
+    genres = _grouped(len(ids), chunk.genre_of, chunk.genre_ids)
+    tags: list[list[TagRow]] = [[] for _ in ids]
+    for of, name, source, weight, dataset in zip(chunk.tag_of, chunk.tag_names,
+                                                 chunk.tag_sources, chunk.tag_weights,
+                                                 chunk.tag_datasets, strict=True):
+        if not dataset or dataset in allowed:
+            tags[of].append(TagRow(name, tag_source_from_proto(source) or "internal",
+                                   min(1.0, max(0.0, weight))))
+    durations = list(chunk.duration_ms) or [0] * len(ids)
+    dates = list(chunk.release_dates) or [""] * len(ids)
+    albums = list(chunk.album_ids) or [""] * len(ids)
+    return [ResourceRow(id=juke_id, type=rtype, name=name, artist_ids=tuple(artists[k]),
+                        album_id=albums[k] or None, work_ids=tuple(works[k]),
+                        genre_ids=tuple(genres[k]), tags=tuple(tags[k]),
+                        duration_ms=int(durations[k]), release_date=dates[k])
+            for k, (juke_id, name) in enumerate(zip(ids, chunk.names, strict=True))]
+
+
+def _grouped(size: int, owners: Sequence[int], values: Sequence[str]) -> list[list[str]]:
+    out: list[list[str]] = [[] for _ in range(size)]
+    for of, value in zip(owners, values, strict=True):
+        out[of].append(value)
+    return out
 
 
 def _row(rtype: str, r: ipb.Resource, allowed: frozenset[str]) -> ResourceRow:

@@ -13,7 +13,13 @@ from juke.common.v1 import common_pb2
 from juke.ranker.v1 import ranker_pb2 as pb
 from juke.ranker.v1 import ranker_pb2_grpc
 from services.common.errors import InvalidArgument, Unimplemented
-from services.common.proto_convert import timestamp, type_from_proto, type_to_proto
+from services.common.proto_convert import (
+    log_entry_pb,
+    registry_model_pb,
+    timestamp,
+    type_from_proto,
+    type_to_proto,
+)
 from services.ranker.core.features import ItemDetails
 from services.ranker.core.hybrid import Recommendation
 from services.ranker.personal.events import EventInput, EventService
@@ -22,6 +28,7 @@ from services.ranker.personal.profiles import Profile, ProfileService
 from services.ranker.personal.radio import RadioPage, RadioService, RadioView
 from services.ranker.personal.recommendations import PersonalRecommender, PersonalResult
 from services.ranker.personal.taste import TasteAnalyser, TasteAnalysis, Weighted
+from services.ranker.registry.service import ModelRegistry
 from services.ranker.serving.health import HealthRecorder, RequestStats, timed
 from services.ranker.serving.service import Bundle, Query, RankerService, Result
 from services.ranker.store.repository import (
@@ -184,8 +191,10 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
                  profiles: ProfileService | None = None,
                  mixes: DailyMixes | None = None,
                  taste: TasteAnalyser | None = None,
-                 radio: RadioService | None = None) -> None:
+                 radio: RadioService | None = None,
+                 registry: ModelRegistry | None = None) -> None:
         self._service = service
+        self._models = registry
         self._radio = radio
         self._mixes = mixes
         self._taste = taste
@@ -224,8 +233,14 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
             request.description)
         return pb.CreateWeightConfigResponse(config=config_pb(config))
 
+    def _registry(self) -> ModelRegistry:
+        if self._models is None:
+            raise Unimplemented("this ranker keeps no model registry")
+        return self._models
+
     def ActivateWeightConfig(self, request: Any, context: grpc.ServicerContext) -> Any:
-        config, previous = self._service.activate_weight_config(request.id)
+        config, previous = self._registry().activate_directly("weights", request.id,
+                                                              request.requested_by)
         return pb.ActivateWeightConfigResponse(config=config_pb(config),
                                                previous_id=str(previous) if previous else "")
 
@@ -234,21 +249,37 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
             models=[cooc_pb(m) for m in self._service.list_cooccurrence_models()])
 
     def ActivateCooccurrenceModel(self, request: Any, context: grpc.ServicerContext) -> Any:
-        model, previous = self._service.activate_cooccurrence_model(request.id)
+        model, previous = self._registry().activate_directly("cooccurrence", request.id,
+                                                             request.requested_by)
         return pb.ActivateCooccurrenceModelResponse(
             model=cooc_pb(model), previous_id=str(previous) if previous else "")
 
     def MarkCooccurrenceKnownGood(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return pb.MarkCooccurrenceKnownGoodResponse(
-            model=cooc_pb(self._service.mark_cooccurrence_known_good(request.id)))
+        return pb.MarkCooccurrenceKnownGoodResponse(model=cooc_pb(
+            self._registry().mark_known_good_directly("cooccurrence", request.id)))
 
     def RollbackCooccurrenceModel(self, request: Any, context: grpc.ServicerContext) -> Any:
-        restored, deactivated = self._service.rollback_cooccurrence_model()
-        return pb.RollbackCooccurrenceModelResponse(restored=cooc_pb(restored),
+        restored, deactivated = self._registry().rollback("cooccurrence", request.requested_by)
+        model = next(m for m in self._service.list_cooccurrence_models() if m.id == restored.id)
+        return pb.RollbackCooccurrenceModelResponse(restored=cooc_pb(model),
                                                     deactivated_id=str(deactivated or ""))
 
+    def RollbackModel(self, request: Any, context: grpc.ServicerContext) -> Any:
+        restored, deactivated = self._registry().rollback(request.kind, request.requested_by)
+        return pb.RollbackModelResponse(restored=registry_model_pb(restored),
+                                        deactivated_id=str(deactivated or ""))
+
+    def ListRegistryModels(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.ListRegistryModelsResponse(models=[
+            registry_model_pb(m) for m in self._registry().models(request.kind, request.state)])
+
+    def GetModelHistory(self, request: Any, context: grpc.ServicerContext) -> Any:
+        model, entries = self._registry().history(request.id)
+        return pb.GetModelHistoryResponse(model=registry_model_pb(model),
+                                          entries=[log_entry_pb(e) for e in entries])
+
     def RefreshFeatures(self, request: Any, context: grpc.ServicerContext) -> Any:
-        size, version, seconds = self._service.refresh_features()
+        size, version, seconds = self._service.refresh_features(rebuild=True)
         return pb.RefreshFeaturesResponse(resources=size, features_version=version,
                                           seconds=seconds)
 
@@ -278,9 +309,8 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
         return pb.ListCfModelsResponse(models=[cf_pb(m) for m in self._personal.list_models()])
 
     def ActivateCfModel(self, request: Any, context: grpc.ServicerContext) -> Any:
-        if self._personal is None:
-            raise Unimplemented("this ranker has no CF models")
-        model, previous = self._personal.activate(request.id)
+        model, previous = self._registry().activate_directly("cf", request.id,
+                                                             request.requested_by)
         return pb.ActivateCfModelResponse(model=cf_pb(model),
                                           previous_id=str(previous) if previous else "")
 

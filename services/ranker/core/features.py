@@ -95,10 +95,19 @@ class ItemDetails:
 class FeatureSettings:
     # Weight of the neighbours' mean tag profile against a resource's own (see module doc).
     propagation: float = 0.5
+    # Per tag and output type, the items (strongest first) through which a seed's tag
+    # can reach candidates, and how many candidates one request's tags reach in all; see
+    # `CatalogFeatures.tag_postings`.
+    tag_candidates: int = 2000
+    tag_budget: int = 4000
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.propagation) and self.propagation >= 0):
             raise InvalidArgument(f"propagation={self.propagation!r} must be finite and >= 0")
+        if self.tag_candidates < 1:
+            raise InvalidArgument(f"tag_candidates={self.tag_candidates!r} must be >= 1")
+        if self.tag_budget < 1:
+            raise InvalidArgument(f"tag_budget={self.tag_budget!r} must be >= 1")
 
 
 _TAG_SEPARATORS = re.compile(r"[\s_\-]+")
@@ -178,6 +187,8 @@ class CatalogFeatures:
         durations: np.ndarray | None = None,
         years: np.ndarray | None = None,
         album_of: np.ndarray | None = None,
+        tag_candidates: int = FeatureSettings.tag_candidates,
+        tag_budget: int = FeatureSettings.tag_budget,
     ) -> None:
         self.ids = ids
         self.names = names
@@ -204,6 +215,24 @@ class CatalogFeatures:
                 name: sp.csr_matrix(matrix[start:stop].T)
                 for name, matrix in self.profiles().items()
             }
+            for out_type, (start, stop) in offsets.items()
+        }
+        # Tag candidates. A popular tag is shared by a large part of the catalog, so scoring
+        # every item that shares any tag with the seeds is a pass over the catalog (and, for
+        # a listener's twenty favourites, many). Instead each tag lists the items of each
+        # type holding it most strongly, at most `tag_candidates` of them, and a request
+        # takes from its tags' lists `tag_budget` candidates in all, shared among the tags
+        # by the seeds' weight on each; those candidates are then scored exactly. The work
+        # per request is bounded however large the catalog or the seed list grows; an item
+        # that shares only weak tags with the seeds is the one left out.
+        self._tag_candidate_count = tag_candidates
+        self.tag_budget = tag_budget
+        self.tag_postings = {
+            out_type: _ranked_postings(profiles["tags"], tag_candidates)
+            for out_type, profiles in self.candidate_profiles.items()
+        }
+        self.tag_rows = {
+            out_type: sp.csr_matrix(tags[start:stop])
             for out_type, (start, stop) in offsets.items()
         }
 
@@ -236,7 +265,54 @@ class CatalogFeatures:
             neighbours=neighbours,
             tag_names=tag_names,
             work_ids=relations.work_ids,
+            tag_candidates=settings.tag_candidates,
+            tag_budget=settings.tag_budget,
             **_detail_arrays(ordered, index),
+        )
+
+    # ---- as plain arrays (a snapshot other processes map) ---------------------------------
+
+    _MATRICES = ("artists", "albums", "works", "tags", "tracks", "genres", "neighbours")
+    _TEXTS = ("ids", "names", "tag_names", "work_ids")
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything the features are made of as numeric arrays (texts as UTF-8 bytes and
+        offsets), for `from_arrays`; the derived candidate structures are rebuilt there."""
+        out: dict[str, np.ndarray] = {}
+        for name in self._MATRICES:
+            matrix: sp.csr_matrix = getattr(self, name)
+            out[f"{name}.data"], out[f"{name}.indices"] = matrix.data, matrix.indices
+            out[f"{name}.indptr"] = matrix.indptr
+            out[f"{name}.shape"] = np.array(matrix.shape, dtype=np.int64)
+        for name in self._TEXTS:
+            out[f"{name}.bytes"], out[f"{name}.offsets"] = _encode_texts(getattr(self, name))
+        out["offsets"] = np.array([self.offsets[t] for t in RESOURCE_TYPES], dtype=np.int64)
+        out["durations"], out["years"], out["album_of"] = (self.durations, self.years,
+                                                            self.album_of)
+        out["tag_candidates"] = np.array([self._tag_candidate_count, self.tag_budget],
+                                         dtype=np.int64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> CatalogFeatures:
+        """The features `to_arrays` described; arrays may be memory-mapped (not copied)."""
+        matrices = {
+            name: sp.csr_matrix((arrays[f"{name}.data"], arrays[f"{name}.indices"],
+                                 arrays[f"{name}.indptr"]),
+                                shape=tuple(int(v) for v in arrays[f"{name}.shape"]),
+                                copy=False)
+            for name in cls._MATRICES
+        }
+        texts = {name: _decode_texts(arrays[f"{name}.bytes"], arrays[f"{name}.offsets"])
+                 for name in cls._TEXTS}
+        spans = arrays["offsets"]
+        return cls(
+            offsets={t: (int(spans[k][0]), int(spans[k][1]))
+                     for k, t in enumerate(RESOURCE_TYPES)},
+            durations=arrays["durations"], years=arrays["years"], album_of=arrays["album_of"],
+            tag_candidates=int(arrays["tag_candidates"][0]),
+            tag_budget=int(arrays["tag_candidates"][1]),
+            **matrices, **texts,
         )
 
     # ---- lookups --------------------------------------------------------------------------
@@ -386,6 +462,42 @@ def check_type(resource_type: str) -> str:
 
 
 # ---- build helpers -------------------------------------------------------------------------
+
+
+def _encode_texts(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as one UTF-8 byte array and the end offset of each."""
+    encoded = [str(t).encode() for t in texts]
+    ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), ends
+
+
+def _decode_texts(data: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    blob = np.asarray(data, dtype=np.uint8).tobytes()
+    starts = np.concatenate(([0], ends))[:-1].tolist()
+    return np.array([blob[a:b].decode() for a, b in zip(starts, ends.tolist(), strict=True)],
+                    dtype=object)
+
+
+@dataclass(frozen=True)
+class TagPostings:
+    """Per tag (row), items of one type ordered by how strongly they hold it."""
+
+    indptr: np.ndarray  # (tags + 1,): tag t's items are items[indptr[t]:indptr[t + 1]]
+    items: np.ndarray  # local item indices, strongest first (ties: lower index first)
+
+    def lengths(self, tags: np.ndarray) -> np.ndarray:
+        return self.indptr[tags + 1] - self.indptr[tags]
+
+
+def _ranked_postings(matrix: sp.csr_matrix, keep: int) -> TagPostings:
+    """Each row's entries strongest first (ties: lower column first), at most `keep`."""
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
+    order = np.lexsort((matrix.indices, -matrix.data, rows))
+    rank = np.arange(len(order)) - np.repeat(matrix.indptr[:-1], counts)
+    kept = order[rank < keep]
+    indptr = np.concatenate(([0], np.cumsum(np.minimum(counts, keep)))).astype(np.int64)
+    return TagPostings(indptr, matrix.indices[kept].astype(np.int64))
 
 
 def _validated_order(rows: list[ResourceRow]) -> list[ResourceRow]:

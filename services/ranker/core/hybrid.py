@@ -48,6 +48,7 @@ from services.ranker.core.signals import (
     MetadataRules,
     SignalScores,
 )
+from services.ranker.core.sparse_ops import sorted_unique
 
 DEFAULT_LIMIT = 10
 DEFAULT_POOL_FACTOR = 5
@@ -222,12 +223,18 @@ def combine(
 
 @dataclass(frozen=True)
 class _TypeRanking:
+    """One output type's candidates: the items some signal scores (ascending local
+    indices), each signal's raw score and the final score aligned with them. Nothing here
+    is as long as the catalog."""
+
     out_type: str
     start: int  # global index of the type's first item
     signals: Mapping[str, SignalScores]
     max_raw: Mapping[str, float]
-    eligible: np.ndarray  # (n_t,) bool
-    final: np.ndarray  # (n_t,)
+    candidates: np.ndarray  # local indices, ascending
+    raw: Mapping[str, np.ndarray]  # signal -> raw score per candidate
+    eligible: np.ndarray  # per candidate
+    final: np.ndarray  # per candidate
 
     @classmethod
     def build(
@@ -238,21 +245,36 @@ class _TypeRanking:
         excluded: np.ndarray,
         config: WeightConfig,
     ) -> _TypeRanking:
-        start, stop = features.offsets[out_type]
-        eligible = ~excluded[start:stop]
-        final = np.zeros(stop - start)
+        start, _ = features.offsets[out_type]
+        supports = [s.support for s in computed.values()]
+        candidates = sorted_unique(np.concatenate(supports)) if supports else np.zeros(0, np.int64)
+        eligible = ~np.isin(candidates + start, excluded)
+        final = np.zeros(len(candidates))
         max_raw: dict[str, float] = {}
+        raw: dict[str, np.ndarray] = {}
         for name, scores in computed.items():
-            best = float(scores.scores[eligible].max()) if eligible.any() else 0.0
+            aligned = np.zeros(len(candidates))
+            aligned[np.searchsorted(candidates, scores.support)] = scores.values
+            raw[name] = aligned
+            best = float(aligned[eligible].max()) if eligible.any() else 0.0
             max_raw[name] = best
             if best > 0 and config.weight(name) > 0:
-                final += config.weight(name) * (scores.scores / best)
+                final += config.weight(name) * (aligned / best)
         final[~eligible] = 0.0
-        return cls(out_type, start, computed, max_raw, eligible, final)
+        return cls(out_type, start, computed, max_raw, candidates, raw, eligible, final)
+
+    def position(self, local: int) -> int:
+        return int(np.searchsorted(self.candidates, local))
+
+    def raw_score(self, name: str, local: int) -> float:
+        return float(self.raw[name][self.position(local)]) if name in self.raw else 0.0
 
     def normalised(self, name: str, local: int) -> float:
         best = self.max_raw.get(name, 0.0)
-        return float(self.signals[name].scores[local] / best) if best > 0 else 0.0
+        return self.raw_score(name, local) / best if best > 0 else 0.0
+
+    def final_score(self, local: int) -> float:
+        return float(self.final[self.position(local)])
 
 
 @dataclass(frozen=True)
@@ -269,7 +291,7 @@ class _Pool:
 def _pool(ranked: Sequence[_TypeRanking], size: int) -> _Pool:
     """The `size` best candidates over all types; ties at the cut are all considered."""
     parts = [(np.flatnonzero(r.final > 0), k) for k, r in enumerate(ranked)]
-    local = np.concatenate([p for p, _ in parts]).astype(np.int64)
+    local = np.concatenate([ranked[k].candidates[p] for p, k in parts]).astype(np.int64)
     ranking = np.concatenate([np.full(len(p), k, dtype=np.int64) for p, k in parts])
     final = np.concatenate([ranked[k].final[p] for p, k in parts])
     starts = np.array([r.start for r in ranked], dtype=np.int64)
@@ -294,12 +316,13 @@ def _pool_vectors(
             continue
         if vectors is None:
             vectors = np.zeros((len(pool), scores.vectors.shape[1]))
-        row_of = np.full(len(r.final), -1, dtype=np.int64)
-        row_of[scores.vector_index] = np.arange(len(scores.vector_index))
+        by_index = np.argsort(scores.vector_index, kind="stable")
+        sorted_index = scores.vector_index[by_index]
         in_type = np.flatnonzero(pool.ranking == k)
-        rows = row_of[pool.local[in_type]]
-        found = rows >= 0
-        vectors[in_type[found]] = scores.vectors[rows[found]]
+        wanted = pool.local[in_type]
+        at = np.clip(np.searchsorted(sorted_index, wanted), 0, len(sorted_index) - 1)
+        found = sorted_index[at] == wanted
+        vectors[in_type[found]] = scores.vectors[by_index[at[found]]]
         has[in_type[found]] = True
     return (vectors, has) if vectors is not None else (None, None)
 
@@ -309,10 +332,10 @@ def _group(
 ) -> dict[str, dict[str, SignalScores]]:
     grouped: dict[str, dict[str, SignalScores]] = {t: {} for t in out_types}
     for scores in computed:
-        if scores.out_type in grouped and scores.scores.shape != (features.count(scores.out_type),):
+        if scores.out_type in grouped and scores.width != features.count(scores.out_type):
             raise InvalidArgument(
                 f"{scores.signal} scores for {scores.out_type!r} have shape "
-                f"{scores.scores.shape}, expected ({features.count(scores.out_type)},)"
+                f"({scores.width},), expected ({features.count(scores.out_type)},)"
             )
         if scores.out_type not in grouped:
             raise InvalidArgument(
@@ -327,18 +350,17 @@ def _group(
 
 
 def _excluded(features: CatalogFeatures, seeds: SeedSet, exclude_ids: Sequence[str]) -> np.ndarray:
-    """Mask over the catalog: seeds, exclude_ids (unknown ones ignored), seed albums' tracks."""
+    """Global indices (ascending) of the seeds, exclude_ids (unknown ones ignored) and the
+    tracks of seed albums."""
     if isinstance(exclude_ids, str):
         raise InvalidArgument(f"exclude_ids must be a sequence of ids, got {exclude_ids!r}")
-    excluded = np.zeros(features.size, dtype=bool)
-    excluded[seeds.index] = True
     known = [features.index[e] for e in exclude_ids if e in features.index]
-    excluded[known] = True
+    parts = [seeds.index, np.array(known, dtype=np.int64)]
     albums = [k for k, t in enumerate(seeds.types) if t == "album"]
     if albums:
         track_start = features.offsets["track"][0]
-        excluded[track_start + seeds.tracks[albums].indices] = True
-    return excluded
+        parts.append(track_start + seeds.tracks[albums].indices.astype(np.int64))
+    return sorted_unique(np.concatenate(parts))
 
 
 def _checked_types(out_types: Sequence[str]) -> list[str]:
@@ -359,9 +381,13 @@ def _silent_seeds(seeds: SeedSet, ranked: Sequence[_TypeRanking]) -> dict[str, t
             scores = r.signals.get(name)
             if scores is None:
                 continue
-            mask = r.eligible.astype(np.float64)
+            ineligible = r.candidates[~r.eligible]
             for part in scores.parts.values():
-                reach += np.asarray(part @ mask).ravel()
+                part = sp.csr_matrix(part)
+                rows = np.repeat(np.arange(part.shape[0]), np.diff(part.indptr))
+                counted = ~np.isin(part.indices, ineligible)
+                reach += np.bincount(rows[counted], weights=part.data[counted],
+                                     minlength=len(seeds))
         silent[name] = tuple(s for s, hit in zip(seeds.ids, reach, strict=True) if hit <= 0)
     return silent
 
@@ -397,11 +423,11 @@ def _explain(
         for name in SIGNALS:
             signal = r.signals.get(name)
             weight, best = config.weight(name), r.max_raw.get(name, 0.0)
-            if signal is None or weight == 0 or best == 0 or signal.scores[local] == 0:
+            if signal is None or weight == 0 or best == 0 or r.raw_score(name, local) == 0:
                 continue
             for rule in signal.parts:
                 per_seed = columns[(k, name, rule)][local]
-                raw = float(per_seed.sum()) if signal.additive else float(signal.scores[local])
+                raw = float(per_seed.sum()) if signal.additive else r.raw_score(name, local)
                 if raw <= 0:
                     continue
                 order = [
@@ -431,7 +457,7 @@ def _explain(
                 cooccurrence_score=(
                     r.normalised(COOCCURRENCE, local) if COOCCURRENCE in r.signals else 0.0
                 ),
-                final_score=float(r.final[local]),
+                final_score=r.final_score(local),
                 mmr_score=float(mmr_score),
                 explanation=tuple(contributions),
             )

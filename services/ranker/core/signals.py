@@ -1,10 +1,12 @@
-"""The three relevance signals, each a score vector over every resource of one output type.
+"""The three relevance signals, each a score over the resources of one output type.
 
-Every signal returns a `SignalScores`: `scores` (dense, one raw value per item of the
-output type, in local index order, all >= 0) and `parts`, per-seed detail as sparse
-(seeds x items) matrices that explanations read (which seed, which rule). For metadata and
-co-occurrence the parts add up exactly to `scores`; for content they are each seed's own
-cosine, used only to name the seed an item sounds most like.
+Every signal returns a `SignalScores`: the items it scores (`support`, local indices) with
+their raw values (all > 0; every other item scores 0), and `parts`, per-seed detail as
+sparse (seeds x items) matrices that explanations read (which seed, which rule). For
+metadata and co-occurrence the parts add up exactly to the scores; for content they are
+each seed's own cosine, used only to name the seed an item sounds most like. Nothing a
+request computes is as long as the catalog: relations reach the items they name, tags
+reach a bounded set of candidates (features.py, `tag_postings`), content the ANN pool.
 
 Aggregation over seeds is a sum for metadata and co-occurrence, so an item related to
 several seeds outranks one related to a single seed; the hybrid layer rescales each
@@ -18,7 +20,7 @@ The tag term is the graded form of "shared genre/tag +0.5": 0.5 when the blended
 without a common tag. Because profiles exist for every type the same rules serve every
 seed/output pair: an artist seed reaches its own tracks by "same artist", tracks on its
 releases by "same release", other artists by shared releases (collaborations, splits),
-shared works (covers) and tags; a genre seed reaches everything through tags.
+shared works (covers) and tags; a genre seed reaches items through tags.
 
 co-occurrence (design §7.2): sum over seeds of positive PMI. `CooccurrenceIndex` aligns a
 table with the catalog once. A seed in the table uses its own row; a seed that is not
@@ -48,11 +50,19 @@ from services.common.errors import InvalidArgument
 from services.ranker.core.features import (
     CatalogFeatures,
     SeedSet,
+    TagPostings,
     binary,
     check_type,
     row_mean_operator,
 )
 from services.ranker.core.pmi import CooccurrenceTable
+from services.ranker.core.sparse_ops import (
+    column_sums,
+    gathered_product,
+    pairwise_products,
+    rows_of,
+    sorted_unique,
+)
 
 METADATA = "metadata"
 COOCCURRENCE = "cooccurrence"
@@ -96,16 +106,49 @@ _RULE_PROFILE = {
 }
 
 
+_NO_INDEX = np.zeros(0, dtype=np.int64)
+
+
 @dataclass(frozen=True)
 class SignalScores:
+    """One signal's raw scores over one output type, held sparsely: `support` (ascending
+    local indices with a positive score) and `values` (those scores), `width` items in all.
+    Built from a dense vector (`scores`, tests and hand-made signals) or with `sparse`, so
+    that a request never materialises a vector the size of the catalog."""
+
     signal: str
     out_type: str
-    scores: np.ndarray  # (items of out_type,), raw, >= 0
+    scores: np.ndarray | None  # dense (items of out_type,), raw, >= 0; None: see support
     parts: Mapping[str, sp.csr_matrix]  # rule -> (seeds x items of out_type)
     additive: bool  # the parts sum to scores (one contribution per rule in explanations)
     # Content only: local indices and unit vectors of the candidates that have one (MMR).
-    vector_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    vector_index: np.ndarray = field(default_factory=lambda: _NO_INDEX)
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    support: np.ndarray = field(default_factory=lambda: _NO_INDEX)
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    width: int = -1
+
+    def __post_init__(self) -> None:
+        if self.scores is None:
+            return
+        dense = np.asarray(self.scores, dtype=np.float64)
+        support = np.flatnonzero(dense > 0)
+        object.__setattr__(self, "support", support)
+        object.__setattr__(self, "values", dense[support])
+        object.__setattr__(self, "width", len(dense))
+
+    @classmethod
+    def sparse(cls, signal: str, out_type: str, width: int, support: np.ndarray,
+               values: np.ndarray, parts: Mapping[str, sp.csr_matrix], additive: bool,
+               **content: np.ndarray) -> SignalScores:
+        positive = values > 0
+        return cls(signal, out_type, None, parts, additive, support=support[positive],
+                   values=values[positive], width=width, **content)
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.width)
+        out[self.support] = self.values
+        return out
 
 
 def metadata(
@@ -126,17 +169,42 @@ def metadata(
     parts: dict[str, sp.csr_matrix] = {}
     for rule, points in rules.points().items():
         profile, is_match = _RULE_PROFILE[rule]
-        overlap = sp.csr_matrix(seed_rows[profile] @ candidates[profile])
         if is_match:
-            overlap = binary(overlap)
+            overlap = binary(gathered_product(seed_rows[profile], candidates[profile]))
+        else:
+            overlap = _tag_overlap(seeds, features, out_type)
         parts[rule] = sp.csr_matrix(overlap * points)
-    return SignalScores(
-        signal=METADATA,
-        out_type=out_type,
-        scores=_column_sums(parts, features.count(out_type)),
-        parts=parts,
-        additive=True,
-    )
+    return SignalScores.sparse(METADATA, out_type, features.count(out_type),
+                               *column_sums(parts.values()), parts, additive=True)
+
+
+def _tag_overlap(seeds: SeedSet, features: CatalogFeatures, out_type: str) -> sp.csr_matrix:
+    """(seeds x items of out_type) tag cosine, exact for the request's tag candidates
+    (`tag_candidates`) and 0 beyond them."""
+    width = features.count(out_type)
+    candidates = tag_candidates(seeds.tags, features.tag_postings[out_type],
+                                features.tag_budget)
+    if not len(candidates):
+        return sp.csr_matrix((len(seeds), width))
+    cosine = sp.csr_matrix(seeds.tags @ features.tag_rows[out_type][candidates].T)
+    cosine.sort_indices()
+    return sp.csr_matrix((cosine.data, candidates[cosine.indices], cosine.indptr),
+                         shape=(len(seeds), width))
+
+
+def tag_candidates(seed_tags: sp.csr_matrix, postings: TagPostings, budget: int) -> np.ndarray:
+    """The items (ascending local indices) the seeds' tags reach: from each tag's postings,
+    strongest first, a share of `budget` in proportion to the seeds' summed weight on the
+    tag (at least one each; a tag with fewer items gives all it has)."""
+    tags, weight = column_sums([sp.csr_matrix(seed_tags)])
+    if not len(tags):
+        return np.zeros(0, dtype=np.int64)
+    quota = np.maximum(1, np.floor(budget * weight / weight.sum())).astype(np.int64)
+    take = np.minimum(quota, postings.lengths(tags))
+    starts = postings.indptr[tags]
+    total = int(take.sum())
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(take)[:-1])), take)
+    return sorted_unique(postings.items[offsets + np.arange(total)])
 
 
 def metadata_similarity(
@@ -154,8 +222,7 @@ def metadata_similarity(
     profiles = features.profiles()
     for rule, points in rules.points().items():
         profile, is_match = _RULE_PROFILE[rule]
-        rows = profiles[profile][index]
-        overlap = (rows @ rows.T).toarray()
+        overlap = pairwise_products(profiles[profile], index)
         total += points * ((overlap > 0) if is_match else np.clip(overlap, 0.0, 1.0))
     return total / rules.total
 
@@ -167,23 +234,40 @@ class CooccurrenceIndex:
     """A co-occurrence table aligned with a catalog; build once per (features, table)."""
 
     def __init__(self, features: CatalogFeatures, table: CooccurrenceTable) -> None:
-        n = features.size
         index = features.index
         a = np.array([index.get(str(item), -1) for item in table.item_a], dtype=np.int64)
         b = np.array([index.get(str(item), -1) for item in table.item_b], dtype=np.int64)
+        self._align(features, a, b, np.asarray(table.co_count, dtype=np.float64),
+                    np.asarray(table.pmi_score, dtype=np.float64))
+
+    @classmethod
+    def from_positions(cls, features: CatalogFeatures, a: np.ndarray, b: np.ndarray,
+                       co_count: np.ndarray, pmi: np.ndarray) -> CooccurrenceIndex:
+        """The same index from rows already mapped to catalog positions (-1: not held), as
+        a bulk loader produces them without a Python object per row."""
+        for name, values in (("item_b", b), ("co_count", co_count), ("pmi_score", pmi)):
+            if len(values) != len(a):
+                raise InvalidArgument(f"{name} has {len(values)} rows, item_a {len(a)}")
+        if len(pmi) and not np.all(np.isfinite(pmi)):
+            raise InvalidArgument("a co-occurrence pmi_score is not finite")
+        index = cls.__new__(cls)
+        index._align(features, np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64),
+                     np.asarray(co_count, dtype=np.float64), np.asarray(pmi, dtype=np.float64))
+        return index
+
+    def _align(self, features: CatalogFeatures, a: np.ndarray, b: np.ndarray,
+               co_count: np.ndarray, pmi_all: np.ndarray) -> None:
+        n = features.size
         known = (a >= 0) & (b >= 0) & (a != b)
         # Pairs naming a resource the catalog does not have cannot be recommended or
         # reached from a seed; they are counted, not used.
-        self.unmatched_rows = int(len(table) - known.sum())
-        pmi = np.asarray(table.pmi_score, dtype=np.float64)[known]
+        self.unmatched_rows = int(len(a) - known.sum())
+        pmi = pmi_all[known]
         positive = pmi > 0
         rows, cols = a[known][positive], b[known][positive]
         self.ppmi = sp.csr_matrix((pmi[positive], (rows, cols)), shape=(n, n))
         self.ppmi.sum_duplicates()
-        self.co_count = sp.csr_matrix(
-            (np.asarray(table.co_count, dtype=np.float64)[known][positive], (rows, cols)),
-            shape=(n, n),
-        )
+        self.co_count = sp.csr_matrix((co_count[known][positive], (rows, cols)), shape=(n, n))
         in_table = np.diff(self.ppmi.indptr) > 0
         self.in_table = in_table
         # Row i: onehot(i) if i has partners, else the mean over its neighbours that do.
@@ -202,23 +286,17 @@ class CooccurrenceIndex:
 
     def seed_rows(self, seeds: SeedSet) -> sp.csr_matrix:
         """(seeds x N) positive PMI reached from each seed."""
-        return sp.csr_matrix(self.expansion[seeds.index] @ self.ppmi)
+        return gathered_product(rows_of(self.expansion, seeds.index), self.ppmi)
 
 
 def cooccurrence(seeds: SeedSet, index: CooccurrenceIndex, out_type: str) -> SignalScores:
     """Sum over seeds of positive PMI with every `out_type` resource."""
-    per_seed = sp.csr_matrix(
-        index.seed_rows(seeds) @ index.candidate_expansion[check_type(out_type)]
-    )
+    per_seed = gathered_product(index.seed_rows(seeds),
+                                index.candidate_expansion[check_type(out_type)])
     per_seed.eliminate_zeros()
     parts = {"pmi": per_seed}
-    return SignalScores(
-        signal=COOCCURRENCE,
-        out_type=out_type,
-        scores=_column_sums(parts, index.features.count(out_type)),
-        parts=parts,
-        additive=True,
-    )
+    return SignalScores.sparse(COOCCURRENCE, out_type, index.features.count(out_type),
+                               *column_sums(parts.values()), parts, additive=True)
 
 
 # ---- content --------------------------------------------------------------------------------
@@ -298,8 +376,7 @@ def content(
     n_tracks = track_stop - track_start
 
     if out_type == "track":
-        scores = np.zeros(n_tracks)
-        scores[local] = overall
+        by_position = np.argsort(local)
         per_seed = sp.csr_matrix(
             (
                 per_seed_tracks.ravel(),
@@ -308,15 +385,9 @@ def content(
             shape=(len(seeds), n_tracks),
         )
         per_seed.eliminate_zeros()
-        return SignalScores(
-            CONTENT,
-            out_type,
-            scores,
-            {"cosine": per_seed},
-            additive=False,
-            vector_index=local,
-            vectors=units,
-        )
+        return SignalScores.sparse(CONTENT, out_type, n_tracks, local[by_position],
+                                   overall[by_position], {"cosine": per_seed}, additive=False,
+                                   vector_index=local, vectors=units)
 
     # An artist does not "sound like" a seed because it recorded that seed: the tracks the
     # seeds stand for are left out of the projection.
@@ -347,13 +418,6 @@ def empty_signal(signal: str, features: CatalogFeatures, out_type: str) -> Signa
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-def _column_sums(parts: Mapping[str, sp.csr_matrix], width: int) -> np.ndarray:
-    total = np.zeros(width)
-    for matrix in parts.values():
-        total += np.bincount(matrix.indices, weights=matrix.data, minlength=width)
-    return total
 
 
 def _row_max(matrix: sp.spmatrix) -> np.ndarray:

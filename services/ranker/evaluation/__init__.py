@@ -1,5 +1,5 @@
-"""Offline evaluation: protocol and metrics, the harness of compared models, its data, stored runs
-and the promotion evaluator.
+"""Offline evaluation: protocol and metrics, the baselines, the harness of compared models, its
+data, stored runs and the promotion evaluator.
 
 May import core, datasets, training's data sources and store.
 """

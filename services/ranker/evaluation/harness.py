@@ -1,13 +1,10 @@
 """The models the offline evaluation compares, and the harness that runs them (no I/O).
 
 Every model ranks over the same catalog (`CatalogFeatures` of the evaluated items) and
-learns from the training split only (evaluation.py):
+learns from the training split only (protocol.py):
 
-- popularity (baseline): the training items with the most distinct listeners (ties: more
-  summed weight, then id), seeds and exclusions skipped;
-- item-kNN cosine (baseline): cosine between items' binary listener vectors over the
-  training users; each item keeps its `neighbours` most similar items; score = sum over
-  seeds of the seed's similarity to the candidate;
+- the baselines (baselines.py): popularity, item-kNN cosine, EASE and implicit ALS, the
+  last two tuned on the validation split;
 - metadata-only, co-occurrence-only and hybrid: the ranker itself. `hybrid.recommend` is
   `features.expand_seeds` + `signals.metadata` + `signals.cooccurrence` (+ content) +
   `hybrid.combine`; `RankerSignals` calls exactly those functions, computing a user's
@@ -16,161 +13,82 @@ learns from the training split only (evaluation.py):
   co-occurrence-only: both signals with all weight on co-occurrence, its mode
   "cooccurrence"). The co-occurrence table is `pmi.train_pmi` over the training triples;
 - content-only: only where content vectors exist; otherwise its row says why it is absent;
-- collaborative filtering: implicit ALS (`cf.train_als`) on the training triples, each test
-  user folded in from their seeds (`CfFactors.scores`), as personal recommendations do.
+- collaborative filtering: the project's CF as it ships (`CfConfig()`), implicit ALS on the
+  training triples, each test user folded in from their seeds, as personal recommendations do.
 
 MMR runs with lambda = 1: the harness measures relevance; diversification would trade some
-of it away by design. Hybrid weights come from a seeded grid search on a validation split
-carved from the training data (`evaluation.validation_split`), never from the test users'
-held-out items; the test metrics are then reported for the chosen weights.
+of it away by design. Hybrid weights, EASE's lambda and the ALS baseline's factors come
+from a validation split carved from the training data (`protocol.validation_split`), never
+from the test users' held-out items; the test metrics are then reported for the choices.
+
+The short-history slice re-evaluates the same test users keeping a seeded `plays` of their
+seeds, for each of SLICE_PLAYS: popularity (what personal recommendations serve below the
+CF threshold), CF folded in from those plays, and the hybrid seeded by them. The smallest
+play count from which CF beats popularity, by more than EVIDENCE_STANDARD_ERRORS standard
+errors of the paired per-user difference, in that slice and every longer one is the
+evidence for the CF threshold (`HarnessReport.cf_min_plays`).
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from services.common.errors import InvalidArgument
 from services.ranker.core import signals as sig
-from services.ranker.core.cf import CfConfig, train_als
+from services.ranker.core.cf import CfConfig
 from services.ranker.core.features import CatalogFeatures, ResourceRow, SeedSet
 from services.ranker.core.hybrid import WeightConfig, combine
 from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
 from services.ranker.core.signals import COOCCURRENCE, METADATA, CooccurrenceIndex, SignalScores
+from services.ranker.evaluation.baselines import (
+    ALS_FACTORS,
+    DEFAULT_NEIGHBOURS,
+    EASE_LAMBDAS,
+    EASE_MIN_LISTENERS,
+    CollaborativeFiltering,
+    Ease,
+    ItemKnn,
+    Popularity,
+    Tuned,
+    tune,
+)
 from services.ranker.evaluation.protocol import (
-    NDCG,
     EvalResult,
     EvalSplit,
+    ListMeasures,
     Model,
     Protocol,
     Triples,
     dataset_hash,
     evaluate_models,
+    ndcg_name,
     short_history,
     split,
     validation_split,
 )
 
+__all__ = ["CollaborativeFiltering", "Ease", "ItemKnn", "Popularity"]  # re-exported
+
 EVAL_LAMBDA = 1.0
 DEFAULT_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # w_metadata; w_cooc = 1 - it
 DEFAULT_GRID_USERS = 500
-DEFAULT_NEIGHBOURS = 50
-POPULARITY, ITEM_KNN, CONTENT_ONLY, HYBRID = "popularity", "item_knn", "content", "hybrid"
-CF = "cf"
-# The personal fallback chain below its threshold (personal.MIN_INTERACTIONS = 5 plays):
-# popularity is what it serves; the hybrid and CF from the same few plays are the
-# alternatives it forgoes.
+POPULARITY, ITEM_KNN, EASE, ALS = "popularity", "item_knn", "ease", "als"
+CONTENT_ONLY, HYBRID, CF = "content", "hybrid", "cf"
+BASELINES = (POPULARITY, ITEM_KNN, EASE, ALS)
+# The personal fallback chain below its CF threshold: popularity is what it serves; the
+# hybrid and CF from the same few plays are the alternatives it forgoes.
 FALLBACK, SHORT_HYBRID, SHORT_CF = "fallback", "short_hybrid", "short_cf"
-SHORT_HISTORY_PLAYS = 3
-MODEL_KEYS = (POPULARITY, ITEM_KNN, METADATA, COOCCURRENCE, CONTENT_ONLY, HYBRID, CF,
-              FALLBACK, SHORT_HYBRID, SHORT_CF)
-
-
-# ---- baselines ---------------------------------------------------------------------------------
-
-
-def _top(scores: np.ndarray, ids: np.ndarray, excluded: np.ndarray, k: int) -> list[str]:
-    """The k best positive scores (ties: smaller index, i.e. smaller id), excluded skipped."""
-    scores = np.where(excluded, 0.0, scores)
-    candidates = np.flatnonzero(scores > 0)
-    if len(candidates) > k:
-        cut = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]
-        candidates = candidates[scores[candidates] >= cut]
-    order = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
-    return [str(ids[i]) for i in order]
-
-
-class _ItemIndex:
-    """Training items in id order, and their binary user x item matrix."""
-
-    def __init__(self, train: Triples) -> None:
-        self.ids, items = np.unique(train.items.astype(str), return_inverse=True)
-        users = np.unique(train.users.astype(str), return_inverse=True)[1]
-        n_users = int(users.max()) + 1 if len(users) else 0
-        self.matrix = sp.csr_matrix((np.ones(len(items)), (users, items)),
-                                    shape=(n_users, len(self.ids)))
-        self.matrix.sum_duplicates()
-        self.matrix.data[:] = 1.0
-        self.position = {str(item): k for k, item in enumerate(self.ids)}
-
-    def mask(self, items: Sequence[str]) -> np.ndarray:
-        out = np.zeros(len(self.ids), dtype=bool)
-        out[[self.position[i] for i in items if i in self.position]] = True
-        return out
-
-
-class Popularity:
-    """Most distinct training listeners first (ties: more summed weight, then id)."""
-
-    def __init__(self, train: Triples) -> None:
-        index = _ItemIndex(train)
-        listeners = np.asarray(index.matrix.sum(axis=0)).ravel()
-        weight = np.bincount([index.position[str(i)] for i in train.items],
-                             weights=train.weights, minlength=len(index.ids))
-        self._ranked = [str(index.ids[i]) for i in
-                        np.lexsort((np.arange(len(index.ids)), -weight, -listeners))]
-
-    def __call__(self, seeds: Sequence[str], exclude: Sequence[str], k: int) -> list[str]:
-        skip = set(seeds) | set(exclude)
-        out: list[str] = []
-        for item in self._ranked:
-            if item not in skip:
-                out.append(item)
-                if len(out) == k:
-                    break
-        return out
-
-
-def cosine_neighbours(matrix: sp.csr_matrix, neighbours: int | None) -> sp.csr_matrix:
-    """Item x item cosine of binary columns, each row keeping its `neighbours` best."""
-    counts = sp.csr_matrix(matrix.T @ matrix).tocoo()
-    norms = np.sqrt(np.asarray(matrix.sum(axis=0)).ravel())
-    off = counts.row != counts.col
-    a, b = counts.row[off], counts.col[off]
-    cosine = counts.data[off] / (norms[a] * norms[b])
-    if neighbours is not None and len(a):
-        order = np.lexsort((b, -cosine, a))
-        a, b, cosine = a[order], b[order], cosine[order]
-        first = np.concatenate(([True], a[1:] != a[:-1]))
-        group_start = np.maximum.accumulate(np.where(first, np.arange(len(a)), 0))
-        keep = (np.arange(len(a)) - group_start) < neighbours
-        a, b, cosine = a[keep], b[keep], cosine[keep]
-    n = matrix.shape[1]
-    return sp.csr_matrix((cosine, (a, b)), shape=(n, n))
-
-
-class ItemKnn:
-    """Sum over seeds of each seed's cosine to the candidate, among its nearest items."""
-
-    def __init__(self, train: Triples, neighbours: int | None = DEFAULT_NEIGHBOURS) -> None:
-        if neighbours is not None and neighbours < 1:
-            raise InvalidArgument(f"neighbours={neighbours!r} must be >= 1")
-        self._index = _ItemIndex(train)
-        self._similarity = cosine_neighbours(self._index.matrix, neighbours)
-
-    def __call__(self, seeds: Sequence[str], exclude: Sequence[str], k: int) -> list[str]:
-        rows = [self._index.position[s] for s in seeds if s in self._index.position]
-        scores = np.asarray(self._similarity[rows].sum(axis=0)).ravel()
-        excluded = self._index.mask([*seeds, *exclude])
-        return _top(scores, self._index.ids, excluded, k)
-
-
-class CollaborativeFiltering:
-    """Implicit ALS on the training split; each user folded in from their seeds."""
-
-    def __init__(self, train: Triples, config: CfConfig | None = None) -> None:
-        self.factors = train_als(train.users, train.items, train.weights, config)
-
-    def __call__(self, seeds: Sequence[str], exclude: Sequence[str], k: int) -> list[str]:
-        scores = self.factors.scores(list(seeds))
-        excluded = np.zeros(len(self.factors), dtype=bool)
-        excluded[self.factors.positions([*seeds, *exclude])] = True
-        return _top(scores, self.factors.item_ids, excluded, k)
+SHORT_HISTORY_KEYS = (FALLBACK, SHORT_HYBRID, SHORT_CF)
+SHORT_HISTORY_PLAYS = 3  # the slice shown in the main table
+SLICE_PLAYS = (1, 2, 3, 4, 5)
+MODEL_KEYS = (POPULARITY, ITEM_KNN, EASE, ALS, METADATA, COOCCURRENCE, CONTENT_ONLY, HYBRID,
+              CF, FALLBACK, SHORT_HYBRID, SHORT_CF)
 
 
 # ---- the ranker -----------------------------------------------------------------------------
@@ -239,13 +157,23 @@ def out_type_of(features: CatalogFeatures, items: np.ndarray) -> str:
     return types[0]
 
 
+def tag_measures(features: CatalogFeatures, train: Triples) -> ListMeasures:
+    """Diversity by the items' tag profiles (unit rows, zero when untagged); novelty by
+    the training data's listeners."""
+
+    def profiles(items: Sequence[str]) -> np.ndarray:
+        return np.asarray(features.tags[[features.lookup(i) for i in items]].todense())
+
+    return ListMeasures.build(train, profiles)
+
+
 # ---- grid search ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class GridResult:
     best: WeightConfig
-    scores: dict[str, float]  # config id -> validation nDCG@10, in grid order
+    scores: dict[str, float]  # config id -> validation nDCG@k, in grid order
     users: int
     dataset_hash: str
 
@@ -253,7 +181,7 @@ class GridResult:
 def grid_search(features: CatalogFeatures, validation: EvalSplit, out_type: str,
                 grid: Sequence[float] = DEFAULT_GRID, pmi: PmiConfig | None = None
                 ) -> GridResult:
-    """Pick hybrid weights by validation nDCG@10 (ties: the earlier grid point).
+    """Pick hybrid weights by validation nDCG@k (ties: the earlier grid point).
 
     Everything comes from `validation`: the co-occurrence table is trained on its training
     part, the metrics on its held-out part, so test held-out items play no role.
@@ -266,43 +194,95 @@ def grid_search(features: CatalogFeatures, validation: EvalSplit, out_type: str,
     configs = [hybrid_config(w, round(1.0 - w, 10)) for w in grid]
     results = evaluate_models({c.id: ranker.model(c) for c in configs}, validation,
                               validation.train.item_set(), table_items(table))
-    scores = {c.id: results[c.id].metrics[NDCG] for c in configs}
+    metric = ndcg_name(validation.protocol.k)
+    scores = {c.id: results[c.id].metrics[metric] for c in configs}
     best = max(configs, key=lambda c: (scores[c.id], -configs.index(c)))
     users = next(iter(results.values())).users
     return GridResult(best, scores, users, dataset_hash(validation))
 
 
+@dataclass(frozen=True)
+class BaselineTuning:
+    ease: Tuned  # candidate names: str(lambda)
+    als: Tuned  # candidate names: str(factors)
+
+    @property
+    def ease_lambda(self) -> float:
+        return float(self.ease.chosen)
+
+    @property
+    def als_config(self) -> CfConfig:
+        return replace(CfConfig(), factors=int(self.als.chosen))
+
+
+def tune_baselines(validation: EvalSplit, lambdas: Sequence[float] = EASE_LAMBDAS,
+                   factors: Sequence[int] = ALS_FACTORS) -> BaselineTuning:
+    """EASE's lambda and the ALS baseline's factors by validation nDCG@k."""
+
+    def ease(lam: float) -> Callable[[Triples], Model]:
+        return lambda train: Ease(train, lam)
+
+    def als(n: int) -> Callable[[Triples], Model]:
+        return lambda train: CollaborativeFiltering(train, replace(CfConfig(), factors=n))
+
+    return BaselineTuning(
+        ease=tune({str(float(lam)): ease(lam) for lam in lambdas}, validation),
+        als=tune({str(n): als(n) for n in factors}, validation))
+
+
+# ---- the short-history slice ---------------------------------------------------------------
+
+
+# How many standard errors the mean per-user gain of CF over popularity must clear before a
+# slice counts as evidence (one-sided, about 98% under the normal approximation): on one
+# seed, a difference of a few per cent at one play is within the noise of 1,900 users.
+EVIDENCE_STANDARD_ERRORS = 2.0
+
+
+@dataclass(frozen=True)
+class SliceRow:
+    plays: int
+    users: int
+    results: dict[str, EvalResult]  # FALLBACK, SHORT_CF, SHORT_HYBRID
+
+    def cf_gain(self) -> tuple[float, float]:
+        """Mean per-user nDCG@k of CF minus popularity's, and its standard error."""
+        diff = (np.asarray(self.results[SHORT_CF].ndcg_per_user)
+                - np.asarray(self.results[FALLBACK].ndcg_per_user))
+        if len(diff) < 2:
+            return (float(diff.mean()) if len(diff) else math.nan), math.nan
+        return float(diff.mean()), float(diff.std(ddof=1) / math.sqrt(len(diff)))
+
+    def cf_beats_popularity(self) -> bool:
+        gain, error = self.cf_gain()
+        return gain - EVIDENCE_STANDARD_ERRORS * error > 0  # NaN compares False
+
+
+def short_history_slice(data: EvalSplit, models: dict[str, Model], train_items: Collection[str],
+                        cooc_items: Collection[str], measures: ListMeasures | None,
+                        plays: Sequence[int] = SLICE_PLAYS) -> tuple[SliceRow, ...]:
+    """Every model of `models` on the test users cut to each play count of `plays`."""
+    rows = []
+    for count in plays:
+        results = evaluate_models(models, short_history(data, count), train_items, cooc_items,
+                                  measures)
+        rows.append(SliceRow(count, next(iter(results.values())).users, results))
+    return tuple(rows)
+
+
+def cf_min_plays(rows: Sequence[SliceRow]) -> int | None:
+    """The smallest play count from which CF beats popularity on nDCG@k, by more than
+    EVIDENCE_STANDARD_ERRORS of the paired per-user difference, in that slice and every
+    longer one (None: not even in the longest)."""
+    chosen: int | None = None
+    for row in sorted(rows, key=lambda r: r.plays, reverse=True):
+        if not row.cf_beats_popularity():
+            break
+        chosen = row.plays
+    return chosen
+
+
 # ---- the harness ---------------------------------------------------------------------------
-
-
-def _short_history_results(ranker: RankerSignals, data: EvalSplit, hybrid: WeightConfig,
-                           popularity: Model, cf: Model, train_items: Collection[str],
-                           cooc_items: Collection[str]) -> dict[str, EvalResult]:
-    """Popularity (the fallback), the hybrid and CF, trained as in the main table, for the same
-    users with SHORT_HISTORY_PLAYS plays each."""
-    models: dict[str, Model] = {
-        FALLBACK: popularity,
-        SHORT_HYBRID: ranker.model(hybrid),
-        SHORT_CF: cf,
-    }
-    return evaluate_models(models, short_history(data, SHORT_HISTORY_PLAYS), train_items,
-                           cooc_items)
-
-
-def _short_history_rows(results: dict[str, EvalResult], hybrid_id: str, cf: CfConfig | None
-                        ) -> tuple[ModelRow, ...]:
-    plays = SHORT_HISTORY_PLAYS
-    note = f"the test users with {plays} seeded plays each; models as above"
-    params = {"plays": plays}
-    return (
-        ModelRow(FALLBACK, f"fallback: popularity ({plays}-play users)",
-                 f"fallback:popularity:{plays}-plays", results[FALLBACK],
-                 f"what personal recommendations serve below 5 plays; {note}", params),
-        ModelRow(SHORT_HYBRID, f"hybrid from {plays} plays", f"{hybrid_id}:{plays}-plays",
-                 results[SHORT_HYBRID], f"the same hybrid weights; {note}", params),
-        ModelRow(SHORT_CF, f"CF from {plays} plays", f"signal:cf:{plays}-plays",
-                 results[SHORT_CF], note, {**params, **asdict(cf or CfConfig())}),
-    )
 
 
 @dataclass(frozen=True)
@@ -331,19 +311,81 @@ class HarnessReport:
     grid: GridResult
     pmi: PmiConfig
     seconds: dict[str, float]
+    tuning: BaselineTuning | None = None
+    slices: tuple[SliceRow, ...] = ()
+    cf_min_plays: int | None = None  # from the slice: see `cf_min_plays`
+
+    @property
+    def headline(self) -> str:
+        """The metric tables lead with and comparisons use: nDCG@k."""
+        return ndcg_name(self.protocol.k)
 
     def row(self, key: str) -> ModelRow:
         return next(r for r in self.rows if r.key == key)
 
     def hybrid_margin(self) -> dict[str, float]:
-        """Hybrid nDCG@10 minus each evaluated single signal's (positive: hybrid better)."""
+        """Hybrid nDCG@k minus each evaluated single signal's (positive: hybrid better)."""
         hybrid = self.row(HYBRID).result
         assert hybrid is not None
-        return {r.key: hybrid.metrics[NDCG] - r.result.metrics[NDCG] for r in self.rows
+        metric = self.headline
+        return {r.key: hybrid.metrics[metric] - r.result.metrics[metric] for r in self.rows
                 if r.key in (METADATA, COOCCURRENCE, CONTENT_ONLY) and r.result is not None}
 
     def hybrid_beats_single_signals(self) -> bool:
         return all(margin > 0 for margin in self.hybrid_margin().values())
+
+    def best_baseline(self) -> ModelRow:
+        """The baseline row with the highest nDCG@k (ties: the earlier row)."""
+        evaluated = [(r, r.result.metrics[self.headline]) for r in self.rows
+                     if r.key in BASELINES and r.result is not None]
+        best = max(range(len(evaluated)), key=lambda n: (evaluated[n][1], -n))
+        return evaluated[best][0]
+
+    def relative_to_best_baseline(self, key: str = HYBRID) -> float:
+        """A row's nDCG@k / the best baseline's, minus 1 (negative: below it)."""
+        row, best = self.row(key).result, self.best_baseline().result
+        assert row is not None and best is not None
+        base = best.metrics[self.headline]
+        return row.metrics[self.headline] / base - 1.0 if base > 0 else math.nan
+
+
+def _baseline_rows(results: dict[str, EvalResult], tuning: BaselineTuning,
+                   neighbours: int | None) -> tuple[ModelRow, ...]:
+    als = tuning.als_config
+    return (
+        ModelRow(POPULARITY, "popularity (baseline)", "baseline:popularity",
+                 results[POPULARITY], "most distinct training listeners"),
+        ModelRow(ITEM_KNN, "item-kNN cosine (baseline)", "baseline:item-knn-cosine",
+                 results[ITEM_KNN], "binary cosine, "
+                 + (f"{neighbours} neighbours per item" if neighbours else "all neighbours"),
+                 {"neighbours": neighbours}),
+        ModelRow(EASE, "EASE (baseline)", "baseline:ease", results[EASE],
+                 f"lambda {tuning.ease_lambda:g} chosen on validation, items with >= "
+                 f"{EASE_MIN_LISTENERS} listeners",
+                 {"lambda": tuning.ease_lambda, "min_listeners": EASE_MIN_LISTENERS,
+                  "validation": tuning.ease.scores, "validation_users": tuning.ease.users}),
+        ModelRow(ALS, "implicit ALS (baseline)", "baseline:implicit-als", results[ALS],
+                 f"{als.factors} factors chosen on validation",
+                 {**asdict(als), "validation": tuning.als.scores,
+                  "validation_users": tuning.als.users}),
+    )
+
+
+def _short_history_rows(row: SliceRow, hybrid_id: str, cf: CfConfig | None
+                        ) -> tuple[ModelRow, ...]:
+    plays = row.plays
+    note = f"the test users with {plays} seeded plays each; models as above"
+    params = {"plays": plays}
+    return (
+        ModelRow(FALLBACK, f"fallback: popularity ({plays}-play users)",
+                 f"fallback:popularity:{plays}-plays", row.results[FALLBACK],
+                 f"what personal recommendations serve below the CF threshold; {note}",
+                 params),
+        ModelRow(SHORT_HYBRID, f"hybrid from {plays} plays", f"{hybrid_id}:{plays}-plays",
+                 row.results[SHORT_HYBRID], f"the same hybrid weights; {note}", params),
+        ModelRow(SHORT_CF, f"CF from {plays} plays", f"signal:cf:{plays}-plays",
+                 row.results[SHORT_CF], note, {**params, **asdict(cf or CfConfig())}),
+    )
 
 
 def run_harness(
@@ -357,14 +399,21 @@ def run_harness(
     pmi: PmiConfig | None = None,
     neighbours: int | None = DEFAULT_NEIGHBOURS,
     cf: CfConfig | None = None,
+    ease_lambdas: Sequence[float] = EASE_LAMBDAS,
+    als_factors: Sequence[int] = ALS_FACTORS,
+    slice_plays: Sequence[int] = SLICE_PLAYS,
     content_unavailable: str = "no content vectors exist for the evaluated items",
 ) -> HarnessReport:
-    """Split, tune the hybrid on validation, train every model, evaluate on the test cases.
+    """Split, tune on validation, train every model, evaluate on the test cases.
 
     `users` / `grid_users`: evaluate on a seeded sample of that many test / validation
     users (None: all). `content_unavailable` is the reason shown in the content-only row:
-    content vectors are not part of these inputs.
+    content vectors are not part of these inputs. `slice_plays` must include
+    SHORT_HISTORY_PLAYS (the main table's short-history rows).
     """
+    if SHORT_HISTORY_PLAYS not in slice_plays:
+        raise InvalidArgument(f"slice_plays {list(slice_plays)!r} must include "
+                              f"{SHORT_HISTORY_PLAYS}")
     protocol = protocol or Protocol()
     pmi = pmi or PmiConfig()
     seconds: dict[str, float] = {}
@@ -379,42 +428,46 @@ def run_harness(
     features = CatalogFeatures.build(rows)
     out_type = out_type_of(features, interactions.items)
     data = split(interactions, protocol, users)
+    validation = validation_split(data.train, protocol, grid_users)
     lap("features and split")
 
-    tuned = grid_search(features, validation_split(data.train, protocol, grid_users), out_type,
-                        grid, pmi)
+    tuned = grid_search(features, validation, out_type, grid, pmi)
     lap("grid search")
+    tuning = tune_baselines(validation, ease_lambdas, als_factors)
+    lap("baseline tuning")
 
     table = train_pmi(data.train.users, data.train.items, data.train.weights, pmi)
     cooc_items = table_items(table)
     train_items = data.train.item_set()
+    measures = tag_measures(features, data.train)
     ranker = RankerSignals(features, CooccurrenceIndex(features, table), out_type)
     single = {s: WeightConfig.single_signal(s, lambda_mmr=EVAL_LAMBDA)
               for s in (METADATA, COOCCURRENCE)}
     models: dict[str, Model] = {
         POPULARITY: Popularity(data.train),
         ITEM_KNN: ItemKnn(data.train, neighbours),
+        EASE: Ease(data.train, tuning.ease_lambda),
+        ALS: CollaborativeFiltering(data.train, tuning.als_config),
         METADATA: ranker.model(single[METADATA], with_cooccurrence=False),
         COOCCURRENCE: ranker.model(single[COOCCURRENCE]),
         HYBRID: ranker.model(tuned.best),
         CF: CollaborativeFiltering(data.train, cf),
     }
     lap("training")
-    results = evaluate_models(models, data, train_items, cooc_items)
+    results = evaluate_models(models, data, train_items, cooc_items, measures)
     lap("evaluation")
-    short = _short_history_results(ranker, data, tuned.best, models[POPULARITY], models[CF],
-                                   train_items, cooc_items)
-    lap("short-history evaluation")
+    slices = short_history_slice(
+        data, {FALLBACK: models[POPULARITY], SHORT_CF: models[CF],
+               SHORT_HYBRID: ranker.model(tuned.best)},
+        train_items, cooc_items, measures, slice_plays)
+    lap("short-history slice")
 
     pmi_params = {**asdict(pmi), "input_hash": table.input_hash}
     weights = {"w_content": tuned.best.w_content, "w_metadata": tuned.best.w_metadata,
                "w_cooccurrence": tuned.best.w_cooccurrence, "lambda_mmr": EVAL_LAMBDA}
+    short = next(s for s in slices if s.plays == SHORT_HISTORY_PLAYS)
     report_rows = (
-        ModelRow(POPULARITY, "popularity (baseline)", "baseline:popularity",
-                 results[POPULARITY], "most distinct training listeners"),
-        ModelRow(ITEM_KNN, "item-kNN cosine (baseline)", "baseline:item-knn-cosine",
-                 results[ITEM_KNN], f"{neighbours} neighbours per item",
-                 {"neighbours": neighbours}),
+        *_baseline_rows(results, tuning, neighbours),
         ModelRow(METADATA, "metadata-only", "signal:metadata", results[METADATA],
                  "ranker, metadata signal", {"lambda_mmr": EVAL_LAMBDA}),
         ModelRow(COOCCURRENCE, "co-occurrence-only", "signal:cooccurrence",
@@ -428,7 +481,7 @@ def run_harness(
                   "validation_users": tuned.users,
                   "validation_dataset_hash": tuned.dataset_hash}),
         ModelRow(CF, "collaborative filtering", "signal:cf", results[CF],
-                 "implicit ALS on the training split, users folded in from their seeds",
+                 "implicit ALS as shipped (CfConfig), users folded in from their seeds",
                  asdict(cf or CfConfig())),
         *_short_history_rows(short, tuned.best.id, cf),
     )
@@ -438,4 +491,6 @@ def run_harness(
         out_type=out_type, train_interactions=len(data.train), train_items=len(train_items),
         catalog_items=features.count(out_type), cooccurrence_pairs=len(table),
         cold_items=len(held - cooc_items), users=results[HYBRID].users,
-        cold_users=results[HYBRID].cold_users, grid=tuned, pmi=pmi, seconds=seconds)
+        cold_users=results[HYBRID].cold_users, grid=tuned, pmi=pmi, seconds=seconds,
+        tuning=tuning, slices=slices,
+        cf_min_plays=cf_min_plays(slices))

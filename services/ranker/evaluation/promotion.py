@@ -1,9 +1,17 @@
-"""Offline comparison of a candidate co-occurrence model with the active one.
+"""Offline comparison of a candidate model with the active one of its kind.
 
-Both are judged on the same split (same dataset hash) of the evaluation data set. A stored
-PMI table was trained on all interactions, held-out ones included, so scoring it directly
-would leak the answers; instead each model's *recipe* (its PMI parameters) is retrained on
-the split's training triples, and the hybrid with the active weight config ranks with it.
+Co-occurrence models, CF models and weight configs are judged on the same split (same
+dataset hash) of the evaluation data set. A stored model was trained on all interactions,
+held-out ones included, so scoring it directly would leak the answers; instead each model's
+*recipe* is retrained on the split's training triples:
+
+- co-occurrence: its PMI parameters, ranked by the hybrid with the active weight config;
+- CF: its ALS parameters, each user folded in from their seeds (cold items: those the
+  training split never saw);
+- weight config: the hybrid with its weights, over the active co-occurrence model's recipe
+  (the default PMI parameters when none is active).
+
+Embedding models are judged by the content evaluation (content.py) on the licensed corpus.
 Results are persisted in `ranker.model_evaluation` under the models' ids.
 """
 
@@ -12,20 +20,38 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 from services.common.db import Database
 from services.common.errors import NotFound
+from services.ranker.core.cf import CfConfig
 from services.ranker.core.features import CatalogFeatures
 from services.ranker.core.hybrid import WeightConfig
 from services.ranker.core.pmi import PmiConfig, train_pmi
 from services.ranker.core.signals import CooccurrenceIndex
+from services.ranker.evaluation.content import ContentEvaluator
 from services.ranker.evaluation.data import EvalData
-from services.ranker.evaluation.harness import RankerSignals, out_type_of, table_items
-from services.ranker.evaluation.protocol import EvalSplit, Protocol, dataset_hash, evaluate, split
+from services.ranker.evaluation.harness import (  # CF lives beside the harness's baselines
+    CollaborativeFiltering,
+    RankerSignals,
+    out_type_of,
+    table_items,
+)
+from services.ranker.evaluation.protocol import (
+    EvalResult,
+    EvalSplit,
+    Protocol,
+    dataset_hash,
+    evaluate,
+    split,
+)
 from services.ranker.evaluation.store import EvaluationInput, save_evaluations
 from services.ranker.store import repository as repo
-from services.ranker.store.repository import CooccurrenceModelRecord
+from services.ranker.store.repository import (
+    CfModelRecord,
+    CooccurrenceModelRecord,
+    WeightConfigRecord,
+)
 from services.ranker.workflows.promotion_contracts import EvaluationPair
 
 RELEVANCE_LAMBDA = 1.0  # judge relevance; diversification trades some away by design
@@ -36,52 +62,120 @@ def pmi_config(params: dict[str, object]) -> PmiConfig:
     return PmiConfig(**{k: v for k, v in params.items() if k in known})  # type: ignore[arg-type]
 
 
+def cf_config(params: dict[str, object]) -> CfConfig:
+    known = {f.name for f in fields(CfConfig)}
+    return CfConfig(**{k: v for k, v in params.items() if k in known})  # type: ignore[arg-type]
+
+
+Model = CooccurrenceModelRecord | CfModelRecord | WeightConfigRecord
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """What a comparison ranks with besides the compared models: the split, its features
+    and the active models of the other kinds."""
+
+    evaluation: EvalSplit
+    features: CatalogFeatures
+    weights: WeightConfig
+    cooccurrence: PmiConfig
+
+
+def _metrics(result: EvalResult) -> dict[str, float]:
+    return {k: v for k, v in result.metrics.items() if not math.isnan(v)}
+
+
 class HarnessEvaluator:
     def __init__(self, db: Database, load: Callable[[], EvalData],
-                 protocol: Protocol | None = None) -> None:
+                 protocol: Protocol | None = None,
+                 content: ContentEvaluator | None = None) -> None:
         self._db = db
         self._load = load
         self._protocol = protocol or Protocol()
+        self._content = content
 
     def compare(self, kind: str, candidate_id: str) -> EvaluationPair:
-        if kind != "cooccurrence":
-            return EvaluationPair("", {}, {}, unavailable_reason=(
-                f"no offline protocol evaluates {kind} models here: the evaluation data set "
-                "(Last.fm HetRec) has no audio, so content vectors cannot be scored"))
-        with self._db.read() as session:
-            candidate = repo.cooccurrence_model(session, uuid.UUID(candidate_id))
-            config_id, active_id = repo.active_ids(session)
-            active = repo.cooccurrence_model(session, active_id) if active_id else None
-            weights = repo.weight_config(session, config_id) if config_id else None
-        if candidate is None:
-            raise NotFound(f"no co-occurrence model {candidate_id!r}")
-        data = self._load()
-        evaluation = split(data.interactions, self._protocol)
-        features = CatalogFeatures.build(list(data.rows))
-        config = WeightConfig(str(weights.id) if weights else "equal",
-                              weights.w_content if weights else 0.0,
-                              weights.w_metadata if weights else 0.5,
-                              weights.w_cooccurrence if weights else 0.5, RELEVANCE_LAMBDA)
-        digest = dataset_hash(evaluation)
-        scored = {"candidate": self._score(candidate, features, evaluation, config)}
+        if kind == "embedding":
+            if self._content is None:
+                return EvaluationPair("", {}, {}, unavailable_reason=(
+                    "this worker has no content evaluation for embedding models"))
+            return self._content.compare(candidate_id)
+        candidate, active, weights, cooc = self._models(kind, candidate_id)
+        setting = self._setting(weights, cooc)
+        digest = dataset_hash(setting.evaluation)
+        scored = {"candidate": self._score(kind, candidate, setting)}
         if active is not None and active.id != candidate.id:
-            scored["active"] = self._score(active, features, evaluation, config)
+            scored["active"] = self._score(kind, active, setting)
         with self._db.transaction() as session:
             save_evaluations(session, [
                 EvaluationInput(str(model.id), scored[role], digest,
-                                {"role": role, "weight_config": config.id,
-                                 "pmi": model.params})
+                                {"role": role, "kind": kind,
+                                 "weight_config": setting.weights.id,
+                                 "params": getattr(model, "params", {})})
                 for role, model in (("candidate", candidate), ("active", active))
                 if model is not None and role in scored])
         return EvaluationPair(digest, scored["candidate"], scored.get("active", {}),
                               str(active.id) if active else "")
 
-    @staticmethod
-    def _score(model: CooccurrenceModelRecord, features: CatalogFeatures, data: EvalSplit,
-               config: WeightConfig) -> dict[str, float]:
-        train = data.train
-        table = train_pmi(train.users, train.items, train.weights, pmi_config(model.params))
-        out_type = out_type_of(features, train.items)
-        ranker = RankerSignals(features, CooccurrenceIndex(features, table), out_type)
-        result = evaluate(ranker.model(config), data, train.item_set(), table_items(table))
-        return {k: v for k, v in result.metrics.items() if not math.isnan(v)}
+    def _models(self, kind: str, candidate_id: str
+                ) -> tuple[Model, Model | None, WeightConfigRecord | None,
+                           CooccurrenceModelRecord | None]:
+        """(candidate, the kind's active model, the active weight config and co-occurrence
+        model)."""
+        key = uuid.UUID(candidate_id)
+        with self._db.read() as session:
+            config_id, cooc_id = repo.active_ids(session)
+            weights = repo.weight_config(session, config_id) if config_id else None
+            cooc = repo.cooccurrence_model(session, cooc_id) if cooc_id else None
+            candidate: Model | None
+            active: Model | None
+            if kind == "cooccurrence":
+                candidate, active = repo.cooccurrence_model(session, key), cooc
+            elif kind == "cf":
+                candidate, active = repo.cf_model(session, key), repo.active_cf_model(session)
+            else:
+                candidate, active = repo.weight_config(session, key), weights
+        if candidate is None:
+            raise NotFound(f"no {kind} model {candidate_id!r}")
+        return candidate, active, weights, cooc
+
+    def _setting(self, weights: WeightConfigRecord | None,
+                 cooc: CooccurrenceModelRecord | None) -> _Setting:
+        data = self._load()
+        return _Setting(split(data.interactions, self._protocol),
+                        CatalogFeatures.build(list(data.rows)), _weight_config(weights),
+                        pmi_config(cooc.params) if cooc else PmiConfig())
+
+    def _score(self, kind: str, model: Model, setting: _Setting) -> dict[str, float]:
+        if kind == "cf":
+            assert isinstance(model, CfModelRecord)
+            return _cf_score(model, setting.evaluation)
+        if kind == "weights":
+            assert isinstance(model, WeightConfigRecord)
+            return _hybrid_score(setting.cooccurrence, _weight_config(model), setting)
+        assert isinstance(model, CooccurrenceModelRecord)
+        return _hybrid_score(pmi_config(model.params), setting.weights, setting)
+
+
+def _weight_config(weights: WeightConfigRecord | None) -> WeightConfig:
+    if weights is None:
+        return WeightConfig("equal", 0.0, 0.5, 0.5, RELEVANCE_LAMBDA)
+    return WeightConfig(str(weights.id), weights.w_content, weights.w_metadata,
+                        weights.w_cooccurrence, RELEVANCE_LAMBDA)
+
+
+def _hybrid_score(recipe: PmiConfig, config: WeightConfig, setting: _Setting
+                  ) -> dict[str, float]:
+    train = setting.evaluation.train
+    table = train_pmi(train.users, train.items, train.weights, recipe)
+    out_type = out_type_of(setting.features, train.items)
+    ranker = RankerSignals(setting.features, CooccurrenceIndex(setting.features, table),
+                           out_type)
+    return _metrics(evaluate(ranker.model(config), setting.evaluation, train.item_set(),
+                             table_items(table)))
+
+
+def _cf_score(model: CfModelRecord, data: EvalSplit) -> dict[str, float]:
+    train = data.train
+    return _metrics(evaluate(CollaborativeFiltering(train, cf_config(model.params)), data,
+                             train.item_set(), train.item_set()))

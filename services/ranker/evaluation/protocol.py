@@ -14,18 +14,29 @@ Protocol (`Protocol()` is the default; every number below is one of its fields):
 4. Training data = every interaction except the held-out ones (seeds of evaluated users and
    all interactions of the other users). Models are trained on it only; their tuning uses a
    validation split carved from it (`validation_split`), never the held-out items.
-5. Each model ranks the top `k` = 10 items for the user's seeds, seeds excluded.
-6. Metrics per user, averaged over the evaluated users:
-   - Recall@k = hits / min(|held out|, k);
-   - nDCG@k: binary gains, DCG = sum over ranks r <= k of hit(r) / log2(r + 1), divided by
-     the ideal DCG of min(|held out|, k) hits at the top;
+5. Each model ranks the top 2k items for the user's seeds, seeds excluded (`k` = 10 by
+   default; accuracy is measured at both cutoffs, k and 2k, everything else on the top k).
+6. Metrics per user, averaged over the evaluated users (c is a cutoff, k or 2k):
+   - Recall@c = hits in the top c / min(|held out|, c);
+   - Precision@c = hits in the top c / c (a list shorter than c still divides by c);
+   - nDCG@c: binary gains, DCG = sum over ranks r <= c of hit(r) / log2(r + 1), divided by
+     the ideal DCG of min(|held out|, c) hits at the top;
+   - MRR@2k: 1 / the rank of the first hit in the top 2k, 0 without one;
    - cold-start Recall@k and nDCG@k: the same, with the relevant set restricted to the
      held-out items that have no co-occurrence in the training data (no pair in the
      co-occurrence table trained on it), averaged over the users that hold out at least
      one such item; the recommended list is the same;
-   - coverage (over all evaluated users, not averaged) = distinct recommended items /
-     distinct items in the training data. Items a model recommends that the training data
-     lacks (metadata can reach them) count too, so coverage can exceed 1.
+   - coverage (over all evaluated users, not averaged) = distinct items recommended in the
+     top k / distinct items in the training data. Items a model recommends that the
+     training data lacks (metadata can reach them) count too, so coverage can exceed 1;
+   - diversity@k (intra-list diversity): the mean over pairs of top-k items of 1 - cosine
+     of the items' profile vectors (tags in the harness), over the pairs whose items both
+     have a profile, averaged over the lists that hold such a pair;
+   - novelty@k: the mean self-information of the top-k items, -log2(share of training
+     users who interacted with the item), an item no training user has counting as one
+     user's; averaged over non-empty lists.
+   Diversity and novelty need `ListMeasures` (item profiles, training popularity); without
+   them they are NaN.
 
 `dataset_hash` identifies the exact split and protocol, so two models are compared on the
 same data only when their hashes match.
@@ -44,12 +55,43 @@ import numpy as np
 
 from services.common.errors import InvalidArgument
 
-NDCG = "ndcg@10"
-RECALL = "recall@10"
+DEFAULT_K = 10
 COVERAGE = "coverage"
-NDCG_COLD = "ndcg@10_cold"
-RECALL_COLD = "recall@10_cold"
-METRICS = (NDCG, RECALL, COVERAGE, NDCG_COLD, RECALL_COLD)
+
+
+def ndcg_name(cutoff: int) -> str:
+    return f"ndcg@{cutoff}"
+
+
+def recall_name(cutoff: int) -> str:
+    return f"recall@{cutoff}"
+
+
+def precision_name(cutoff: int) -> str:
+    return f"precision@{cutoff}"
+
+
+def mrr_name(cutoff: int) -> str:
+    return f"mrr@{cutoff}"
+
+
+def diversity_name(cutoff: int) -> str:
+    return f"diversity@{cutoff}"
+
+
+def novelty_name(cutoff: int) -> str:
+    return f"novelty@{cutoff}"
+
+
+def cold(name: str) -> str:
+    return f"{name}_cold"
+
+
+# The default protocol's headline metrics, by the names the promotion gates read.
+NDCG = ndcg_name(DEFAULT_K)
+RECALL = recall_name(DEFAULT_K)
+NDCG_COLD = cold(NDCG)
+RECALL_COLD = cold(RECALL)
 HASH_VERSION = b"juke-evaluation-v1\n"
 
 # seeds, items to exclude besides the seeds, k -> the top-k item ids, best first.
@@ -61,7 +103,7 @@ class Protocol:
     seed: int = 7
     holdout: float = 0.2
     min_items: int = 5
-    k: int = 10
+    k: int = DEFAULT_K
 
     def __post_init__(self) -> None:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -71,13 +113,32 @@ class Protocol:
         if self.min_items < 2:
             raise InvalidArgument(f"min_items={self.min_items!r} must be >= 2 (a seed and a "
                                   "held-out item)")
-        if self.k != 10:
-            # The metric names (ndcg@10, ...) and the issue's gates are defined at 10.
-            raise InvalidArgument(f"k={self.k!r}: the protocol is defined at k = 10")
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise InvalidArgument(f"k={self.k!r} must be a positive integer")
+
+    @property
+    def cutoffs(self) -> tuple[int, int]:
+        """Where accuracy is measured: k and 2k (10 and 20 by default)."""
+        return self.k, 2 * self.k
+
+    @property
+    def depth(self) -> int:
+        """How many items each model ranks: the deeper cutoff."""
+        return self.cutoffs[-1]
+
+    def metric_names(self) -> tuple[str, ...]:
+        """Every metric `evaluate_models` reports under this protocol, in table order."""
+        accuracy = [name(c) for c in self.cutoffs
+                    for name in (ndcg_name, recall_name, precision_name)]
+        return (*accuracy, mrr_name(self.depth), COVERAGE, diversity_name(self.k),
+                novelty_name(self.k), cold(ndcg_name(self.k)), cold(recall_name(self.k)))
 
     def held_out_count(self, n_items: int) -> int:
         """floor(holdout * n), at least 1, leaving at least one seed."""
         return min(max(1, math.floor(self.holdout * n_items + 1e-9)), n_items - 1)
+
+
+METRICS = Protocol().metric_names()  # the default protocol's
 
 
 @dataclass(frozen=True)
@@ -267,65 +328,148 @@ def coverage(recommended: Iterable[str], train_items: Collection[str]) -> float:
     return len(set(recommended)) / len(train_items)
 
 
+def precision_at_k(ranked: Sequence[str], relevant: Collection[str], k: int = 10) -> float:
+    """hits in the top k / k."""
+    return float(_hits(ranked, relevant, k).sum() / k)
+
+
+def reciprocal_rank(ranked: Sequence[str], relevant: Collection[str], k: int = 20) -> float:
+    """1 / the rank of the first relevant item in the top k, 0 when there is none."""
+    for rank, item in enumerate(list(ranked)[:k], start=1):
+        if item in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def intra_list_diversity(vectors: np.ndarray) -> float:
+    """Mean 1 - cosine over the pairs of rows that are both non-zero (NaN: no such pair).
+
+    Rows are the list's item profiles; an item without a profile (a zero row) says nothing
+    about how alike the list is, so its pairs are left out rather than counted as unlike.
+    """
+    vectors = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(vectors, axis=1)
+    present = vectors[norms > 0] / norms[norms > 0, None]
+    n = len(present)
+    if n < 2:
+        return float("nan")
+    cosine = present @ present.T
+    pairs = n * (n - 1) / 2
+    return float(1.0 - (cosine.sum() - np.trace(cosine)) / 2 / pairs)
+
+
+def self_information(train: Triples) -> dict[str, float]:
+    """-log2(share of training users who interacted with the item), per training item."""
+    data = canonical(train)
+    users = len(np.unique(data.users))
+    items, listeners = np.unique(data.items, return_counts=True)
+    return {str(i): float(-np.log2(n / users)) for i, n in zip(items, listeners, strict=True)}
+
+
+@dataclass(frozen=True)
+class ListMeasures:
+    """What diversity and novelty need beyond the held-out items."""
+
+    # item ids -> their profile vectors, one row each (zero row: no profile)
+    profiles: Callable[[Sequence[str]], np.ndarray]
+    self_information: Mapping[str, float]  # per training item
+    unseen_information: float  # an item no training user has: one user's worth
+
+    @classmethod
+    def build(cls, train: Triples, profiles: Callable[[Sequence[str]], np.ndarray]
+              ) -> ListMeasures:
+        users = len(np.unique(np.asarray(train.users).astype(str)))
+        return cls(profiles, self_information(train), float(np.log2(max(users, 1))))
+
+    def novelty(self, ranked: Sequence[str]) -> float:
+        """Mean self-information of the list's items (NaN: empty list)."""
+        if not ranked:
+            return float("nan")
+        return float(np.mean([self.self_information.get(i, self.unseen_information)
+                              for i in ranked]))
+
+    def diversity(self, ranked: Sequence[str]) -> float:
+        return intra_list_diversity(self.profiles(ranked)) if len(ranked) > 1 else float("nan")
+
+
 # ---- evaluation ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class EvalResult:
-    metrics: dict[str, float]  # METRICS; cold metrics are NaN when no user has a cold item
+    metrics: dict[str, float]  # protocol.metric_names(); NaN where nothing was measured
     users: int
     cold_users: int
+    # nDCG@k of each evaluated user, in case order: two models' results on one split pair up
+    # user by user, so their difference can be judged against its own noise.
+    ndcg_per_user: tuple[float, ...] = ()
+
+
+def _mean(values: list[float]) -> float:
+    """The mean of the measured values (NaN stands for not measured), NaN if none."""
+    measured = [v for v in values if not math.isnan(v)]
+    return float(np.mean(measured)) if measured else float("nan")
 
 
 class _Accumulator:
-    def __init__(self) -> None:
-        self.ndcg: list[float] = []
-        self.recall: list[float] = []
-        self.ndcg_cold: list[float] = []
-        self.recall_cold: list[float] = []
+    def __init__(self, protocol: Protocol, measures: ListMeasures | None) -> None:
+        self.protocol = protocol
+        self.measures = measures
+        self.values: dict[str, list[float]] = {name: [] for name in protocol.metric_names()
+                                               if name != COVERAGE}
+        self.users = 0
+        self.cold_users = 0
         self.recommended: set[str] = set()
 
-    def add(self, ranked: Sequence[str], held_out: Collection[str], cold: Collection[str],
-            k: int) -> None:
-        self.recommended.update(ranked[:k])
-        self.ndcg.append(ndcg_at_k(ranked, held_out, k))
-        self.recall.append(recall_at_k(ranked, held_out, k))
-        if cold:
-            self.ndcg_cold.append(ndcg_at_k(ranked, cold, k))
-            self.recall_cold.append(recall_at_k(ranked, cold, k))
+    def add(self, ranked: Sequence[str], held_out: Collection[str], cold_items: Collection[str]
+            ) -> None:
+        k, depth = self.protocol.k, self.protocol.depth
+        top = list(ranked)[:k]
+        self.users += 1
+        self.recommended.update(top)
+        for c in self.protocol.cutoffs:
+            self.values[ndcg_name(c)].append(ndcg_at_k(ranked, held_out, c))
+            self.values[recall_name(c)].append(recall_at_k(ranked, held_out, c))
+            self.values[precision_name(c)].append(precision_at_k(ranked, held_out, c))
+        self.values[mrr_name(depth)].append(reciprocal_rank(ranked, held_out, depth))
+        if self.measures is not None:
+            self.values[diversity_name(k)].append(self.measures.diversity(top))
+            self.values[novelty_name(k)].append(self.measures.novelty(top))
+        if cold_items:
+            self.cold_users += 1
+            self.values[cold(ndcg_name(k))].append(ndcg_at_k(ranked, cold_items, k))
+            self.values[cold(recall_name(k))].append(recall_at_k(ranked, cold_items, k))
 
     def result(self, train_items: Collection[str]) -> EvalResult:
-        def mean(values: list[float]) -> float:
-            return float(np.mean(values)) if values else float("nan")
-
-        return EvalResult(
-            metrics={NDCG: mean(self.ndcg), RECALL: mean(self.recall),
-                     COVERAGE: coverage(self.recommended, train_items),
-                     NDCG_COLD: mean(self.ndcg_cold), RECALL_COLD: mean(self.recall_cold)},
-            users=len(self.ndcg), cold_users=len(self.ndcg_cold))
+        metrics = {name: _mean(values) for name, values in self.values.items()}
+        metrics[COVERAGE] = coverage(self.recommended, train_items)
+        return EvalResult(metrics={name: metrics[name] for name in self.protocol.metric_names()},
+                          users=self.users, cold_users=self.cold_users,
+                          ndcg_per_user=tuple(self.values[ndcg_name(self.protocol.k)]))
 
 
 def evaluate_models(models: Mapping[str, Model], data: EvalSplit,
-                    train_items: Collection[str], cooc_items: Collection[str]
-                    ) -> dict[str, EvalResult]:
+                    train_items: Collection[str], cooc_items: Collection[str],
+                    measures: ListMeasures | None = None) -> dict[str, EvalResult]:
     """Every model on every case; user by user, so models may share per-user work."""
     if not data.cases:
         raise InvalidArgument("the split has no evaluated users (none has "
                               f"{data.protocol.min_items} or more items)")
-    k = data.protocol.k
-    totals = {name: _Accumulator() for name in models}
+    depth = data.protocol.depth
+    totals = {name: _Accumulator(data.protocol, measures) for name in models}
     for case in data.cases:
         held = frozenset(case.held_out)
-        cold = frozenset(i for i in held if i not in cooc_items)
+        cold_items = frozenset(i for i in held if i not in cooc_items)
         for name, model in models.items():
-            ranked = list(model(case.seeds, case.seeds, k))
+            ranked = list(model(case.seeds, case.seeds, depth))[:depth]
             if len(set(ranked)) != len(ranked) or set(ranked) & set(case.seeds):
                 raise InvalidArgument(f"model {name!r} returned a repeated item or a seed "
                                       f"for user {case.user!r}")
-            totals[name].add(ranked, held, cold, k)
+            totals[name].add(ranked, held, cold_items)
     return {name: acc.result(train_items) for name, acc in totals.items()}
 
 
 def evaluate(model: Model, data: EvalSplit, train_items: Collection[str],
-             cooc_items: Collection[str]) -> EvalResult:
-    return evaluate_models({"model": model}, data, train_items, cooc_items)["model"]
+             cooc_items: Collection[str], measures: ListMeasures | None = None) -> EvalResult:
+    return evaluate_models({"model": model}, data, train_items, cooc_items,
+                           measures)["model"]

@@ -12,7 +12,8 @@ are penalised, limited and diversified):
    items liked or completed in the session (the most recent POSITIVE_SEEDS), excluding
    what the session served and what it skipped, `POOL_FACTOR x n` candidates;
 2. the hybrid again with the largest pool a request may ask for;
-3. popular items (most distinct listeners over POPULAR_DAYS), then catalog items (the most
+3. popular items (most distinct listeners over the last month, `PopularItems`, recomputed
+   at most every half minute), then catalog items (the most
    richly tagged first), and at last the items the skip penalty took to zero or below.
 """
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import islice
 from typing import Protocol
 
@@ -31,6 +32,7 @@ from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.ids import parse_uuid
 from services.ranker.core.features import CatalogFeatures
 from services.ranker.core.hybrid import Contribution, ScoredItem
+from services.ranker.personal.popular import PopularItems
 from services.ranker.personal.radio_page import (
     CATALOG,
     HYBRID,
@@ -51,7 +53,6 @@ from services.ranker.store.repository import RadioSessionRecord
 RADIO_TYPES = ("track", "album", "artist")
 POOL_FACTOR = 4             # hybrid candidates per requested item on the first try
 POSITIVE_SEEDS = 20         # liked/completed session items that join the seeds
-POPULAR_DAYS = 30
 FALLBACK_POOL = 100         # popular and catalog candidates, at least
 MAX_WINDOW = 1000
 
@@ -91,8 +92,9 @@ class RadioPage:
 
 class RadioService:
     def __init__(self, db: Database, ranker: Recommender, *, artist_limit: int = 2,
-                 artist_window: int = 10) -> None:
+                 artist_window: int = 10, popular: PopularItems | None = None) -> None:
         self._db = db
+        self._popular = popular or PopularItems(db)
         self._ranker = ranker
         self.defaults = _checked_limit(artist_limit, artist_window)
 
@@ -197,9 +199,7 @@ class RadioService:
 
     def _fallbacks(self, features: CatalogFeatures, kind: str, taken: set[str],
                    count: int) -> list[Candidate]:
-        since = datetime.now(UTC) - timedelta(days=POPULAR_DAYS)
-        with self._db.read() as session:
-            popular = repo.popular_items(session, since, count * 4)
+        popular = self._popular.top(count * 4)
         picks = [(i, n) for i, t, n in popular
                  if t == kind and i in features.index and i not in taken][:count]
         out = []
@@ -207,7 +207,7 @@ class RadioService:
             top = picks[0][1]
             out = [Candidate(_fallback_item(features, i, n / top, Contribution(
                 "popularity", "recent_listeners", float(n), n / top, 1.0, n / top,
-                f"{n} listeners played it in the last {POPULAR_DAYS} days (the station "
+                f"{n} listeners played it in the last {self._popular.days} days (the station "
                 "ran short of items like its seeds)", ())), POPULAR) for i, n in picks]
         taken = taken | {i for i, _ in picks}
         return out + _catalog_candidates(features, kind, taken, count)

@@ -1,15 +1,18 @@
 """Personal recommendations from a user's listening events, with a fallback chain.
 
-1. `cf`: at least MIN_INTERACTIONS qualifying interactions (distinct catalog items with a
-   positive event total) and an active collaborative-filtering model that knows some of
-   them: the user is folded into the model from their history (`cf.CfFactors.scores`);
-   the pool is MMR-diversified by item-factor cosine and the metadata rules. On HetRec the
-   evaluation harness puts ALS above the hybrid (nDCG@10 0.224 vs 0.197), which is why CF
-   leads for users with a history.
-2. `history`: enough history but no usable CF model: the user's heaviest items are the
-   seeds of the production hybrid (`RankerService.recommend`).
+1. `cf`: at least `cf_min_plays` qualifying interactions (distinct catalog items with a
+   positive event total; JUKE_CF_MIN_PLAYS) and an active collaborative-filtering model that
+   knows some of them: the user is folded into the model from their history
+   (`cf.CfFactors.scores`); the pool is MMR-diversified by item-factor cosine and the
+   metadata rules. On HetRec the evaluation harness puts ALS above the hybrid, which is why
+   CF leads for users with a history, and its short-history slice puts CF above popularity
+   from very few plays, which is where the default threshold comes from (README, Offline
+   evaluation).
+2. `history`: at least MIN_INTERACTIONS qualifying interactions but no usable CF model: the
+   user's heaviest items are the seeds of the production hybrid (`RankerService.recommend`).
 3. `popularity`: fewer qualifying interactions: the items most distinct listeners played in
-   the last POPULAR_DAYS days (optionally within a genre), the user's own items skipped.
+   the last month (optionally within a genre), the user's own items skipped; the ranking
+   is kept in memory (`PopularItems`), recomputed at most every half minute.
 4. `catalog`: no recent plays at all: catalog items of the requested type, the most
    richly tagged first, so a known catalog never yields an empty list.
 Every item carries an explanation naming the path that served it.
@@ -21,30 +24,35 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from itertools import islice
 
 import numpy as np
 
 from services.common.db import Database
-from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.common.ids import parse_uuid
+from services.common.errors import InvalidArgument
 from services.ranker.core.cf import CfConfig, CfFactors
 from services.ranker.core.features import CatalogFeatures
 from services.ranker.core.hybrid import Contribution, Recommendation, ScoredItem
 from services.ranker.core.mmr import mmr_select, pool_similarity
+from services.ranker.personal.popular import PopularItems
 from services.ranker.personal.user_ids import check_user_id
-from services.ranker.registry import models as model_registry
 from services.ranker.serving.service import Query, RankerService, Result
 from services.ranker.store import repository as repo
 from services.ranker.store.repository import CfModelRecord
 
-MIN_INTERACTIONS = 5
+MIN_INTERACTIONS = 5  # the history path's: a hybrid seeded by fewer plays is no better
+DEFAULT_CF_MIN_PLAYS = 2  # the CF path's: Settings.cf_min_plays's default (see there)
 HISTORY_SEEDS = 20
-POPULAR_DAYS = 30
 POOL_FACTOR = 3
 CF_LAMBDA = 0.8
+
+
+def fallback_chain(qualifying: int, has_cf_model: bool, cf_min_plays: int) -> tuple[str, ...]:
+    """The paths to try, in order, for a user with `qualifying` interactions; the last one
+    always serves (`popularity` ends in `catalog` itself)."""
+    first = ("cf",) if has_cf_model and qualifying >= cf_min_plays else ()
+    return (*first, "history" if qualifying >= MIN_INTERACTIONS else "popularity")
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,15 @@ def _item(features: CatalogFeatures, item_id: str, score: float, contribution: C
 
 
 class PersonalRecommender:
-    def __init__(self, db: Database, ranker: RankerService) -> None:
+    def __init__(self, db: Database, ranker: RankerService,
+                 cf_min_plays: int = DEFAULT_CF_MIN_PLAYS,
+                 popular: PopularItems | None = None) -> None:
+        if cf_min_plays < 1:
+            raise InvalidArgument(f"cf_min_plays={cf_min_plays!r} must be >= 1")
         self._db = db
+        self._popular = popular or PopularItems(db)
         self._ranker = ranker
+        self._cf_min_plays = cf_min_plays
         self._cf: dict[uuid.UUID, CfFactors] = {}
         self._cf_lock = threading.Lock()
 
@@ -79,13 +93,15 @@ class PersonalRecommender:
                        if h[0] in features.index]
             model = repo.active_cf_model(session)
         genre_id = self._ranker.seed_ids(features, (genre,))[0] if genre else ""
-        if len(history) >= MIN_INTERACTIONS:
-            if model is not None:
-                served = self._by_cf(features, model, history, limit)
-                if served is not None:
-                    return served
+        chain = fallback_chain(len(history), model is not None, self._cf_min_plays)
+        if chain[0] == "cf" and model is not None:
+            served = self._by_cf(features, model, history, limit)
+            if served is not None:
+                return served
+        if chain[-1] == "history":
             return self._by_history(history, limit)
-        return self._by_popularity(features, history, limit, genre_id)
+        needed = min(self._cf_min_plays, MIN_INTERACTIONS) if model else MIN_INTERACTIONS
+        return self._by_popularity(features, history, limit, genre_id, needed)
 
     # --- the paths ---------------------------------------------------------------------
 
@@ -124,10 +140,8 @@ class PersonalRecommender:
         return PersonalResult(result, "history", len(history))
 
     def _by_popularity(self, features: CatalogFeatures, history: list[tuple[str, str, float]],
-                       limit: int, genre_id: str) -> PersonalResult:
-        since = datetime.now(UTC) - timedelta(days=POPULAR_DAYS)
-        with self._db.read() as session:
-            popular = repo.popular_items(session, since, limit * 20)
+                       limit: int, genre_id: str, needed: int) -> PersonalResult:
+        popular = self._popular.top(limit * 20)
         own = {i for i, _, _ in history}
         picks = [(i, n) for i, _, n in popular
                  if i in features.index and i not in own
@@ -137,8 +151,8 @@ class PersonalRecommender:
             where = " in this genre" if genre_id else ""
             items = tuple(_item(features, i, n / top, Contribution(
                 "popularity", "recent_listeners", float(n), n / top, 1.0, n / top,
-                f"{n} listeners played it in the last {POPULAR_DAYS} days{where} "
-                f"(you have {len(history)} of the {MIN_INTERACTIONS} plays a personal mix "
+                f"{n} listeners played it in the last {self._popular.days} days{where} "
+                f"(you have {len(history)} of the {needed} plays a personal mix "
                 "needs)", ()), n / top) for i, n in picks)
             return PersonalResult(self._result(items, ("track",)), "popularity", len(history))
         return PersonalResult(self._result(self._catalog_items(features, own, limit, genre_id),
@@ -169,25 +183,6 @@ class PersonalRecommender:
     def list_models(self) -> list[CfModelRecord]:
         with self._db.read() as session:
             return repo.list_cf_models(session)
-
-    def activate(self, model_id: str) -> tuple[CfModelRecord, uuid.UUID | None]:
-        """Activate a CF model; research-only models never in production; marks it
-        known-good (CF has no offline gate of its own yet beyond `juke evaluate`)."""
-        key = parse_uuid(model_id)
-        if key is None:
-            raise InvalidArgument(f"CF model id {model_id!r} is not a UUID")
-        with self._db.transaction() as session:
-            model = repo.cf_model(session, key)
-            if model is None:
-                raise NotFound(f"no CF model {model_id!r}")
-            if self._ranker.environment == "production" and not model.production_allowed:
-                raise FailedPrecondition(
-                    f"CF model {model.version} was trained on data that is not "
-                    f"production-eligible (training set {model.training_set_hash}); it can "
-                    "never be activated in production")
-            previous = model_registry.activate_cf_model(session, key)
-            model_registry.mark_cf_known_good(session, key)
-        return replace(model, active=True, is_known_good=True), previous
 
     # --- plumbing ------------------------------------------------------------------------
 

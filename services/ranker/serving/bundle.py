@@ -50,6 +50,10 @@ class BundleWatcher(Generic[B]):
             return self.reload()
         return current
 
+    def peek(self) -> B | None:
+        """The bundle last loaded, without loading one."""
+        return self._current
+
     def reload(self, what: str | None = EVERYTHING) -> B:
         bundle = self._load(what)
         self._current = bundle

@@ -24,15 +24,21 @@ from services.common.db import Database
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.common.ids import parse_uuid
 from services.common.resource_types import RESOURCE_TYPES
-from services.ranker.core.features import CatalogFeatures, ItemDetails, ResourceRow
+from services.ranker.core.features import (
+    CatalogFeatures,
+    FeatureSettings,
+    ItemDetails,
+    ResourceRow,
+)
 from services.ranker.core.hybrid import Recommendation, WeightConfig, recommend
-from services.ranker.core.pmi import CooccurrenceTable
 from services.ranker.core.signals import CooccurrenceIndex, content_query
 from services.ranker.registry import models as model_registry
 from services.ranker.serving.bundle import EVERYTHING, BundleWatcher
 from services.ranker.serving.health import Metric
 from services.ranker.serving.ports import ActiveEmbedding, Candidates, Content
+from services.ranker.serving.uuid_keys import UuidPositions
 from services.ranker.store import repository as repo
+from services.ranker.store.feature_snapshots import FeatureSnapshots, snapshot_key
 from services.ranker.store.repository import CooccurrenceModelRecord, WeightConfigRecord
 
 log = logging.getLogger(__name__)
@@ -99,18 +105,28 @@ class _Snapshot:
     version: str
     stats: tuple[int, ...]
     cooc: dict[uuid.UUID, CooccurrenceIndex] = field(default_factory=dict)
+    _uuid_positions: UuidPositions | None = None
+
+    def positions(self, keys: np.ndarray) -> np.ndarray:
+        """Catalog positions of 16-byte UUID keys, -1 where the catalog has none."""
+        if self._uuid_positions is None:
+            self._uuid_positions = UuidPositions(self.features)
+        return self._uuid_positions.of(keys)
 
 
 class RankerService:
     def __init__(self, db: Database, catalog: Catalog, content: Content, datasets: Datasets,
                  *, default_limit: int = 10, max_limit: int = 100, cache_size: int = 1024,
-                 environment: str = "development") -> None:
+                 environment: str = "development", snapshots: FeatureSnapshots | None = None,
+                 feature_settings: FeatureSettings | None = None) -> None:
         if not 1 <= default_limit <= max_limit:
             raise InvalidArgument(f"default limit {default_limit} is outside 1..{max_limit}")
         self._db = db
         self._catalog = catalog
         self._content = content
         self._datasets = datasets
+        self._snapshots = snapshots
+        self._feature_settings = feature_settings or FeatureSettings()
         self.default_limit = default_limit
         self.max_limit = max_limit
         self.environment = environment
@@ -125,29 +141,76 @@ class RankerService:
 
     # --- catalog features ----------------------------------------------------------------
 
-    def refresh_features(self, force: bool = True) -> tuple[int, str, float]:
-        """Rebuild features from identity (when forced, or when the catalog changed)."""
+    def refresh_features(self, force: bool = True, rebuild: bool = False
+                         ) -> tuple[int, str, float]:
+        """Load the catalog features when forced or when the catalog changed: mapped from
+        the saved snapshot of this catalog revision if there is one, else built from
+        identity (and saved). `rebuild` reads identity and builds whatever is saved (an
+        operator's explicit refresh)."""
         with self._refresh_lock:
             stats = self._catalog.stats()
             current = self._snapshot
-            if current is not None and not force and current.stats == stats:
+            if current is not None and not force and not rebuild and current.stats == stats:
                 return current.features.size, current.version, 0.0
             started = time.perf_counter()
-            # Tags derived from a data set count only where governance allows that set.
-            rows = self._catalog.rows(self._datasets.allowed_datasets(self.environment))
-            features = CatalogFeatures.build(rows)
+            features, how = self._load_features(stats, rebuild)
             version = hashlib.sha256(repr(stats).encode()).hexdigest()[:12] + \
                 f"-{int(time.time())}"
-            self._snapshot = _Snapshot(features, version, stats)
+            snapshot = _Snapshot(features, version, stats)
+            # The active co-occurrence table is aligned before the swap, so no request waits
+            # for it.
+            self._warm(snapshot, self._active_cooccurrence())
+            self._snapshot = snapshot
             self.clear_cache()
             seconds = time.perf_counter() - started
-            log.info("catalog features: %d resources in %.1fs (version %s)", features.size,
-                     seconds, version)
+            log.info("catalog features: %d resources in %.1fs (%s; version %s)",
+                     features.size, seconds, how, version)
             return features.size, version, seconds
 
+    def _load_features(self, stats: tuple[int, ...], rebuild: bool
+                       ) -> tuple[CatalogFeatures, str]:
+        # Tags derived from a data set count only where governance allows that set.
+        allowed = self._datasets.allowed_datasets(self.environment)
+
+        def build() -> CatalogFeatures:
+            return CatalogFeatures.build(self._catalog.rows(allowed), self._feature_settings)
+
+        if self._snapshots is None:
+            return build(), "built from identity"
+        key = snapshot_key(stats, allowed, self._feature_settings)
+        features, built = self._snapshots.load_or_build(key, build, rebuild=rebuild)
+        return features, ("built from identity, snapshot saved" if built
+                          else "mapped from the saved snapshot")
+
     def ready(self) -> None:
+        """SERVING once the catalog features are loaded and the active co-occurrence table
+        is aligned with them, so the first request waits for neither."""
         if self._snapshot is None:
             self.refresh_features()
+        try:
+            bundle = self.bundle()
+        except Exception as err:  # nothing active yet, or the embedder still starting
+            log.info("no model bundle to warm before serving: %s", err)
+            return
+        self._warm(self._snapshot, bundle.cooccurrence)
+        self._warm_content(bundle.embedding)
+
+    def _warm_content(self, model: ActiveEmbedding | None) -> None:
+        """Open (and verify) the model's retrieval artifacts now rather than on the first
+        request that needs them (seconds at a million vectors); asking for no vectors does
+        exactly that, and costs nothing where content is served remotely."""
+        if model is not None:
+            self._content.vectors([], model.model_id)
+
+    def _active_cooccurrence(self) -> CooccurrenceModelRecord | None:
+        """The co-occurrence model of the bundle in memory (none loaded yet: nothing to
+        warm; the first request loads both)."""
+        bundle = self._bundles.peek()
+        return bundle.cooccurrence if bundle is not None else None
+
+    def _warm(self, snap: _Snapshot | None, model: CooccurrenceModelRecord | None) -> None:
+        if snap is not None and model is not None:
+            self._cooc_index(snap, model)
 
     def _features(self) -> _Snapshot:
         if self._snapshot is None:
@@ -173,7 +236,14 @@ class RankerService:
             config = repo.weight_config(session, config_id)
             cooc = repo.cooccurrence_model(session, cooc_id) if cooc_id else None
         assert config is not None
-        return Bundle(config, cooc, self._active_embedding(what))
+        # Aligned and opened here, in the watcher, before the bundle is swapped in:
+        # requests keep the previous bundle meanwhile instead of waiting for a new table or
+        # new artifacts.
+        self._warm(self._snapshot, cooc)
+        embedding = self._active_embedding(what)
+        if what in (EVERYTHING, EMBEDDING_TABLE):
+            self._warm_content(embedding)
+        return Bundle(config, cooc, embedding)
 
     def _active_embedding(self, what: str | None) -> ActiveEmbedding | None:
         """The embedder is asked when its model was announced (or everything is reloaded),
@@ -200,10 +270,14 @@ class RankerService:
             # One load per model: concurrent cold requests wait instead of each loading it.
             with self._cooc_lock:
                 if model.id not in snap.cooc:
+                    started = time.perf_counter()
                     with self._db.read() as session:
-                        a, b, c, p = repo.cooccurrence_rows(session, model.id)
-                    snap.cooc[model.id] = CooccurrenceIndex(
-                        snap.features, CooccurrenceTable(a, b, c, p, input_hash=model.version))
+                        rows = repo.cooccurrence_arrays(session, model.id)
+                    snap.cooc[model.id] = CooccurrenceIndex.from_positions(
+                        snap.features, snap.positions(rows.item_a), snap.positions(rows.item_b),
+                        rows.co_count, rows.pmi_score)
+                    log.info("co-occurrence model %s: %d rows aligned in %.1fs", model.version,
+                             len(rows.co_count), time.perf_counter() - started)
         return snap.cooc[model.id]
 
     # --- recommending --------------------------------------------------------------------

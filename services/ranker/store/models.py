@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.registry import activation_log_table
+
 SCHEMA = "ranker"
 
 
@@ -47,6 +49,14 @@ class RankingWeightConfig(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False)
+    # Known-good marks and activation times make weight configs roll back like models.
+    is_known_good: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Who activated which co-occurrence model, CF model or weight config, how, and on what
+# evidence (services.common.registry); append-only.
+ACTIVATION_LOG = activation_log_table(Base.metadata)
 
 
 class CooccurrenceModel(Base):

@@ -14,12 +14,12 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import DateTime, Text, case, delete, func, insert, select
+from sqlalchemy import DateTime, Table, Text, case, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import JSONB, UUID, distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from services.common.db import bound_array
+from services.common.db import bound_array, copy_binary_rows
 from services.common.ids import uuid7
 from services.ranker.core.event_types import EVENT_WEIGHTS, POSITIVE_TYPES
 from services.ranker.store.models import (
@@ -139,26 +139,41 @@ def save_cooccurrence_model(session: Session, values: dict[str, Any],
     return model_id
 
 
+@dataclass(frozen=True)
+class CooccurrenceArrays:
+    """A model's rows as arrays: item ids as 16-byte UUIDs (`S16`), counts, scores."""
+
+    item_a: np.ndarray
+    item_b: np.ndarray
+    co_count: np.ndarray
+    pmi_score: np.ndarray
+
+
+def cooccurrence_arrays(session: Session, model_id: uuid.UUID) -> CooccurrenceArrays:
+    """The model's rows in one binary COPY (millions of rows in seconds)."""
+    from psycopg import sql
+
+    table = ItemCooccurrence.__table__
+    assert isinstance(table, Table)
+    query = sql.SQL("SELECT item_a_juke_id, item_b_juke_id, co_count, pmi_score "
+                    "FROM {} WHERE model_id = {}").format(
+        sql.Identifier(str(table.schema), table.name), sql.Literal(str(model_id)))
+    rows = copy_binary_rows(session, query, [("a", "S16", 16), ("b", "S16", 16),
+                                             ("count", ">i8", 8), ("pmi", ">f8", 8)])
+    return CooccurrenceArrays(rows["a"].copy(), rows["b"].copy(),
+                              rows["count"].astype(np.int64), rows["pmi"].astype(np.float64))
+
+
 def cooccurrence_rows(session: Session, model_id: uuid.UUID
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The model's rows as arrays; ids come back as text, so no UUID object per row."""
-    stmt = select(ItemCooccurrence.item_a_juke_id.cast(Text),
-                  ItemCooccurrence.item_b_juke_id.cast(Text),
-                  ItemCooccurrence.co_count, ItemCooccurrence.pmi_score).where(
-        ItemCooccurrence.model_id == model_id)
-    result = session.execute(stmt)
-    a_ids: list[str] = []
-    b_ids: list[str] = []
-    counts: list[int] = []
-    scores: list[float] = []
-    for part in result.partitions(100_000):  # streamed in chunks, not one giant list
-        for a, b, c, p in part:
-            a_ids.append(a)
-            b_ids.append(b)
-            counts.append(c)
-            scores.append(p)
-    return (np.array(a_ids, dtype=object), np.array(b_ids, dtype=object),
-            np.array(counts, dtype=np.int64), np.array(scores, dtype=np.float64))
+    """The model's rows with ids as canonical UUID text."""
+    arrays = cooccurrence_arrays(session, model_id)
+
+    def text(keys: np.ndarray) -> np.ndarray:
+        return np.array([str(uuid.UUID(bytes=k.ljust(16, b"\0"))) for k in keys.tolist()],
+                        dtype=object)
+
+    return text(arrays.item_a), text(arrays.item_b), arrays.co_count, arrays.pmi_score
 
 
 # --- model health ------------------------------------------------------------------------

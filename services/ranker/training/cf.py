@@ -20,6 +20,7 @@ from services.common.errors import FailedPrecondition
 from services.ranker.core.cf import CfConfig
 from services.ranker.store import repository as repo
 from services.ranker.training.cooccurrence import Interactions, PmiEngine, TrainingGate
+from services.ranker.training.safeguards import Safeguards
 from services.ranker.workflows.training_contracts import (
     TrainCfResult,
 )
@@ -38,11 +39,12 @@ def cf_version(dataset: str, input_hash: str, config: CfConfig) -> str:
 
 class CfTrainer:
     def __init__(self, db: Database, source: UserInteractionSource, gate: TrainingGate,
-                 engine: PmiEngine | None = None) -> None:
+                 engine: PmiEngine | None = None, safeguards: Safeguards | None = None) -> None:
         self._db = db
         self._source = source
         self._gate = gate
         self._engine = engine or PmiEngine()
+        self._safeguards = safeguards or Safeguards()
 
     def train(self, dataset: str, config: CfConfig) -> TrainCfResult:
         started = time.perf_counter()
@@ -50,6 +52,9 @@ class CfTrainer:
         if len(data.items) == 0:
             raise FailedPrecondition(f"data set {dataset!r} has no interactions with catalog "
                                      f"items ({data.unmapped} unmapped): import its items first")
+        profile = self._safeguards.check(dataset, data.item_type, data.users, data.items)
+        for warning in profile.warnings:
+            log.warning("training on %s: %s", dataset, warning)
         factors, engine = self._engine.train_cf(data.users, data.items, data.weights, config)
         digest, allowed = self._gate.register_and_check(dataset)
         version = cf_version(dataset, factors.input_hash, config)
@@ -61,7 +66,8 @@ class CfTrainer:
                 "item_type": data.item_type,
                 "params": {**asdict(config), "dataset": dataset, "users": factors.users,
                            "input_hash": factors.input_hash,
-                           "typical_weight": factors.typical_weight, "engine": engine},
+                           "typical_weight": factors.typical_weight, "engine": engine,
+                           **profile.record(round(time.perf_counter() - started, 2))},
             }, factors.item_ids, factors.item_factors)
         seconds = round(time.perf_counter() - started, 2)
         log.info("trained %s: %d items from %d users in %.1fs on %s (production allowed: %s)",
@@ -69,4 +75,6 @@ class CfTrainer:
         return TrainCfResult(model_id=str(model_id), version=version, items=len(factors),
                              users=factors.users, training_set_hash=digest,
                              production_allowed=allowed, seconds=seconds, reused=reused,
-                             engine=engine)
+                             engine=engine, interactions=profile.interactions,
+                             diversity=-1 if profile.diversity is None else profile.diversity,
+                             warnings=list(profile.warnings))

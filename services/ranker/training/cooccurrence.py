@@ -28,6 +28,7 @@ from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.ranker.core.cf import CfConfig, CfFactors, train_als
 from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
 from services.ranker.store import repository as repo
+from services.ranker.training.safeguards import CorpusProfile, Safeguards
 from services.ranker.workflows.training_contracts import TrainCooccurrenceResult
 
 if TYPE_CHECKING:
@@ -111,11 +112,12 @@ class TrainingGate(Protocol):
 
 class CooccurrenceTrainer:
     def __init__(self, db: Database, source: InteractionSource, gate: TrainingGate,
-                 engine: PmiEngine | None = None) -> None:
+                 engine: PmiEngine | None = None, safeguards: Safeguards | None = None) -> None:
         self._db = db
         self._source = source
         self._gate = gate
         self._engine = engine or PmiEngine()
+        self._safeguards = safeguards or Safeguards()
 
     def train(self, dataset: str, config: PmiConfig) -> TrainCooccurrenceResult:
         started = time.perf_counter()
@@ -123,6 +125,9 @@ class CooccurrenceTrainer:
         if len(data.items) == 0:
             raise FailedPrecondition(f"data set {dataset!r} has no interactions with catalog "
                                      f"items ({data.unmapped} unmapped): import its items first")
+        profile = self._safeguards.check(dataset, data.item_type, data.users, data.items)
+        for warning in profile.warnings:
+            log.warning("training on %s: %s", dataset, warning)
         table, engine = self._engine.train(data.users, data.items, data.weights, config)
         digest, allowed = self._gate.register_and_check(dataset)
         version = model_version(dataset, table.input_hash, config)
@@ -131,7 +136,7 @@ class CooccurrenceTrainer:
             if existing is not None:  # same data, same parameters: the same model
                 return self._outcome(existing.id, version, existing.pairs, data, digest,
                                      existing.production_allowed, started, reused=True,
-                                     engine=engine)
+                                     engine=engine, profile=profile)
             rows = [(uuid.UUID(str(a)), uuid.UUID(str(b)), int(c), float(p))
                     for a, b, c, p in zip(table.item_a, table.item_b, table.co_count,
                                           table.pmi_score, strict=True)]
@@ -139,10 +144,11 @@ class CooccurrenceTrainer:
                 "version": version, "training_set_hash": digest, "production_allowed": allowed,
                 "item_type": data.item_type,
                 "params": {**asdict(config), "dataset": dataset, "users": table.users,
-                           "input_hash": table.input_hash, "engine": engine},
+                           "input_hash": table.input_hash, "engine": engine,
+                           **profile.record(round(time.perf_counter() - started, 2))},
             }, rows)
         outcome = self._outcome(model_id, version, len(rows), data, digest, allowed, started,
-                                reused=False, engine=engine)
+                                reused=False, engine=engine, profile=profile)
         log.info("trained %s: %d pairs from %d users in %.1fs on %s (production allowed: %s)",
                  version, outcome.pairs, outcome.users, outcome.seconds, engine, allowed)
         return outcome
@@ -150,12 +156,15 @@ class CooccurrenceTrainer:
     @staticmethod
     def _outcome(model_id: uuid.UUID, version: str, pairs: int, data: Interactions,
                  digest: str, allowed: bool, started: float, reused: bool,
-                 engine: str) -> TrainCooccurrenceResult:
+                 engine: str, profile: CorpusProfile) -> TrainCooccurrenceResult:
         return TrainCooccurrenceResult(
             model_id=str(model_id), version=version, pairs=pairs,
             users=len(np.unique(data.users)), items=len(np.unique(data.items)),
             unmapped=data.unmapped, training_set_hash=digest, production_allowed=allowed,
-            seconds=round(time.perf_counter() - started, 2), reused=reused, engine=engine)
+            seconds=round(time.perf_counter() - started, 2), reused=reused, engine=engine,
+            interactions=profile.interactions,
+            diversity=-1 if profile.diversity is None else profile.diversity,
+            warnings=list(profile.warnings))
 
 
 def model_version(dataset: str, input_hash: str, config: PmiConfig) -> str:

@@ -58,10 +58,15 @@ def basket_of(event: EventRecord) -> str:
 
 
 def dominant_type(events: Sequence[EventRecord]) -> str | None:
-    counts = Counter(e.item_type for e in events if EVENT_WEIGHTS[e.event_type] > 0)
+    """The item type whose positive events name the most distinct items (what co-occurrence
+    can learn from: a flood of plays of one track teaches nothing about pairs), then the
+    one with more positive events, then tracks before albums before artists."""
+    positive = [e for e in events if EVENT_WEIGHTS[e.event_type] > 0]
+    counts = Counter(e.item_type for e in positive)
     if not counts:
         return None
-    return max(counts, key=lambda t: (counts[t], -TYPE_ORDER.index(t)
+    distinct = Counter(t for t, _ in {(e.item_type, e.item_juke_id) for e in positive})
+    return max(counts, key=lambda t: (distinct[t], counts[t], -TYPE_ORDER.index(t)
                                       if t in TYPE_ORDER else -len(TYPE_ORDER)))
 
 

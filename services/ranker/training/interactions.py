@@ -6,7 +6,7 @@ identity service's adapter ids (e.g. `lastfm:<artist id>`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import grpc
@@ -18,7 +18,7 @@ from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from services.common.db import Database
 from services.common.errors import FailedPrecondition
-from services.common.identity_calls import juke_ids_of_adapter_ids
+from services.common.identity_calls import juke_ids_of_adapter_ids, list_resources
 from services.common.proto_convert import type_to_proto
 from services.ranker.datasets.hetrec import ADAPTER_SOURCE, read_listening_counts
 from services.ranker.training.cooccurrence import Interactions, require_dataset
@@ -74,6 +74,19 @@ class RegisteredInteractions:
 
     def juke_ids(self, source: str, rtype: str, ids: Sequence[int]) -> dict[int, str]:
         return juke_ids_of_adapter_ids(self._identity, source, ids, type_to_proto(rtype))
+
+
+class CatalogLabels:
+    """The genres and tags identity holds for items of a type (the diversity safeguard)."""
+
+    def __init__(self, identity: IdentityServiceStub) -> None:
+        self._identity = identity
+
+    def __call__(self, item_type: str, items: Collection[str]) -> dict[str, set[str]]:
+        wanted = set(items)
+        return {r.juke_id: {t.name.lower() for t in r.tags} | {g.juke_id for g in r.genres}
+                for r in list_resources(self._identity, type_to_proto(item_type))
+                if r.juke_id in wanted}
 
 
 class GovernanceGate:

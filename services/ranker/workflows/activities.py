@@ -23,6 +23,10 @@ from services.ranker.workflows.training_contracts import (
     TrainCooccurrenceResult,
 )
 
+# Who the activation log names for `juke retrain --activate` (outside production only: the
+# ranker refuses direct activation in production).
+TRAINING_WORKFLOW = "training workflow (juke retrain --activate)"
+
 
 def activation_result(activate: Callable[[], object]) -> ActivationResult:
     """An activation through the ranker, which refuses research-only models in production:
@@ -49,7 +53,8 @@ class TrainingActivities:
     @activity.defn(name="activate_cooccurrence")
     def activate_cooccurrence(self, params: ActivateCooccurrenceInput) -> ActivationResult:
         return activation_result(lambda: self._ranker.ActivateCooccurrenceModel(
-            rpb.ActivateCooccurrenceModelRequest(id=params.model_id)))
+            rpb.ActivateCooccurrenceModelRequest(id=params.model_id,
+                                                 requested_by=TRAINING_WORKFLOW)))
 
 
 class CfActivities:
@@ -67,4 +72,4 @@ class CfActivities:
     @activity.defn(name="activate_cf")
     def activate_cf(self, params: ActivateCfInput) -> ActivationResult:
         return activation_result(lambda: self._ranker.ActivateCfModel(
-            rpb.ActivateCfModelRequest(id=params.model_id)))
+            rpb.ActivateCfModelRequest(id=params.model_id, requested_by=TRAINING_WORKFLOW)))

@@ -1,4 +1,5 @@
-"""Activities of PromotionWorkflow: evaluate, check governance, activate, mark known-good."""
+"""Activities of PromotionWorkflow on the ranker's worker: evaluate, check governance, and
+(for the ranker's kinds) log each step and activate the approved candidate."""
 
 from __future__ import annotations
 
@@ -15,9 +16,16 @@ from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.errors import InvalidArgument
+from services.common.promotion_contracts import (
+    ACTIVATE_PROMOTED,
+    RECORD_EVENT,
+    PromotedActivationResult,
+    PromotionEvent,
+)
+from services.common.registry import Promotion, promotion_entry, require_owner_approval
+from services.ranker.registry.service import ModelRegistry
 from services.ranker.workflows.promotion_contracts import (
     KINDS,
-    ActivationResult,
     CandidateRef,
     EvaluateInput,
     EvaluationPair,
@@ -48,16 +56,37 @@ class PromotionActivities:
         return self._evaluator.compare(self._kind(params.kind), params.candidate_id)
 
     def _training_set_hash(self, ref: CandidateRef) -> str:
+        """The governance training set of a co-occurrence or CF model."""
         if self._kind(ref.kind) == "cooccurrence":
-            models = self._ranker.ListCooccurrenceModels(
+            cooc = self._ranker.ListCooccurrenceModels(
                 rpb.ListCooccurrenceModelsRequest()).models
-            return next((m.training_set_hash for m in models if m.id == ref.candidate_id), "")
-        models = self._embedder.ListModels(epb.ListModelsRequest()).models
-        return next((m.training_corpus_hash for m in models if m.id == ref.candidate_id), "")
+            return next((m.training_set_hash for m in cooc if m.id == ref.candidate_id), "")
+        cf = self._ranker.ListCfModels(rpb.ListCfModelsRequest()).models
+        return next((m.training_set_hash for m in cf if m.id == ref.candidate_id), "")
+
+    def _check_embedding_model(self, model_id: str) -> TrainingSetVerdict:
+        """An embedding model is decided by governance on its weights' license, and on the
+        training data it declares when that is enforced (fail closed)."""
+        model = next((m for m in self._embedder.ListModels(epb.ListModelsRequest()).models
+                      if m.id == model_id), None)
+        if model is None:
+            return TrainingSetVerdict(False, f"no embedding model {model_id!r}: refused")
+        check = self._governance.CheckModel(gpb.CheckModelRequest(
+            environment=common_pb2.ENVIRONMENT_PRODUCTION,
+            name=f"{model.name} {model.version}", weights_license=model.weights_license,
+            weights_sha256=model.weights_sha256, training_data=model.training_data,
+            training_data_license=model.training_data_license))
+        return TrainingSetVerdict(check.allowed, check.summary)
 
     @activity.defn(name="check_candidate_training_set")
     def check_candidate_training_set(self, ref: CandidateRef) -> TrainingSetVerdict:
-        """Governance decides on the set the candidate was trained on (fail closed)."""
+        """Governance decides on the set the candidate was trained on (fail closed). A weight
+        config is trained on nothing: it only weighs the models that are active."""
+        kind = self._kind(ref.kind)
+        if kind == "weights":
+            return TrainingSetVerdict(True, "a weight config has no training data of its own")
+        if kind == "embedding":
+            return self._check_embedding_model(ref.candidate_id)
         digest = self._training_set_hash(ref)
         if not digest:
             return TrainingSetVerdict(False, f"{ref.kind} model {ref.candidate_id} has no "
@@ -71,19 +100,23 @@ class PromotionActivities:
             raise
         return TrainingSetVerdict(check.allowed, check.summary)
 
-    @activity.defn(name="activate_candidate")
-    def activate_candidate(self, ref: CandidateRef) -> ActivationResult:
-        if self._kind(ref.kind) == "cooccurrence":
-            reply = self._ranker.ActivateCooccurrenceModel(
-                rpb.ActivateCooccurrenceModelRequest(id=ref.candidate_id))
-            return ActivationResult(reply.previous_id)
-        emb = self._embedder.ActivateModel(epb.ActivateModelRequest(model_id=ref.candidate_id))
-        return ActivationResult(emb.previous_model_id)
 
-    @activity.defn(name="mark_candidate_known_good")
-    def mark_candidate_known_good(self, ref: CandidateRef) -> None:
-        if self._kind(ref.kind) == "cooccurrence":
-            self._ranker.MarkCooccurrenceKnownGood(
-                rpb.MarkCooccurrenceKnownGoodRequest(id=ref.candidate_id))
-        else:
-            self._embedder.MarkKnownGood(epb.MarkKnownGoodRequest(model_id=ref.candidate_id))
+
+class RegistryActivities:
+    """The ranker's kinds (co-occurrence, CF, weight configs): their promotion steps and
+    their promoted activation, written by the ranker's registry in its own schema."""
+
+    def __init__(self, registry: ModelRegistry, approver: str) -> None:
+        self._registry = registry
+        self._approver = approver  # JUKE_PROMOTION_APPROVER of this worker
+
+    @activity.defn(name=RECORD_EVENT)
+    def record_promotion_event(self, step: PromotionEvent) -> None:
+        self._registry.record(promotion_entry(step))
+
+    @activity.defn(name=ACTIVATE_PROMOTED)
+    def activate_promoted_model(self, step: PromotionEvent) -> PromotedActivationResult:
+        require_owner_approval(step, self._approver)
+        _, previous = self._registry.activate_promoted(step.kind, step.candidate_id, Promotion(
+            step.promotion_id, step.approved_by, step.requested_by, step.gates))
+        return PromotedActivationResult(str(previous or ""))

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from services.common.promotion_contracts import KINDS as _KINDS
+
 WORKFLOW_NAME = "PromotionWorkflow"
-KINDS = ("cooccurrence", "embedding")
+KINDS = _KINDS  # every kind: embedding, cooccurrence, cf, weights
 
 
 @dataclass
 class Gates:
-    """Defaults of design §9 Phase 1; relative to the active model's metrics."""
+    """Defaults of design §9 Phase 1; relative to the active model's metrics. The first model
+    of a kind (nothing active to compare with) is held to absolute floors instead: coverage
+    as always, and nDCG@10 and Recall@10 of at least `first_*_min` (it must find held-out
+    items at all)."""
 
     ndcg_min_relative_gain: float = 0.05
     recall_min_relative_gain: float = 0.03
     cold_start_max_regression: float = 0.02
     coverage_min: float = 0.30
+    first_ndcg_min: float = 0.02
+    first_recall_min: float = 0.02
 
 
 @dataclass
@@ -27,6 +34,10 @@ class PromotionInput:
     requested_by: str = ""
     gates: Gates = field(default_factory=Gates)
     approval_timeout_s: int = 7 * 24 * 3600
+    # Where the embedder's worker listens: embedding models are activated and logged there.
+    embed_task_queue: str = "embedder"
+    # False refuses decisions sent with the `decide` signal (the Temporal UI): see README.
+    accept_ui_decisions: bool = True
 
 
 @dataclass
@@ -54,11 +65,6 @@ class CandidateRef:
 class TrainingSetVerdict:
     allowed: bool
     summary: str
-
-
-@dataclass
-class ActivationResult:
-    previous_id: str
 
 
 @dataclass

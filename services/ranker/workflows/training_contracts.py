@@ -3,7 +3,7 @@ the workflows share (plain dataclasses, no Temporal imports)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 COOCCURRENCE_WORKFLOW = "CooccurrenceTrainingWorkflow"
 CF_WORKFLOW = "CfTrainingWorkflow"
@@ -33,6 +33,9 @@ class TrainCooccurrenceResult:
     activated: bool = False
     activation_refused: str = ""
     engine: str = "local"        # where PMI was computed: local | spark
+    interactions: int = 0
+    diversity: int = -1          # distinct genres or tags among the items; -1: not measured
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +80,9 @@ class TrainCfResult:
     engine: str = "local"
     activated: bool = False
     activation_refused: str = ""
+    interactions: int = 0
+    diversity: int = -1          # distinct genres or tags among the items; -1: not measured
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass

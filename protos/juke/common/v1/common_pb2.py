@@ -22,29 +22,34 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bjuke/common/v1/common.proto\x12\x0ejuke.common.v1\"1\n\nExternalId\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\"_\n\x03Tag\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x06source\x18\x02 \x01(\x0e\x32\x19.juke.common.v1.TagSource\x12\x0e\n\x06weight\x18\x03 \x01(\x01\x12\x0f\n\x07\x64\x61taset\x18\x04 \x01(\t\"w\n\x0fResourceSummary\x12*\n\x04type\x18\x01 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12\x0f\n\x07juke_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0b\n\x03uri\x18\x04 \x01(\t\x12\x0c\n\x04mbid\x18\x05 \x01(\t\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\";\n\x0cPageResponse\x12\x17\n\x0fnext_page_token\x18\x01 \x01(\t\x12\x12\n\ntotal_size\x18\x02 \x01(\x03*\x92\x01\n\x0cResourceType\x12\x1d\n\x19RESOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14RESOURCE_TYPE_ARTIST\x10\x01\x12\x17\n\x13RESOURCE_TYPE_ALBUM\x10\x02\x12\x17\n\x13RESOURCE_TYPE_TRACK\x10\x03\x12\x17\n\x13RESOURCE_TYPE_GENRE\x10\x04*\\\n\tTagSource\x12\x1a\n\x16TAG_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TAG_SOURCE_MUSICBRAINZ\x10\x01\x12\x17\n\x13TAG_SOURCE_INTERNAL\x10\x02*`\n\x0b\x45nvironment\x12\x1b\n\x17\x45NVIRONMENT_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45NVIRONMENT_PRODUCTION\x10\x01\x12\x18\n\x14\x45NVIRONMENT_RESEARCH\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bjuke/common/v1/common.proto\x12\x0ejuke.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"1\n\nExternalId\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0b\x65xternal_id\x18\x02 \x01(\t\"_\n\x03Tag\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x06source\x18\x02 \x01(\x0e\x32\x19.juke.common.v1.TagSource\x12\x0e\n\x06weight\x18\x03 \x01(\x01\x12\x0f\n\x07\x64\x61taset\x18\x04 \x01(\t\"w\n\x0fResourceSummary\x12*\n\x04type\x18\x01 \x01(\x0e\x32\x1c.juke.common.v1.ResourceType\x12\x0f\n\x07juke_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0b\n\x03uri\x18\x04 \x01(\t\x12\x0c\n\x04mbid\x18\x05 \x01(\t\"4\n\x0bPageRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\";\n\x0cPageResponse\x12\x17\n\x0fnext_page_token\x18\x01 \x01(\t\x12\x12\n\ntotal_size\x18\x02 \x01(\x03\"\x96\x02\n\rRegistryModel\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x05 \x01(\x08\x12\x15\n\ris_known_good\x18\x06 \x01(\x08\x12\x19\n\x11training_set_hash\x18\x07 \x01(\t\x12\x12\n\nproduction\x18\x08 \x01(\t\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x61\x63tivated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rtraining_data\x18\x0b \x01(\t\"\x90\x02\n\x12\x41\x63tivationLogEntry\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x10\n\x08model_id\x18\x02 \x01(\t\x12\r\n\x05\x65vent\x18\x03 \x01(\t\x12\x0c\n\x04path\x18\x04 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x13\n\x0b\x61pproved_by\x18\x06 \x01(\t\x12\x14\n\x0cpromotion_id\x18\x07 \x01(\t\x12\x12\n\ngates_json\x18\x08 \x01(\t\x12\x19\n\x11training_set_hash\x18\t \x01(\t\x12\x13\n\x0bprevious_id\x18\n \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x0b \x01(\t\x12/\n\x0brecorded_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x92\x01\n\x0cResourceType\x12\x1d\n\x19RESOURCE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14RESOURCE_TYPE_ARTIST\x10\x01\x12\x17\n\x13RESOURCE_TYPE_ALBUM\x10\x02\x12\x17\n\x13RESOURCE_TYPE_TRACK\x10\x03\x12\x17\n\x13RESOURCE_TYPE_GENRE\x10\x04*\\\n\tTagSource\x12\x1a\n\x16TAG_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TAG_SOURCE_MUSICBRAINZ\x10\x01\x12\x17\n\x13TAG_SOURCE_INTERNAL\x10\x02*`\n\x0b\x45nvironment\x12\x1b\n\x17\x45NVIRONMENT_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45NVIRONMENT_PRODUCTION\x10\x01\x12\x18\n\x14\x45NVIRONMENT_RESEARCH\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'juke.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESOURCETYPE']._serialized_start=432
-  _globals['_RESOURCETYPE']._serialized_end=578
-  _globals['_TAGSOURCE']._serialized_start=580
-  _globals['_TAGSOURCE']._serialized_end=672
-  _globals['_ENVIRONMENT']._serialized_start=674
-  _globals['_ENVIRONMENT']._serialized_end=770
-  _globals['_EXTERNALID']._serialized_start=47
-  _globals['_EXTERNALID']._serialized_end=96
-  _globals['_TAG']._serialized_start=98
-  _globals['_TAG']._serialized_end=193
-  _globals['_RESOURCESUMMARY']._serialized_start=195
-  _globals['_RESOURCESUMMARY']._serialized_end=314
-  _globals['_PAGEREQUEST']._serialized_start=316
-  _globals['_PAGEREQUEST']._serialized_end=368
-  _globals['_PAGERESPONSE']._serialized_start=370
-  _globals['_PAGERESPONSE']._serialized_end=429
+  _globals['_RESOURCETYPE']._serialized_start=1021
+  _globals['_RESOURCETYPE']._serialized_end=1167
+  _globals['_TAGSOURCE']._serialized_start=1169
+  _globals['_TAGSOURCE']._serialized_end=1261
+  _globals['_ENVIRONMENT']._serialized_start=1263
+  _globals['_ENVIRONMENT']._serialized_end=1359
+  _globals['_EXTERNALID']._serialized_start=80
+  _globals['_EXTERNALID']._serialized_end=129
+  _globals['_TAG']._serialized_start=131
+  _globals['_TAG']._serialized_end=226
+  _globals['_RESOURCESUMMARY']._serialized_start=228
+  _globals['_RESOURCESUMMARY']._serialized_end=347
+  _globals['_PAGEREQUEST']._serialized_start=349
+  _globals['_PAGEREQUEST']._serialized_end=401
+  _globals['_PAGERESPONSE']._serialized_start=403
+  _globals['_PAGERESPONSE']._serialized_end=462
+  _globals['_REGISTRYMODEL']._serialized_start=465
+  _globals['_REGISTRYMODEL']._serialized_end=743
+  _globals['_ACTIVATIONLOGENTRY']._serialized_start=746
+  _globals['_ACTIVATIONLOGENTRY']._serialized_end=1018
 # @@protoc_insertion_point(module_scope)

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EmbeddingModel(_message.Message):
-    __slots__ = ("id", "name", "source_model", "embedding_dim", "training_corpus_hash", "version", "active", "is_known_good", "created_at", "weights_uri", "weights_sha256", "weights_license", "frontend_params_json", "available", "unavailable_reason", "activated_at", "artifact_hash")
+    __slots__ = ("id", "name", "source_model", "embedding_dim", "training_corpus_hash", "version", "active", "is_known_good", "created_at", "weights_uri", "weights_sha256", "weights_license", "frontend_params_json", "available", "unavailable_reason", "activated_at", "artifact_hash", "training_data", "training_data_license")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +29,8 @@ class EmbeddingModel(_message.Message):
     UNAVAILABLE_REASON_FIELD_NUMBER: _ClassVar[int]
     ACTIVATED_AT_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_HASH_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_DATA_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_DATA_LICENSE_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     source_model: str
@@ -46,7 +48,9 @@ class EmbeddingModel(_message.Message):
     unavailable_reason: str
     activated_at: _timestamp_pb2.Timestamp
     artifact_hash: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., source_model: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., training_corpus_hash: _Optional[str] = ..., version: _Optional[str] = ..., active: _Optional[bool] = ..., is_known_good: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., weights_uri: _Optional[str] = ..., weights_sha256: _Optional[str] = ..., weights_license: _Optional[str] = ..., frontend_params_json: _Optional[str] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ..., activated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artifact_hash: _Optional[str] = ...) -> None: ...
+    training_data: str
+    training_data_license: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., source_model: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., training_corpus_hash: _Optional[str] = ..., version: _Optional[str] = ..., active: _Optional[bool] = ..., is_known_good: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., weights_uri: _Optional[str] = ..., weights_sha256: _Optional[str] = ..., weights_license: _Optional[str] = ..., frontend_params_json: _Optional[str] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ..., activated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artifact_hash: _Optional[str] = ..., training_data: _Optional[str] = ..., training_data_license: _Optional[str] = ...) -> None: ...
 
 class ListModelsRequest(_message.Message):
     __slots__ = ()
@@ -59,7 +63,7 @@ class ListModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[EmbeddingModel, _Mapping]]] = ...) -> None: ...
 
 class RegisterModelRequest(_message.Message):
-    __slots__ = ("name", "source_model", "embedding_dim", "version", "training_corpus_hash", "weights_uri", "weights_sha256", "weights_license", "frontend_params_json")
+    __slots__ = ("name", "source_model", "embedding_dim", "version", "training_corpus_hash", "weights_uri", "weights_sha256", "weights_license", "frontend_params_json", "training_data", "training_data_license")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_MODEL_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_DIM_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +73,8 @@ class RegisterModelRequest(_message.Message):
     WEIGHTS_SHA256_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_LICENSE_FIELD_NUMBER: _ClassVar[int]
     FRONTEND_PARAMS_JSON_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_DATA_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_DATA_LICENSE_FIELD_NUMBER: _ClassVar[int]
     name: str
     source_model: str
     embedding_dim: int
@@ -78,7 +84,9 @@ class RegisterModelRequest(_message.Message):
     weights_sha256: str
     weights_license: str
     frontend_params_json: str
-    def __init__(self, name: _Optional[str] = ..., source_model: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., version: _Optional[str] = ..., training_corpus_hash: _Optional[str] = ..., weights_uri: _Optional[str] = ..., weights_sha256: _Optional[str] = ..., weights_license: _Optional[str] = ..., frontend_params_json: _Optional[str] = ...) -> None: ...
+    training_data: str
+    training_data_license: str
+    def __init__(self, name: _Optional[str] = ..., source_model: _Optional[str] = ..., embedding_dim: _Optional[int] = ..., version: _Optional[str] = ..., training_corpus_hash: _Optional[str] = ..., weights_uri: _Optional[str] = ..., weights_sha256: _Optional[str] = ..., weights_license: _Optional[str] = ..., frontend_params_json: _Optional[str] = ..., training_data: _Optional[str] = ..., training_data_license: _Optional[str] = ...) -> None: ...
 
 class RegisterModelResponse(_message.Message):
     __slots__ = ("model", "created")
@@ -89,12 +97,14 @@ class RegisterModelResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[EmbeddingModel, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
 
 class ActivateModelRequest(_message.Message):
-    __slots__ = ("model_id", "allow_unavailable")
+    __slots__ = ("model_id", "allow_unavailable", "requested_by")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     ALLOW_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     allow_unavailable: bool
-    def __init__(self, model_id: _Optional[str] = ..., allow_unavailable: _Optional[bool] = ...) -> None: ...
+    requested_by: str
+    def __init__(self, model_id: _Optional[str] = ..., allow_unavailable: _Optional[bool] = ..., requested_by: _Optional[str] = ...) -> None: ...
 
 class ActivateModelResponse(_message.Message):
     __slots__ = ("model", "previous_model_id")
@@ -213,8 +223,10 @@ class MarkKnownGoodResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[EmbeddingModel, _Mapping]] = ...) -> None: ...
 
 class RollbackModelRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("requested_by",)
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    requested_by: str
+    def __init__(self, requested_by: _Optional[str] = ...) -> None: ...
 
 class RollbackModelResponse(_message.Message):
     __slots__ = ("restored", "deactivated_model_id")
@@ -239,3 +251,29 @@ class ExportArtifactsResponse(_message.Message):
     vectors: int
     path: str
     def __init__(self, model: _Optional[_Union[EmbeddingModel, _Mapping]] = ..., vectors: _Optional[int] = ..., path: _Optional[str] = ...) -> None: ...
+
+class ListRegistryModelsRequest(_message.Message):
+    __slots__ = ("state",)
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    def __init__(self, state: _Optional[str] = ...) -> None: ...
+
+class ListRegistryModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[_common_pb2.RegistryModel]
+    def __init__(self, models: _Optional[_Iterable[_Union[_common_pb2.RegistryModel, _Mapping]]] = ...) -> None: ...
+
+class GetModelHistoryRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetModelHistoryResponse(_message.Message):
+    __slots__ = ("model", "entries")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.RegistryModel
+    entries: _containers.RepeatedCompositeFieldContainer[_common_pb2.ActivationLogEntry]
+    def __init__(self, model: _Optional[_Union[_common_pb2.RegistryModel, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[_common_pb2.ActivationLogEntry, _Mapping]]] = ...) -> None: ...

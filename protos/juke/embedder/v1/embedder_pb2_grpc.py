@@ -85,6 +85,16 @@ class EmbedderServiceStub:
                 request_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsRequest.SerializeToString,
                 response_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsResponse.FromString,
                 _registered_method=True)
+        self.ListRegistryModels = channel.unary_unary(
+                '/juke.embedder.v1.EmbedderService/ListRegistryModels',
+                request_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ListRegistryModelsRequest.SerializeToString,
+                response_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ListRegistryModelsResponse.FromString,
+                _registered_method=True)
+        self.GetModelHistory = channel.unary_unary(
+                '/juke.embedder.v1.EmbedderService/GetModelHistory',
+                request_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetModelHistoryRequest.SerializeToString,
+                response_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetModelHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class EmbedderServiceServicer:
@@ -158,6 +168,19 @@ class EmbedderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRegistryModels(self, request, context):
+        """The registry view of embedding models (with states) and one model's activation log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModelHistory(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmbedderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -210,6 +233,16 @@ def add_EmbedderServiceServicer_to_server(servicer, server):
                     servicer.ExportArtifacts,
                     request_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsRequest.FromString,
                     response_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsResponse.SerializeToString,
+            ),
+            'ListRegistryModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRegistryModels,
+                    request_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ListRegistryModelsRequest.FromString,
+                    response_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.ListRegistryModelsResponse.SerializeToString,
+            ),
+            'GetModelHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModelHistory,
+                    request_deserializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetModelHistoryRequest.FromString,
+                    response_serializer=juke_dot_embedder_dot_v1_dot_embedder__pb2.GetModelHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -483,6 +516,60 @@ class EmbedderService:
             '/juke.embedder.v1.EmbedderService/ExportArtifacts',
             juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsRequest.SerializeToString,
             juke_dot_embedder_dot_v1_dot_embedder__pb2.ExportArtifactsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRegistryModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.embedder.v1.EmbedderService/ListRegistryModels',
+            juke_dot_embedder_dot_v1_dot_embedder__pb2.ListRegistryModelsRequest.SerializeToString,
+            juke_dot_embedder_dot_v1_dot_embedder__pb2.ListRegistryModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModelHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.embedder.v1.EmbedderService/GetModelHistory',
+            juke_dot_embedder_dot_v1_dot_embedder__pb2.GetModelHistoryRequest.SerializeToString,
+            juke_dot_embedder_dot_v1_dot_embedder__pb2.GetModelHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -442,3 +442,35 @@ class GetCorpusSummaryResponse(_message.Message):
     top_reasons: _containers.RepeatedCompositeFieldContainer[ReasonCount]
     datasets: int
     def __init__(self, total: _Optional[int] = ..., production_eligible: _Optional[int] = ..., research_only: _Optional[int] = ..., excluded: _Optional[int] = ..., top_reasons: _Optional[_Iterable[_Union[ReasonCount, _Mapping]]] = ..., datasets: _Optional[int] = ...) -> None: ...
+
+class CheckModelRequest(_message.Message):
+    __slots__ = ("environment", "name", "weights_license", "weights_sha256", "training_data", "training_data_license")
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_LICENSE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_SHA256_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_DATA_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_DATA_LICENSE_FIELD_NUMBER: _ClassVar[int]
+    environment: _common_pb2.Environment
+    name: str
+    weights_license: str
+    weights_sha256: str
+    training_data: str
+    training_data_license: str
+    def __init__(self, environment: _Optional[_Union[_common_pb2.Environment, str]] = ..., name: _Optional[str] = ..., weights_license: _Optional[str] = ..., weights_sha256: _Optional[str] = ..., training_data: _Optional[str] = ..., training_data_license: _Optional[str] = ...) -> None: ...
+
+class CheckModelResponse(_message.Message):
+    __slots__ = ("allowed", "weights", "training_data", "training_data_enforced", "reasons", "summary")
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_DATA_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_DATA_ENFORCED_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    allowed: bool
+    weights: Decision
+    training_data: Decision
+    training_data_enforced: bool
+    reasons: _containers.RepeatedScalarFieldContainer[str]
+    summary: str
+    def __init__(self, allowed: _Optional[bool] = ..., weights: _Optional[_Union[Decision, _Mapping]] = ..., training_data: _Optional[_Union[Decision, _Mapping]] = ..., training_data_enforced: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ..., summary: _Optional[str] = ...) -> None: ...

@@ -93,6 +93,11 @@ class GovernanceServiceStub:
                 request_serializer=juke_dot_governance_dot_v1_dot_governance__pb2.GetCorpusSummaryRequest.SerializeToString,
                 response_deserializer=juke_dot_governance_dot_v1_dot_governance__pb2.GetCorpusSummaryResponse.FromString,
                 _registered_method=True)
+        self.CheckModel = channel.unary_unary(
+                '/juke.governance.v1.GovernanceService/CheckModel',
+                request_serializer=juke_dot_governance_dot_v1_dot_governance__pb2.CheckModelRequest.SerializeToString,
+                response_deserializer=juke_dot_governance_dot_v1_dot_governance__pb2.CheckModelResponse.FromString,
+                _registered_method=True)
 
 
 class GovernanceServiceServicer:
@@ -177,6 +182,15 @@ class GovernanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckModel(self, request, context):
+        """May a model serve an environment? Its weights' license is decided like a corpus row
+        (fail closed); its declared training data is decided too, and refuses the model only
+        when JUKE_MODEL_TRAINING_DATA_POLICY=enforce.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GovernanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -234,6 +248,11 @@ def add_GovernanceServiceServicer_to_server(servicer, server):
                     servicer.GetCorpusSummary,
                     request_deserializer=juke_dot_governance_dot_v1_dot_governance__pb2.GetCorpusSummaryRequest.FromString,
                     response_serializer=juke_dot_governance_dot_v1_dot_governance__pb2.GetCorpusSummaryResponse.SerializeToString,
+            ),
+            'CheckModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckModel,
+                    request_deserializer=juke_dot_governance_dot_v1_dot_governance__pb2.CheckModelRequest.FromString,
+                    response_serializer=juke_dot_governance_dot_v1_dot_governance__pb2.CheckModelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -537,6 +556,33 @@ class GovernanceService:
             '/juke.governance.v1.GovernanceService/GetCorpusSummary',
             juke_dot_governance_dot_v1_dot_governance__pb2.GetCorpusSummaryRequest.SerializeToString,
             juke_dot_governance_dot_v1_dot_governance__pb2.GetCorpusSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.governance.v1.GovernanceService/CheckModel',
+            juke_dot_governance_dot_v1_dot_governance__pb2.CheckModelRequest.SerializeToString,
+            juke_dot_governance_dot_v1_dot_governance__pb2.CheckModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -302,6 +302,56 @@ class AddTagsResponse(_message.Message):
     tags_written: int
     def __init__(self, tags_written: _Optional[int] = ...) -> None: ...
 
+class ExportCatalogRequest(_message.Message):
+    __slots__ = ("chunk_size",)
+    CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    chunk_size: int
+    def __init__(self, chunk_size: _Optional[int] = ...) -> None: ...
+
+class ExportCatalogResponse(_message.Message):
+    __slots__ = ("chunk",)
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    chunk: CatalogChunk
+    def __init__(self, chunk: _Optional[_Union[CatalogChunk, _Mapping]] = ...) -> None: ...
+
+class CatalogChunk(_message.Message):
+    __slots__ = ("type", "juke_ids", "names", "duration_ms", "release_dates", "album_ids", "artist_of", "artist_ids", "work_of", "work_mbids", "genre_of", "genre_ids", "tag_of", "tag_names", "tag_sources", "tag_weights", "tag_datasets")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    JUKE_IDS_FIELD_NUMBER: _ClassVar[int]
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_DATES_FIELD_NUMBER: _ClassVar[int]
+    ALBUM_IDS_FIELD_NUMBER: _ClassVar[int]
+    ARTIST_OF_FIELD_NUMBER: _ClassVar[int]
+    ARTIST_IDS_FIELD_NUMBER: _ClassVar[int]
+    WORK_OF_FIELD_NUMBER: _ClassVar[int]
+    WORK_MBIDS_FIELD_NUMBER: _ClassVar[int]
+    GENRE_OF_FIELD_NUMBER: _ClassVar[int]
+    GENRE_IDS_FIELD_NUMBER: _ClassVar[int]
+    TAG_OF_FIELD_NUMBER: _ClassVar[int]
+    TAG_NAMES_FIELD_NUMBER: _ClassVar[int]
+    TAG_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    TAG_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    TAG_DATASETS_FIELD_NUMBER: _ClassVar[int]
+    type: _common_pb2.ResourceType
+    juke_ids: _containers.RepeatedScalarFieldContainer[str]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    duration_ms: _containers.RepeatedScalarFieldContainer[int]
+    release_dates: _containers.RepeatedScalarFieldContainer[str]
+    album_ids: _containers.RepeatedScalarFieldContainer[str]
+    artist_of: _containers.RepeatedScalarFieldContainer[int]
+    artist_ids: _containers.RepeatedScalarFieldContainer[str]
+    work_of: _containers.RepeatedScalarFieldContainer[int]
+    work_mbids: _containers.RepeatedScalarFieldContainer[str]
+    genre_of: _containers.RepeatedScalarFieldContainer[int]
+    genre_ids: _containers.RepeatedScalarFieldContainer[str]
+    tag_of: _containers.RepeatedScalarFieldContainer[int]
+    tag_names: _containers.RepeatedScalarFieldContainer[str]
+    tag_sources: _containers.RepeatedScalarFieldContainer[_common_pb2.TagSource]
+    tag_weights: _containers.RepeatedScalarFieldContainer[float]
+    tag_datasets: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, type: _Optional[_Union[_common_pb2.ResourceType, str]] = ..., juke_ids: _Optional[_Iterable[str]] = ..., names: _Optional[_Iterable[str]] = ..., duration_ms: _Optional[_Iterable[int]] = ..., release_dates: _Optional[_Iterable[str]] = ..., album_ids: _Optional[_Iterable[str]] = ..., artist_of: _Optional[_Iterable[int]] = ..., artist_ids: _Optional[_Iterable[str]] = ..., work_of: _Optional[_Iterable[int]] = ..., work_mbids: _Optional[_Iterable[str]] = ..., genre_of: _Optional[_Iterable[int]] = ..., genre_ids: _Optional[_Iterable[str]] = ..., tag_of: _Optional[_Iterable[int]] = ..., tag_names: _Optional[_Iterable[str]] = ..., tag_sources: _Optional[_Iterable[_Union[_common_pb2.TagSource, str]]] = ..., tag_weights: _Optional[_Iterable[float]] = ..., tag_datasets: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class ListResourcesRequest(_message.Message):
     __slots__ = ("type", "page")
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -323,17 +373,21 @@ class GetCatalogStatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetCatalogStatsResponse(_message.Message):
-    __slots__ = ("artists", "albums", "tracks", "genres", "external_ids", "tags")
+    __slots__ = ("artists", "albums", "tracks", "genres", "external_ids", "tags", "revision", "catalog_id")
     ARTISTS_FIELD_NUMBER: _ClassVar[int]
     ALBUMS_FIELD_NUMBER: _ClassVar[int]
     TRACKS_FIELD_NUMBER: _ClassVar[int]
     GENRES_FIELD_NUMBER: _ClassVar[int]
     EXTERNAL_IDS_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_ID_FIELD_NUMBER: _ClassVar[int]
     artists: int
     albums: int
     tracks: int
     genres: int
     external_ids: int
     tags: int
-    def __init__(self, artists: _Optional[int] = ..., albums: _Optional[int] = ..., tracks: _Optional[int] = ..., genres: _Optional[int] = ..., external_ids: _Optional[int] = ..., tags: _Optional[int] = ...) -> None: ...
+    revision: int
+    catalog_id: str
+    def __init__(self, artists: _Optional[int] = ..., albums: _Optional[int] = ..., tracks: _Optional[int] = ..., genres: _Optional[int] = ..., external_ids: _Optional[int] = ..., tags: _Optional[int] = ..., revision: _Optional[int] = ..., catalog_id: _Optional[str] = ...) -> None: ...

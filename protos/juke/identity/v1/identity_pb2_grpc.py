@@ -81,6 +81,11 @@ class IdentityServiceStub:
                 request_serializer=juke_dot_identity_dot_v1_dot_identity__pb2.ListResourcesRequest.SerializeToString,
                 response_deserializer=juke_dot_identity_dot_v1_dot_identity__pb2.ListResourcesResponse.FromString,
                 _registered_method=True)
+        self.ExportCatalog = channel.unary_stream(
+                '/juke.identity.v1.IdentityService/ExportCatalog',
+                request_serializer=juke_dot_identity_dot_v1_dot_identity__pb2.ExportCatalogRequest.SerializeToString,
+                response_deserializer=juke_dot_identity_dot_v1_dot_identity__pb2.ExportCatalogResponse.FromString,
+                _registered_method=True)
         self.GetCatalogStats = channel.unary_unary(
                 '/juke.identity.v1.IdentityService/GetCatalogStats',
                 request_serializer=juke_dot_identity_dot_v1_dot_identity__pb2.GetCatalogStatsRequest.SerializeToString,
@@ -154,6 +159,15 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportCatalog(self, request, context):
+        """Every resource of every type in bulk: columnar chunks (one type each, juke_id order) for
+        readers that load the whole catalog, without a message per resource. One consistent
+        snapshot of the catalog.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCatalogStats(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -207,6 +221,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListResources,
                     request_deserializer=juke_dot_identity_dot_v1_dot_identity__pb2.ListResourcesRequest.FromString,
                     response_serializer=juke_dot_identity_dot_v1_dot_identity__pb2.ListResourcesResponse.SerializeToString,
+            ),
+            'ExportCatalog': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportCatalog,
+                    request_deserializer=juke_dot_identity_dot_v1_dot_identity__pb2.ExportCatalogRequest.FromString,
+                    response_serializer=juke_dot_identity_dot_v1_dot_identity__pb2.ExportCatalogResponse.SerializeToString,
             ),
             'GetCatalogStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCatalogStats,
@@ -459,6 +478,33 @@ class IdentityService:
             '/juke.identity.v1.IdentityService/ListResources',
             juke_dot_identity_dot_v1_dot_identity__pb2.ListResourcesRequest.SerializeToString,
             juke_dot_identity_dot_v1_dot_identity__pb2.ListResourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportCatalog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/juke.identity.v1.IdentityService/ExportCatalog',
+            juke_dot_identity_dot_v1_dot_identity__pb2.ExportCatalogRequest.SerializeToString,
+            juke_dot_identity_dot_v1_dot_identity__pb2.ExportCatalogResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -231,10 +231,12 @@ class CreateWeightConfigResponse(_message.Message):
     def __init__(self, config: _Optional[_Union[WeightConfig, _Mapping]] = ...) -> None: ...
 
 class ActivateWeightConfigRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "requested_by")
     ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    requested_by: str
+    def __init__(self, id: _Optional[str] = ..., requested_by: _Optional[str] = ...) -> None: ...
 
 class ActivateWeightConfigResponse(_message.Message):
     __slots__ = ("config", "previous_id")
@@ -279,10 +281,12 @@ class ListCooccurrenceModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[CooccurrenceModel, _Mapping]]] = ...) -> None: ...
 
 class ActivateCooccurrenceModelRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "requested_by")
     ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    requested_by: str
+    def __init__(self, id: _Optional[str] = ..., requested_by: _Optional[str] = ...) -> None: ...
 
 class ActivateCooccurrenceModelResponse(_message.Message):
     __slots__ = ("model", "previous_id")
@@ -319,8 +323,10 @@ class MarkCooccurrenceKnownGoodResponse(_message.Message):
     def __init__(self, model: _Optional[_Union[CooccurrenceModel, _Mapping]] = ...) -> None: ...
 
 class RollbackCooccurrenceModelRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("requested_by",)
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    requested_by: str
+    def __init__(self, requested_by: _Optional[str] = ...) -> None: ...
 
 class RollbackCooccurrenceModelResponse(_message.Message):
     __slots__ = ("restored", "deactivated_id")
@@ -456,10 +462,12 @@ class ListCfModelsResponse(_message.Message):
     def __init__(self, models: _Optional[_Iterable[_Union[CfModel, _Mapping]]] = ...) -> None: ...
 
 class ActivateCfModelRequest(_message.Message):
-    __slots__ = ("id",)
+    __slots__ = ("id", "requested_by")
     ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     id: str
-    def __init__(self, id: _Optional[str] = ...) -> None: ...
+    requested_by: str
+    def __init__(self, id: _Optional[str] = ..., requested_by: _Optional[str] = ...) -> None: ...
 
 class ActivateCfModelResponse(_message.Message):
     __slots__ = ("model", "previous_id")
@@ -696,3 +704,47 @@ class GetTasteResponse(_message.Message):
     diversity: float
     diversity_basis: str
     def __init__(self, user_id: _Optional[str] = ..., qualifying_interactions: _Optional[int] = ..., top_genres: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., top_tags: _Optional[_Iterable[_Union[WeightedTag, _Mapping]]] = ..., top_artists: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., audio_neighbourhood: _Optional[_Iterable[_Union[WeightedResource, _Mapping]]] = ..., embedding_model: _Optional[str] = ..., embedded_items: _Optional[int] = ..., diversity: _Optional[float] = ..., diversity_basis: _Optional[str] = ...) -> None: ...
+
+class ListRegistryModelsRequest(_message.Message):
+    __slots__ = ("kind", "state")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    state: str
+    def __init__(self, kind: _Optional[str] = ..., state: _Optional[str] = ...) -> None: ...
+
+class ListRegistryModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[_common_pb2.RegistryModel]
+    def __init__(self, models: _Optional[_Iterable[_Union[_common_pb2.RegistryModel, _Mapping]]] = ...) -> None: ...
+
+class GetModelHistoryRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetModelHistoryResponse(_message.Message):
+    __slots__ = ("model", "entries")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.RegistryModel
+    entries: _containers.RepeatedCompositeFieldContainer[_common_pb2.ActivationLogEntry]
+    def __init__(self, model: _Optional[_Union[_common_pb2.RegistryModel, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[_common_pb2.ActivationLogEntry, _Mapping]]] = ...) -> None: ...
+
+class RollbackModelRequest(_message.Message):
+    __slots__ = ("kind", "requested_by")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    requested_by: str
+    def __init__(self, kind: _Optional[str] = ..., requested_by: _Optional[str] = ...) -> None: ...
+
+class RollbackModelResponse(_message.Message):
+    __slots__ = ("restored", "deactivated_id")
+    RESTORED_FIELD_NUMBER: _ClassVar[int]
+    DEACTIVATED_ID_FIELD_NUMBER: _ClassVar[int]
+    restored: _common_pb2.RegistryModel
+    deactivated_id: str
+    def __init__(self, restored: _Optional[_Union[_common_pb2.RegistryModel, _Mapping]] = ..., deactivated_id: _Optional[str] = ...) -> None: ...

@@ -165,6 +165,21 @@ class RankerServiceStub:
                 request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteRequest.SerializeToString,
                 response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteResponse.FromString,
                 _registered_method=True)
+        self.ListRegistryModels = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/ListRegistryModels',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListRegistryModelsRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListRegistryModelsResponse.FromString,
+                _registered_method=True)
+        self.GetModelHistory = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/GetModelHistory',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHistoryRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHistoryResponse.FromString,
+                _registered_method=True)
+        self.RollbackModel = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/RollbackModel',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelResponse.FromString,
+                _registered_method=True)
 
 
 class RankerServiceServicer:
@@ -342,6 +357,27 @@ class RankerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRegistryModels(self, request, context):
+        """The model registry of co-occurrence models, CF models and weight configs, with states.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModelHistory(self, request, context):
+        """One model and its activation log, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackModel(self, request, context):
+        """Re-activate the previous known-good model of a kind (cooccurrence, cf, weights).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RankerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -474,6 +510,21 @@ def add_RankerServiceServicer_to_server(servicer, server):
                     servicer.GetTaste,
                     request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteRequest.FromString,
                     response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteResponse.SerializeToString,
+            ),
+            'ListRegistryModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRegistryModels,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListRegistryModelsRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ListRegistryModelsResponse.SerializeToString,
+            ),
+            'GetModelHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModelHistory,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHistoryRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHistoryResponse.SerializeToString,
+            ),
+            'RollbackModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackModel,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1179,6 +1230,87 @@ class RankerService:
             '/juke.ranker.v1.RankerService/GetTaste',
             juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteRequest.SerializeToString,
             juke_dot_ranker_dot_v1_dot_ranker__pb2.GetTasteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRegistryModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/ListRegistryModels',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.ListRegistryModelsRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.ListRegistryModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModelHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/GetModelHistory',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHistoryRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.GetModelHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/RollbackModel',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
