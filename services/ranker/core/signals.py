@@ -61,6 +61,7 @@ from services.ranker.core.sparse_ops import (
     gathered_product,
     pairwise_products,
     rows_of,
+    slice_positions,
     sorted_unique,
 )
 
@@ -201,10 +202,7 @@ def tag_candidates(seed_tags: sp.csr_matrix, postings: TagPostings, budget: int)
         return np.zeros(0, dtype=np.int64)
     quota = np.maximum(1, np.floor(budget * weight / weight.sum())).astype(np.int64)
     take = np.minimum(quota, postings.lengths(tags))
-    starts = postings.indptr[tags]
-    total = int(take.sum())
-    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(take)[:-1])), take)
-    return sorted_unique(postings.items[offsets + np.arange(total)])
+    return sorted_unique(postings.items[slice_positions(postings.indptr[tags], take)])
 
 
 def metadata_similarity(

@@ -35,6 +35,15 @@ def column_sums(parts: Iterable[sp.csr_matrix]) -> tuple[np.ndarray, np.ndarray]
     return ordered[starts].astype(np.int64), np.add.reduceat(weights[order], starts)
 
 
+def slice_positions(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions of the slices [start, start + length), one after another: how a run of
+    CSR rows (or posting lists) is gathered without a Python loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    firsts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    return np.repeat(np.asarray(starts, dtype=np.int64) - firsts, lengths) + np.arange(total)
+
+
 def gathered_product(left: sp.csr_matrix, right: sp.csr_matrix) -> sp.csr_matrix:
     """left @ right for a few sparse rows on the left, by gathering the right's rows that
     the left's entries name: the work follows the entries met, where a library product
@@ -44,12 +53,10 @@ def gathered_product(left: sp.csr_matrix, right: sp.csr_matrix) -> sp.csr_matrix
     left_rows = np.repeat(np.arange(left.shape[0]), counts)
     starts = right.indptr[left.indices]
     lengths = right.indptr[left.indices + 1] - starts
-    total = int(lengths.sum())
     shape = (left.shape[0], right.shape[1])
-    if total == 0:
+    if int(lengths.sum()) == 0:
         return sp.csr_matrix(shape)
-    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-    taken = offsets + np.arange(total)
+    taken = slice_positions(starts, lengths)
     values = np.repeat(left.data, lengths) * right.data[taken]
     out = sp.csr_matrix((values, (np.repeat(left_rows, lengths), right.indices[taken])),
                         shape=shape)
@@ -63,10 +70,8 @@ def rows_of(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
     rows = np.asarray(rows, dtype=np.int64)
     starts = matrix.indptr[rows]
     lengths = matrix.indptr[rows + 1] - starts
-    total = int(lengths.sum())
     indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    offsets = np.repeat(starts - indptr[:-1], lengths)
-    taken = offsets + np.arange(total)
+    taken = slice_positions(starts, lengths)
     return sp.csr_matrix((matrix.data[taken], matrix.indices[taken], indptr),
                          shape=(len(rows), matrix.shape[1]))
 
