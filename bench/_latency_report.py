@@ -112,6 +112,7 @@ class Report:
     runs: list[Run] = field(default_factory=list)
     components: list[Run] = field(default_factory=list)
     personal: list[Run] = field(default_factory=list)
+    playlists: list[Run] = field(default_factory=list)
     recall: list[RecallRow] = field(default_factory=list)
     floor: ContentFloor | None = None
     facts: list[str] = field(default_factory=list)
@@ -140,6 +141,10 @@ class Report:
             parts.append(_run_table(
                 "issue #7 endpoints through REST (read key; events with a write key)",
                 self.personal))
+        if self.playlists:
+            parts.append(_run_table(
+                "playlist continuation and matching through REST (read key), beside the "
+                "plain seeds request of the same tracks", self.playlists))
         if self.recall:
             parts.append(_recall_table(self.recall, catalog, pool))
         if self.floor:
@@ -156,6 +161,7 @@ class Report:
             "runs": [run_dict(r) for r in self.runs],
             "components": [run_dict(r) for r in self.components],
             "personal": [run_dict(r) for r in self.personal],
+            "playlists": [run_dict(r) for r in self.playlists],
             "ivfflat_recall": [{"probes": r.probes, "recall_at_10": r.recall_at_10,
                                 "recall_at_pool": r.recall_at_pool,
                                 "latency_ms": r.latency_ms} for r in self.recall],

@@ -1,7 +1,8 @@
 """Latency of the ranker's hybrid Recommend over gRPC and REST, ANN recall, ranker memory.
 
     python -m bench.recommend_latency [--tracks 100000] [--requests 500]
-        [--concurrency 1,16] [--skip-rest] [--skip-personal] [--listeners 2000]
+        [--concurrency 1,16] [--skip-rest] [--skip-personal] [--skip-playlists]
+        [--listeners 2000]
         [--personal-requests 100] [--keep-db] [--recall-queries 200] [--json PATH]
 
 Builds a synthetic catalog (bench/_synthetic_catalog.py: tracks with 512-d clustered
@@ -28,6 +29,11 @@ their own processes, then reports:
   each at every concurrency with --personal-requests at concurrency 1 (c: that * c / 2).
   Each request names another listener or fresh tracks; the output says where a cache
   still helps;
+- playlist continuation and matching through REST (bench/_playlists.py; --skip-playlists
+  leaves them out): playlists of 25 tracks of one sound cluster, then at every concurrency
+  the plain seeds request of a playlist's tracks (the same-run reference), the playlist's
+  continuation, and matching 100 candidates (first call, then the identical repeat answered
+  from the store), --personal-requests at concurrency 1, each on playlists never asked;
 - where a request's time goes (concurrency 1): the single-signal modes, and the
   embedder/identity calls that the ranker and the gateway make;
 - activation-to-visible: after the request runs, a new weight config (the active one's
@@ -79,7 +85,7 @@ from typing import Any
 import grpc
 import httpx
 
-from bench import _ann_recall, _content_floor, _personal, _synthetic_catalog
+from bench import _ann_recall, _content_floor, _personal, _playlists, _synthetic_catalog
 from bench._latency_report import FreshPool, Reply, Report, describe, drive
 from bench._memory import GIB, Guard, MemorySampler
 from bench._mesh import (
@@ -359,6 +365,8 @@ def _measure_rest(seeds: FreshPool, catalog: SyntheticCatalog, args: argparse.Na
         else:  # the services survived the hybrid runs
             if not args.skip_personal:
                 _measure_personal(client, writer, seeds, catalog, args, mesh)
+            if not args.skip_playlists and _rest_alive(mesh, "playlist runs"):
+                _measure_playlists(client, writer, catalog, args, mesh)
 
 
 def _rest_alive(mesh: Mesh, where: str) -> bool:
@@ -377,6 +385,17 @@ def _measure_personal(client: httpx.Client, writer: httpx.Client, seeds: FreshPo
         mesh.report.problem("issue #7 endpoints", traceback.format_exc(limit=4))
     mesh.report.fact(f"ranker peak RSS during the issue #7 endpoints: "
                      f"{mesh.sampler.peak('ranker', 'personal') / GIB:.2f} GiB")
+
+
+def _measure_playlists(client: httpx.Client, writer: httpx.Client, catalog: SyntheticCatalog,
+                       args: argparse.Namespace, mesh: Mesh) -> None:
+    mesh.sampler.phase = "playlists"
+    settings = _playlists.PlaylistArgs(args.personal_requests, args.concurrency, args.seed)
+    try:
+        _playlists.measure(client, writer, catalog, settings, mesh.report,
+                           lambda where: _rest_alive(mesh, where), uuid.uuid4().hex[:6])
+    except Exception:
+        mesh.report.problem("playlist endpoints", traceback.format_exc(limit=4))
 
 
 # --- activation-to-visible -----------------------------------------------------------------
@@ -672,6 +691,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--skip-rest", action="store_true", help="no gateway measurements")
     parser.add_argument("--skip-personal", action="store_true",
                         help="leave out the issue #7 endpoints (events, personal, radio, ...)")
+    parser.add_argument("--skip-playlists", action="store_true",
+                        help="leave out playlist continuation and matching")
     parser.add_argument("--listeners", type=int, default=2000,
                         help="synthetic listeners whose events are posted (default 2000)")
     parser.add_argument("--personal-requests", type=int, default=100,

@@ -16,6 +16,8 @@ from gateway.routes import (
     governance,
     models,
     personal,
+    playlist_scoring,
+    playlists,
     profiles,
     radio,
     recommendations,
@@ -55,6 +57,8 @@ def create_app(settings: Settings, telemetry: Telemetry = DISABLED) -> FastAPI:
     app.include_router(events.router)
     app.include_router(personal.router)
     app.include_router(profiles.router)
+    app.include_router(playlists.router)
+    app.include_router(playlist_scoring.router)
     app.include_router(radio.router)
     install_security(app, settings)  # API keys and roles, rate and size limits
     telemetry.instrument_app(app)

@@ -12,7 +12,7 @@ from gateway.errors import TEMPORAL, dependency_unavailable
 from juke.embedder.v1 import embedder_pb2_grpc
 from juke.governance.v1 import governance_pb2_grpc
 from juke.identity.v1 import identity_pb2_grpc
-from juke.ranker.v1 import ranker_pb2_grpc
+from juke.ranker.v1 import playlist_scoring_pb2_grpc, playlists_pb2_grpc, ranker_pb2_grpc
 from services.common.config import Settings
 from services.common.grpc_client import aio_service_channel
 from services.common.telemetry import DISABLED, Telemetry
@@ -24,6 +24,8 @@ class Clients:
     identity: identity_pb2_grpc.IdentityServiceStub
     governance: governance_pb2_grpc.GovernanceServiceStub
     ranker: ranker_pb2_grpc.RankerServiceStub
+    playlists: playlists_pb2_grpc.PlaylistServiceStub
+    playlist_scoring: playlist_scoring_pb2_grpc.PlaylistScoringServiceStub
     embedder: embedder_pb2_grpc.EmbedderServiceStub
     settings: Settings
     telemetry: Telemetry = DISABLED
@@ -56,6 +58,8 @@ class Clients:
             identity=identity_pb2_grpc.IdentityServiceStub(identity),
             governance=governance_pb2_grpc.GovernanceServiceStub(governance),
             ranker=ranker_pb2_grpc.RankerServiceStub(ranker),
+            playlists=playlists_pb2_grpc.PlaylistServiceStub(ranker),
+            playlist_scoring=playlist_scoring_pb2_grpc.PlaylistScoringServiceStub(ranker),
         )
 
     async def close(self) -> None:

@@ -66,6 +66,8 @@ class RecommendedItemOut(BaseModel):
     content_score: float
     metadata_score: float
     cooccurrence_score: float
+    collaborative_score: float = Field(description="the CF signal (0 unless the active "
+                                                   "weights use it)")
     final_score: float
     model_version: str
     weight_config_id: str
@@ -77,6 +79,12 @@ class ModelBundleOut(BaseModel):
     embedding_model: str | None
     cooccurrence_model_id: str | None
     cooccurrence_model: str | None
+    cf_model_id: str | None = Field(None, description="the CF model the collaborative signal "
+                                                      "folds the seeds into, when it serves")
+    cf_model: str | None = None
+    reranker: str | None = Field(None, description="the learned second stage that reordered "
+                                                   "the items (lambdamart-<hash>); then each "
+                                                   "explanation holds its grouped SHAP terms")
     weight_config_id: str
     weights: dict[str, float]
     lambda_mmr: float
@@ -147,6 +155,7 @@ def _response(result: Any) -> RecommendationResponse:
                                    release_year=i.details.release_year),
             content_score=i.content_score,
             metadata_score=i.metadata_score, cooccurrence_score=i.cooccurrence_score,
+            collaborative_score=i.collaborative_score,
             final_score=i.final_score, model_version=i.model_version,
             weight_config_id=i.weight_config_id,
             explanation=[ContributionOut(signal=c.signal, rule=c.rule, raw=c.raw,
@@ -160,9 +169,10 @@ def _response(result: Any) -> RecommendationResponse:
             embedding_model=b.embedding_model or None,
             cooccurrence_model_id=b.cooccurrence_model_id or None,
             cooccurrence_model=b.cooccurrence_model or None,
-            weight_config_id=b.weight_config_id,
+            cf_model_id=b.cf_model_id or None, cf_model=b.cf_model or None,
+            reranker=b.reranker or None, weight_config_id=b.weight_config_id,
             weights={"content": b.w_content, "metadata": b.w_metadata,
-                     "cooccurrence": b.w_cooccurrence},
+                     "cooccurrence": b.w_cooccurrence, "collaborative": b.w_collaborative},
             lambda_mmr=b.lambda_mmr),
         empty_signals=list(result.empty_signals), cached=result.cached)
 

@@ -66,6 +66,24 @@ def format_table(report: HarnessReport) -> list[str]:
     return lines
 
 
+def format_mmr(report: HarnessReport) -> list[str]:
+    """The hybrid's MMR trade-off: per lambda, validation and test nDCG@k, coverage, ILD."""
+    if report.mmr is None:
+        return []
+    k, metric = report.protocol.k, report.headline
+    lines = [f"MMR sweep (the hybrid's weights; lambda chosen on validation, "
+             f"{report.mmr.users} users: {report.mmr.chosen.lambda_mmr:g})",
+             f"| lambda | validation {column_title(metric)} | validation coverage | "
+             f"test {column_title(metric)} | test coverage | test ILD@{k} |",
+             "|---|---|---|---|---|---|"]
+    for lam in sorted(report.mmr.points, reverse=True):
+        v, t = report.mmr.points[lam], report.mmr.test_points.get(lam, {})
+        lines.append(f"| {lam:g} | {v[metric]:.4f} | {v['coverage']:.4f} | "
+                     f"{t.get(metric, math.nan):.4f} | {t.get('coverage', math.nan):.4f} | "
+                     f"{t.get(f'diversity@{k}', math.nan):.4f} |")
+    return lines
+
+
 def format_slice(report: HarnessReport) -> list[str]:
     """The short-history slice: nDCG@k of popularity, CF and the hybrid per play count."""
     from services.ranker.evaluation.harness import (
@@ -134,7 +152,7 @@ def summary_lines(report: HarnessReport, seconds: dict[str, float], data: EvalDa
         f"{report.grid.users} users, "
         f"{len(report.grid.scores)} grid points): metadata {best.w_metadata:.2f}, "
         f"co-occurrence {best.w_cooccurrence:.2f}, content {best.w_content:.2f}, "
-        f"MMR lambda {best.lambda_mmr:.2f}",
+        f"collaborative {best.w_collaborative:.2f}, MMR lambda {best.lambda_mmr:.2f}",
         *_tuning_lines(report),
         f"dataset hash {report.dataset_hash}",
     ], [f"{column_title(report.headline)} margin: {margins}: {verdict}",
@@ -187,6 +205,15 @@ def write_plot(report: HarnessReport, path: Path) -> Path:
             # Labels alternate above and below their points: neighbours rarely overlap.
             ax.annotate(row.label, (x, y), textcoords="offset points",
                         xytext=(5, 4 if n % 2 == 0 else -11), fontsize=7)
+        if report.mmr is not None and report.mmr.test_points:
+            # The hybrid's MMR curve (test users; lambda chosen on validation).
+            lams = sorted(report.mmr.test_points, reverse=True)
+            xs = [report.mmr.test_points[lam]["coverage"] for lam in lams]
+            ys = [report.mmr.test_points[lam][metric] for lam in lams]
+            ax.plot(xs, ys, "-", color="tab:green", alpha=0.6, linewidth=1)
+            for lam, x, y in zip(lams, xs, ys, strict=True):
+                ax.annotate(f"{lam:g}", (x, y), textcoords="offset points", xytext=(3, -9),
+                            fontsize=6, color="tab:green")
         ax.set_xlabel(f"catalog coverage of the top {report.protocol.k}")
         ax.set_ylabel(column_title(metric))
         ax.set_title(f"Accuracy vs coverage, {report.users} users, seed "
@@ -240,6 +267,10 @@ def report_json(report: HarnessReport, data: EvalData) -> dict[str, Any]:
                                                            s.cf_gain(), strict=True))}
                           for s in report.slices],
         "cf_min_plays": report.cf_min_plays,
+        "mmr": None if report.mmr is None else {
+            "chosen_lambda": report.mmr.chosen.lambda_mmr, "validation_users": report.mmr.users,
+            "validation": {str(k): v for k, v in report.mmr.points.items()},
+            "test": {str(k): v for k, v in report.mmr.test_points.items()}},
         "best_baseline": {"key": best.key, "label": best.label},
         "relative_to_best_baseline": {k: report.relative_to_best_baseline(k)
                                       for k in (HYBRID, CF)},
@@ -318,7 +349,8 @@ def run_evaluate(settings: Settings, args: argparse.Namespace, out: TextIO | Non
               "or pass --from-files to evaluate from the data set's files", file=sys.stderr)
         return 1
     head, tail = summary_lines(report, {"load data": loaded, **report.seconds}, data)
-    for line in [*head, "", *format_table(report), "", *format_slice(report), "", *tail]:
+    for line in [*head, "", *format_table(report), "", *format_mmr(report), "",
+                 *format_slice(report), "", *tail]:
         print(line, file=out)
     if data.unmapped:
         print(f"note: {data.unmapped} listening counts name artists the catalog does not "
@@ -347,7 +379,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return run_evaluate(Settings.from_env(), args)
 
 
-def _positive(value: str) -> int:
+def positive_int(value: str) -> int:
+    """An argparse type: an integer of at least 1."""
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a positive integer")
@@ -359,15 +392,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate", help="offline evaluation of the ranker and baselines on Last.fm HetRec "
                          "(research data): table, plot, stored metrics")
     evaluate.add_argument("--seed", type=int, default=7, help="split seed (default 7)")
-    evaluate.add_argument("--k", type=_positive, default=10,
+    evaluate.add_argument("--k", type=positive_int, default=10,
                           help="list length: accuracy at k and 2k, coverage, diversity and "
                                "novelty of the top k (default 10)")
     evaluate.add_argument("--json", metavar="PATH",
                           help="also write the whole report (every row, metric, the "
                                "short-history slice) as JSON to PATH")
-    evaluate.add_argument("--users", type=_positive,
+    evaluate.add_argument("--users", type=positive_int,
                           help="evaluate a seeded sample of this many users (default: all)")
-    evaluate.add_argument("--grid-users", type=_positive, default=500,
+    evaluate.add_argument("--grid-users", type=positive_int, default=500,
                           help="validation users for the hybrid weight search (default 500)")
     evaluate.add_argument("--plot", help="PNG of nDCG@k against coverage (default: "
                                          "<JUKE_HOME>/evaluation/evaluation-<dataset hash>.png)")

@@ -29,9 +29,13 @@ COMMAND_MODULES: list[str] = [
     "services.cli.models",      # models list|show|history|activate (after services.cli.embed)
     "services.cli.datasets_import",  # lastfm import
     "services.cli.evaluate",    # evaluate
+    "services.cli.rerank",      # train-reranker
+    "services.cli.evaluate_playlists",  # evaluate-playlists
+    "services.cli.playlist_profiles",  # playlist-profiles backfill
     "services.cli.keys",        # keys create (gateway API keys)
     "services.cli.internal_tokens",  # internal-tokens create (gRPC callers)
     "services.cli.recommend",   # recommend (online, or --offline from the database)
+    "services.cli.playlists",   # playlists import|export|import-mpd
 ]
 
 

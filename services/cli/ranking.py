@@ -159,7 +159,8 @@ def _cmd_weights(args: argparse.Namespace) -> int:
             w_content, w_metadata, w_cooc, lam = args.create
             config = stub.CreateWeightConfig(rpb.CreateWeightConfigRequest(
                 w_content=w_content, w_metadata=w_metadata, w_cooccurrence=w_cooc,
-                lambda_mmr=lam, description=args.description or "")).config
+                lambda_mmr=lam, description=args.description or "",
+                w_collaborative=args.collaborative)).config
             print(f"created {config.id} (not active; `juke weights --activate {config.id}`)")
         if args.activate:
             # Refused by the ranker in production, naming the promotion command.
@@ -169,7 +170,8 @@ def _cmd_weights(args: argparse.Namespace) -> int:
                   "ungated")
         for c in stub.ListWeightConfigs(rpb.ListWeightConfigsRequest()).configs:
             print(f"{c.id}  content {c.w_content:.2f}  metadata {c.w_metadata:.2f}  "
-                  f"cooccurrence {c.w_cooccurrence:.2f}  lambda {c.lambda_mmr:.2f}"
+                  f"cooccurrence {c.w_cooccurrence:.2f}  collaborative {c.w_collaborative:.2f}  "
+                  f"lambda {c.lambda_mmr:.2f}"
                   f"{'  ACTIVE' if c.active else ''}  {c.description}")
     return 0
 
@@ -207,7 +209,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     cf = rsub.add_parser("cf", help="collaborative filtering (implicit ALS) from a data set")
     cf.add_argument("--dataset", default="juke-events")
-    cf.add_argument("--factors", type=int, default=64)
+    cf.add_argument("--factors", type=int, default=32)
     cf.add_argument("--iterations", type=int, default=15)
     cf.add_argument("--activate", action="store_true",
                     help="activate it at once, outside production only (logged as ungated)")
@@ -220,6 +222,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     weights.add_argument("--create", nargs=4, type=float,
                          metavar=("W_CONTENT", "W_METADATA", "W_COOCCURRENCE", "LAMBDA_MMR"))
     weights.add_argument("--description")
+    weights.add_argument("--collaborative", type=float, default=0.0, metavar="W_COLLABORATIVE",
+                         help="with --create: the collaborative (CF) signal's weight")
     weights.add_argument("--activate", metavar="CONFIG_ID")
     weights.set_defaults(func=_cmd_weights)
 

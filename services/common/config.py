@@ -201,6 +201,8 @@ class Settings:
     # Daily mixes: how many mixes and items per mix a request gets when it names none.
     daily_mixes_max: int = 4
     daily_mix_size: int = 10
+    # Playlists: the most tracks one playlist holds (create, edits, imports).
+    playlist_max_items: int = 1000
     # Deadline of a gRPC call whose caller set none; the long one for calls whose work grows
     # with the data they carry and for the Temporal workers' calls (services/common/grpc_client).
     grpc_deadline_s: float = 5.0
@@ -222,6 +224,9 @@ class Settings:
     # Content retrieval artifacts: unit vectors (memory-mapped) and an HNSW index per
     # embedding model, written by the embedder, read by every ranker process.
     artifact_dir: Path = Path(".juke/artifacts")
+    # The learned second stage's artifact (`juke train-reranker`); None: hybrid requests are
+    # served by the first stage alone.
+    reranker_path: Path | None = None
     ann_connectivity: int = 32
     ann_expansion_search: int = 256
     # Serving processes reload the active model bundle when an activation is announced, and
@@ -322,6 +327,7 @@ class Settings:
             cf_min_plays=_cf_min_plays(env),
             daily_mixes_max=_int(env, "JUKE_DAILY_MIXES_MAX", 4),
             daily_mix_size=_int(env, "JUKE_DAILY_MIX_SIZE", 10),
+            playlist_max_items=_int(env, "JUKE_PLAYLIST_MAX_ITEMS", 1000),
             grpc_deadline_s=_seconds(env, "JUKE_GRPC_DEADLINE_S", 5.0),
             grpc_long_deadline_s=_seconds(env, "JUKE_GRPC_LONG_DEADLINE_S", 60.0),
             internal_auth=_internal_auth(env),
@@ -334,6 +340,8 @@ class Settings:
             restart_max=_int(env, "JUKE_RESTART_MAX", 5),
             restart_window_s=_float(env, "JUKE_RESTART_WINDOW_S", 300.0),
             artifact_dir=Path(env.get("JUKE_ARTIFACT_DIR", str(home / "artifacts"))),
+            reranker_path=Path(env["JUKE_RERANKER_PATH"]) if env.get("JUKE_RERANKER_PATH")
+            else None,
             ann_connectivity=_int(env, "JUKE_ANN_CONNECTIVITY", 32),
             ann_expansion_search=_int(env, "JUKE_ANN_EXPANSION_SEARCH", 256),
             bundle_poll_s=_float(env, "JUKE_BUNDLE_POLL_S", 0.5),

@@ -27,7 +27,6 @@ from services.embedder.activity_types import (
     ResolveModelInput,
 )
 from services.embedder.repository import ModelRecord
-from services.embedder.runtimes import DEFAULT_TAG_THRESHOLD, Embedded
 from services.embedder.service import EmbedderService, TrackRelations, audio_path
 
 log = logging.getLogger(__name__)
@@ -38,13 +37,11 @@ PAGE = 500
 
 class BackfillActivities:
     def __init__(self, service: EmbedderService, governance: GovernanceServiceStub,
-                 identity: IdentityServiceStub, corpus_dir: Path,
-                 tag_threshold: float = DEFAULT_TAG_THRESHOLD) -> None:
+                 identity: IdentityServiceStub, corpus_dir: Path) -> None:
         self._service = service
         self._governance = governance
         self._identity = identity
         self._corpus_dir = corpus_dir
-        self._tag_threshold = tag_threshold
 
     @activity.defn(name="resolve_model")
     def resolve_model(self, params: ResolveModelInput) -> ResolvedModel:
@@ -92,7 +89,6 @@ class BackfillActivities:
                 outcome.embedded += 1
             else:
                 outcome.unchanged += 1
-            self._publish_tags(item.track_id, embedded)
         return outcome
 
     def _still_eligible(self, environment: str, item: BatchItem) -> str | None:
@@ -113,15 +109,6 @@ class BackfillActivities:
             return f"file changed since ingest (sha256 {actual[:12]}…, manifest {checksum[:12]}…)"
         return None
 
-    def _publish_tags(self, track_id: str, embedded: Embedded) -> None:
-        """Confident model tags become internal-taxonomy tags of the track."""
-        tags = [ipb.TagInput(name=name, source=common_pb2.TAG_SOURCE_INTERNAL,
-                             weight=round(min(1.0, prob), 4))
-                for name, prob in embedded.tags if prob >= self._tag_threshold]
-        if tags:
-            self._identity.AddTags(ipb.AddTagsRequest(items=[ipb.ResourceTags(
-                ref=track_id, type=common_pb2.RESOURCE_TYPE_TRACK, tags=tags)]))
-
     @activity.defn(name="finish_backfill")
     def finish_backfill(self, params: FinishInput) -> FinishOutcome:
         model = self._service.resolve(params.model_id)
@@ -129,6 +116,8 @@ class BackfillActivities:
         artifact_hash = self._export_artifacts(model)
         tracks, album_artists = self._catalog_relations()
         albums, artists = self._service.aggregate(model, tracks, album_artists)
+        # Only the active model's tags reach the catalog; a candidate's wait for its promotion.
+        self._service.publish_tags(model)
         return FinishOutcome(index_lists=lists, albums=albums, artists=artists,
                              artifact_hash=artifact_hash)
 

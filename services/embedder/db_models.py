@@ -91,6 +91,10 @@ class TrackEmbedding(Base):
     audio_checksum: Mapped[str] = mapped_column(String(64), nullable=False)
     manifest_entry_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     environment: Mapped[str] = mapped_column(String(16), nullable=False)
+    # The model's confident tags for this audio ({name: probability}); they reach the catalog
+    # only while this model is the active one.
+    tags: Mapped[dict[str, float]] = mapped_column(JSONB, nullable=False, default=dict,
+                                                   server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False)
 

@@ -185,7 +185,8 @@ def stored_checksums(session: Session, model_id: uuid.UUID,
 
 def write_track_embedding(session: Session, *, track_id: uuid.UUID, model_id: uuid.UUID,
                           vector: np.ndarray, pooled_from: int, checksum: str,
-                          entry_id: uuid.UUID, environment: str) -> bool:
+                          entry_id: uuid.UUID, environment: str,
+                          tags: dict[str, float] | None = None) -> bool:
     """Write unless an embedding of the same audio already exists; True when written.
 
     Same (track, model, checksum) = same embedding, so a retried activity is a no-op; a new
@@ -193,16 +194,29 @@ def write_track_embedding(session: Session, *, track_id: uuid.UUID, model_id: uu
     """
     stmt = insert(TrackEmbedding).values(
         track_juke_id=track_id, model_id=model_id, vector=vector, pooled_from=pooled_from,
-        audio_checksum=checksum, manifest_entry_id=entry_id, environment=environment)
+        audio_checksum=checksum, manifest_entry_id=entry_id, environment=environment,
+        tags=tags or {})
     upsert: Any = stmt.on_conflict_do_update(
         index_elements=["track_juke_id", "model_id"],
         set_={"vector": stmt.excluded.vector, "pooled_from": stmt.excluded.pooled_from,
+              "tags": stmt.excluded.tags,
               "audio_checksum": stmt.excluded.audio_checksum,
               "manifest_entry_id": stmt.excluded.manifest_entry_id,
               "environment": stmt.excluded.environment, "created_at": func.now()},
         where=TrackEmbedding.audio_checksum != stmt.excluded.audio_checksum,
     ).returning(TrackEmbedding.id)
     return session.execute(upsert).first() is not None
+
+
+def track_tags_page(session: Session, model_id: uuid.UUID, after: uuid.UUID | None,
+                    limit: int) -> list[tuple[uuid.UUID, dict[str, float]]]:
+    """One page, in track order, of the model's tracks that have confident tags."""
+    stmt = select(TrackEmbedding.track_juke_id, TrackEmbedding.tags).where(
+        TrackEmbedding.model_id == model_id, TrackEmbedding.tags != text("'{}'::jsonb"))
+    if after is not None:
+        stmt = stmt.where(TrackEmbedding.track_juke_id > after)
+    stmt = stmt.order_by(TrackEmbedding.track_juke_id).limit(limit)
+    return [(r.track_juke_id, dict(r.tags)) for r in session.execute(stmt)]
 
 
 def has_embeddings(session: Session, model_id: uuid.UUID) -> bool:

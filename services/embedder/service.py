@@ -30,14 +30,16 @@ from services.common.vector_artifacts import (
     write_artifacts,
 )
 from services.embedder import repository as repo
+from services.embedder.model_tags import TagSink, confident_tags
 from services.embedder.repository import KIND, Coverage, ModelRecord
-from services.embedder.runtimes import BuiltinModel, Embedded, Runtime
+from services.embedder.runtimes import DEFAULT_TAG_THRESHOLD, BuiltinModel, Embedded, Runtime
 
 log = logging.getLogger(__name__)
 
 SOURCE_MODELS = ("openl3", "musicnn", "custom")
 MAX_K = 1000
 DEFAULT_ANN = AnnParams()
+TAG_PAGE = 500  # tracks per AddTags call when a model's tags are published
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,15 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
 class EmbedderService:
     def __init__(self, db: Database, builtins: Sequence[BuiltinModel], *, artifact_root: Path,
                  ann: AnnParams = DEFAULT_ANN, index_type: str = "ivfflat",
-                 probes: int = 10, environment: str = "development") -> None:
+                 probes: int = 10, environment: str = "development",
+                 tag_sink: TagSink | None = None,
+                 tag_threshold: float = DEFAULT_TAG_THRESHOLD) -> None:
+        """`tag_sink`: where the active model's confident tags go; None for tools that
+        never activate (the tags stay stored with the vectors)."""
         self._db = db
         self.environment = environment
+        self._tag_sink = tag_sink
+        self._tag_threshold = tag_threshold
         self._builtins = {(b.spec.name, b.spec.version): b for b in builtins}
         self._preference = [(b.spec.name, b.spec.version) for b in builtins]
         self._artifact_root = artifact_root
@@ -205,6 +213,7 @@ class EmbedderService:
                 training_set_hash=view.record.training_corpus_hash), known_good)
             record = repo.get_model(session, view.record.id)
         assert record is not None
+        self.publish_tags(record)
         return self._view_of(record), previous
 
     def mark_known_good(self, ref: str) -> ModelView:
@@ -231,7 +240,38 @@ class EmbedderService:
             done = repo.rollback_logged(session, actor)
         if done is None:  # marks changed meanwhile
             raise FailedPrecondition("no previous known-good embedding model to roll back to")
-        return self._view_of(self.resolve(str(done.restored_id))), done.deactivated_id
+        restored = self.resolve(str(done.restored_id))
+        self.publish_tags(restored)
+        return self._view_of(restored), done.deactivated_id
+
+    # --- the active model's tags ------------------------------------------------------------
+
+    def is_active(self, model: ModelRecord) -> bool:
+        with self._db.read() as session:
+            active = repo.active_model(session)
+        return active is not None and active.id == model.id
+
+    def publish_tags(self, model: ModelRecord) -> int:
+        """Send the model's stored confident tags to the catalog, if it is the active model
+        (idempotent: identity replaces a tag of the same track, source and name). Returns
+        the tracks published. A failure is logged, not raised: the activation stands, and
+        the next backfill of the active model publishes them again."""
+        if self._tag_sink is None or not self.is_active(model):
+            return 0
+        published, after = 0, None
+        try:
+            while True:
+                with self._db.read() as session:
+                    page = repo.track_tags_page(session, model.id, after, TAG_PAGE)
+                if not page:
+                    return published
+                self._tag_sink.add_track_tags(page)
+                published += len(page)
+                after = page[-1][0]
+        except Exception as err:  # identity unreachable: see the docstring
+            log.warning("tags of embedding model %s %s not published (%d tracks sent): %s",
+                        model.name, model.version, published, err)
+            return published
 
     def registered_models(self, state: str = "") -> list[RegisteredModel]:
         with self._db.read() as session:
@@ -301,7 +341,8 @@ class EmbedderService:
             return repo.write_track_embedding(
                 session, track_id=track_id, model_id=model.id, vector=vector,
                 pooled_from=embedded.pooled_from, checksum=checksum, entry_id=entry_id,
-                environment=environment)
+                environment=environment,
+                tags=confident_tags(embedded.tags, self._tag_threshold))
 
     def build_index(self, model: ModelRecord) -> int:
         with self._db.transaction() as session:

@@ -19,6 +19,7 @@ from services.common.grpc_client import service_channel
 from services.common.temporal_worker import run_worker
 from services.embedder.__main__ import build_service
 from services.embedder.activities import BackfillActivities
+from services.embedder.identity_tags import IdentityTagSink
 from services.embedder.promotion_activities import EmbeddingRegistryActivities
 from services.embedder.schedule import ensure_nightly_schedule
 from services.embedder.workflows import EmbeddingBackfillWorkflow
@@ -29,7 +30,7 @@ def build_worker(client: Client, settings: Settings, db: Database,
     governance = GovernanceServiceStub(
         service_channel("governance", settings, long_running=True))
     identity = IdentityServiceStub(service_channel("identity", settings, long_running=True))
-    service = build_service(db, settings)
+    service = build_service(db, settings, tag_sink=IdentityTagSink(identity))
     acts = BackfillActivities(service, governance, identity, settings.corpus_dir)
     models = EmbeddingRegistryActivities(service, settings.promotion_approver)
     return Worker(

@@ -28,6 +28,11 @@ from services.identity.models import (
 
 ARTIST_LINKS: dict[str, Any] = {"album": (AlbumArtist, AlbumArtist.album_juke_id),
                                 "track": (TrackArtist, TrackArtist.track_juke_id)}
+# Per-resource columns, and each relation's columns with its `*_of` column first.
+PER_RESOURCE = ("juke_ids", "names", "duration_ms", "release_dates", "album_ids")
+RELATIONS = (("artist_of", "artist_ids"), ("work_of", "work_mbids"),
+             ("genre_of", "genre_ids"),
+             ("tag_of", "tag_names", "tag_sources", "tag_weights", "tag_datasets"))
 
 
 @dataclass
@@ -51,6 +56,28 @@ class CatalogChunk:
     tag_sources: list[str] = field(default_factory=list)
     tag_weights: list[float] = field(default_factory=list)
     tag_datasets: list[str] = field(default_factory=list)
+
+
+def halves(chunk: CatalogChunk) -> tuple[CatalogChunk, CatalogChunk]:
+    """The chunk split at its middle resource, each relation going with its owner (for a
+    chunk too large for one message: resources with many tags make chunks of the same
+    count differ in size by orders of magnitude)."""
+    middle = len(chunk.juke_ids) // 2
+    first, second = CatalogChunk(chunk.type), CatalogChunk(chunk.type)
+    for name in PER_RESOURCE:
+        values = getattr(chunk, name)
+        setattr(first, name, values[:middle])
+        setattr(second, name, values[middle:])
+    for of_name, *columns in RELATIONS:
+        owners = getattr(chunk, of_name)
+        cut = sum(1 for owner in owners if owner < middle)  # relations are in owner order
+        setattr(first, of_name, owners[:cut])
+        setattr(second, of_name, [owner - middle for owner in owners[cut:]])
+        for name in columns:
+            values = getattr(chunk, name)
+            setattr(first, name, values[:cut])
+            setattr(second, name, values[cut:])
+    return first, second
 
 
 def chunks(session: Session, rtype: str, limit: int) -> Iterator[CatalogChunk]:

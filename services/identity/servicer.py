@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import grpc
@@ -16,7 +16,7 @@ from services.common.proto_convert import (
     type_from_proto,
     type_to_proto,
 )
-from services.identity.export import CatalogChunk
+from services.identity.export import CatalogChunk, halves
 from services.identity.repository import ResourceView, Summary
 from services.identity.service import (
     IdentityService,
@@ -155,7 +155,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
 
     def ExportCatalog(self, request: Any, context: grpc.ServicerContext) -> Iterable[Any]:
         for chunk in self._service.export(request.chunk_size):
-            yield identity_pb2.ExportCatalogResponse(chunk=catalog_chunk_pb(chunk))
+            yield from _fitting_messages(chunk)
 
     def GetCatalogStats(self, request: Any, context: grpc.ServicerContext) -> Any:
         s = self._service.stats()
@@ -164,6 +164,20 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             external_ids=s.external_ids, tags=s.tags, revision=s.revision,
             catalog_id=s.catalog_id,
         )
+
+
+# Under gRPC's default 4 MiB receive limit, with room for the envelope.
+MAX_CHUNK_BYTES = 3 * 1024 * 1024
+
+
+def _fitting_messages(chunk: CatalogChunk) -> Iterator[Any]:
+    """The chunk as one message, or halved until each half fits a client's receive limit."""
+    message = identity_pb2.ExportCatalogResponse(chunk=catalog_chunk_pb(chunk))
+    if message.ByteSize() <= MAX_CHUNK_BYTES or len(chunk.juke_ids) <= 1:
+        yield message
+        return
+    for half in halves(chunk):
+        yield from _fitting_messages(half)
 
 
 def catalog_chunk_pb(c: CatalogChunk) -> Any:

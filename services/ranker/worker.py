@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from temporalio import activity
 from temporalio.client import Client
@@ -11,6 +12,7 @@ from temporalio.worker import Worker
 from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
 from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
 from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from juke.ranker.v1.playlist_scoring_pb2_grpc import PlaylistScoringServiceStub
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.common.config import Settings
 from services.common.db import Database
@@ -21,6 +23,7 @@ from services.ranker.evaluation.content_mesh import MeshContentCorpus
 from services.ranker.evaluation.data import from_mesh
 from services.ranker.evaluation.promotion import HarnessEvaluator
 from services.ranker.registry.service import ModelRegistry
+from services.ranker.store.playlist_scoring import playlist_ids_after
 from services.ranker.training.cf import CfTrainer
 from services.ranker.training.cooccurrence import CooccurrenceTrainer, PmiEngine
 from services.ranker.training.interactions import CatalogLabels, connect
@@ -29,6 +32,8 @@ from services.ranker.workflows.activities import CfActivities, TrainingActivitie
 from services.ranker.workflows.cf import CfTrainingWorkflow
 from services.ranker.workflows.cooccurrence import CooccurrenceTrainingWorkflow
 from services.ranker.workflows.nightly import NightlyRetrainWorkflow
+from services.ranker.workflows.playlist_profile_activities import PlaylistProfileActivities
+from services.ranker.workflows.playlist_profiles import PlaylistProfileBackfillWorkflow
 from services.ranker.workflows.promotion import PromotionWorkflow
 from services.ranker.workflows.promotion_activities import (
     PromotionActivities,
@@ -67,10 +72,14 @@ def build_worker(client: Client, settings: Settings, db: Database,
                                 settings.promotion_approver)
     cf = CfActivities(CfTrainer(db, source, gate, PmiEngine.from_settings(settings),
                                 safeguards), ranker)
+    profiles = PlaylistProfileActivities(
+        partial(playlist_ids_after, db), PlaylistScoringServiceStub(
+            service_channel("ranker", settings, long_running=True)))
     return Worker(client, task_queue=settings.ranker_task_queue,
                   workflows=[CooccurrenceTrainingWorkflow, PromotionWorkflow, CfTrainingWorkflow,
-                             NightlyRetrainWorkflow],
-                  activities=[training.train_cooccurrence, training.activate_cooccurrence,
+                             NightlyRetrainWorkflow, PlaylistProfileBackfillWorkflow],
+                  activities=[profiles.next_playlists, profiles.build_playlist_profiles,
+                              training.train_cooccurrence, training.activate_cooccurrence,
                               cf.train_cf, cf.activate_cf,
                               promotion.evaluate_for_promotion,
                               promotion.check_candidate_training_set,

@@ -27,6 +27,7 @@ from tests.e2e.conftest import Mesh
 from tests.e2e.hetrec_subset import write_subset
 
 USERS = 150             # HetRec users in the evaluation subset
+INITIAL_CONFIG = "01a1fd00-0000-7000-8000-000000000001"  # the initial weight config
 COMMUNITIES = 4         # synthetic listening communities in the event stream
 # No model reaches the default 30% top-10 coverage on HetRec (see the README), so this
 # run lowers that one gate explicitly; the relative gates keep their defaults.
@@ -137,6 +138,11 @@ def _served(mesh: Mesh, seed: str) -> str:
 def test_promote_twice_then_roll_back(mesh: Mesh, hetrec: list[str], events: int) -> None:
     assert events > 0
     assert not any(m.active for m in _models(mesh)), "this test starts with no active model"
+    # Co-occurrence is judged in the hybrid with the active weights. The shipped default
+    # gives it 0.06 beside collaborative 0.70, too little for the gates to tell two PMI
+    # recipes apart on this subset; the initial config (0.4) lets them.
+    pinned = mesh.juke("weights", "--activate", INITIAL_CONFIG)
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
     seed = f"lastfm:{hetrec[0]}"
     weak = _train(mesh, WEAK)
     strong = _train(mesh, STRONG)

@@ -27,6 +27,7 @@ from services.common.db import Database
 from services.common.vector_artifacts import AnnParams, VectorArtifacts
 from services.embedder import repository as repo
 from services.embedder.activities import BackfillActivities
+from services.embedder.identity_tags import IdentityTagSink
 from services.embedder.runtimes import builtin_models
 from services.embedder.service import EmbedderService
 from services.embedder.workflows import (
@@ -42,8 +43,10 @@ PRODUCTION = common_pb2.ENVIRONMENT_PRODUCTION
 
 
 @pytest.fixture(scope="module")
-def embedder(database: Database, artifact_root: Path) -> EmbedderService:
-    service = EmbedderService(database, builtin_models(None, None), artifact_root=artifact_root)
+def embedder(database: Database, artifact_root: Path,
+             identity_channel: grpc.Channel) -> EmbedderService:
+    service = EmbedderService(database, builtin_models(None, None), artifact_root=artifact_root,
+                              tag_sink=IdentityTagSink(IdentityServiceStub(identity_channel)))
     service.bootstrap()
     return service
 

@@ -11,6 +11,7 @@ import grpc
 import numpy as np
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import text
 
 from juke.common.v1 import common_pb2
 from juke.embedder.v1 import embedder_pb2 as epb
@@ -82,6 +83,21 @@ def _event(user: str, item: str, minutes: int, kind: int = rpb.EVENT_TYPE_COMPLE
     return rpb.ListeningEvent(user_id=user, item=item, type=kind, occurred_at=stamp)  # type: ignore[arg-type]
 
 
+COHERENT_CONFIG = "01a1fd00-0000-7000-8000-000000000001"  # the initial weight config
+
+
+def _activate_weights(database: Database, config_id: str) -> str:
+    """Make `config_id` the active weight config; returns the one it replaced."""
+    with database.transaction() as session:
+        was = session.execute(text("SELECT id FROM ranker.ranking_weight_config WHERE active")
+                              ).scalar_one()
+        session.execute(text("UPDATE ranker.ranking_weight_config SET active = false "
+                             "WHERE active"))
+        session.execute(text("UPDATE ranker.ranking_weight_config SET active = true "
+                             "WHERE id = :id"), {"id": config_id})
+    return str(was)
+
+
 @pytest.fixture(scope="module")
 def world(start_ranker: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
           embedder_channel: grpc.Channel, database: Database) -> Iterator[World]:
@@ -98,6 +114,10 @@ def world(start_ranker: Callable[..., grpc.Channel], identity_channel: grpc.Chan
                     vector=_vector(genre, n), pooled_from=1, checksum=f"{genre}{n}".ljust(64, "0"),
                     entry_id=uuid.uuid4(), environment="production")
     previous = embedder.GetActiveModel(epb.GetActiveModelRequest()).model.id
+    # The mixes are checked against the weights they were written for (relevance-led, lambda
+    # 0.8): the shipped default's MMR lambda 0.4 lets a catalog this small pull a track of
+    # the other genre into a mix for diversity's sake.
+    config_was = _activate_weights(database, COHERENT_CONFIG)
     embedder.ExportArtifacts(epb.ExportArtifactsRequest(model_id=model.id))  # before activation
     embedder.ActivateModel(epb.ActivateModelRequest(model_id=model.id))
     ranker = RankerServiceStub(start_ranker())  # after the catalog: its features know it
@@ -113,6 +133,7 @@ def world(start_ranker: Callable[..., grpc.Channel], identity_channel: grpc.Chan
         yield world
     finally:
         embedder.ActivateModel(epb.ActivateModelRequest(model_id=previous))
+        _activate_weights(database, config_was)
 
 
 def _mixes(world: World, user: str, **kw: int) -> rpb.GetDailyMixesResponse:

@@ -295,3 +295,44 @@ def test_one_target_naming_both_ranker_processes_spreads_calls_over_them(
 
     counts = [served(first), served(second)]
     assert sum(counts) == 20 and min(counts) >= 5, counts
+
+
+def test_the_collaborative_signal_serves_from_the_active_cf_model(
+        ranker: RankerServiceStub, catalog: dict[str, str], database: Database) -> None:
+    """A config weighing the collaborative signal folds the seeds into the active CF model's
+    item factors: explained exactly, named in the model version."""
+    from services.ranker.store import repository as repo
+
+    tracks = sorted(catalog[t] for t in ("t1", "t2", "t3", "t4", "t5", "t6"))
+    rng = np.random.default_rng(11)
+    with database.transaction() as session:
+        model_id = repo.save_cf_model(session, {
+            "version": f"test-cf-{TAG}", "training_set_hash": "0" * 64,
+            "production_allowed": False, "item_type": "track",
+            "params": {"factors": 4, "typical_weight": 2.0}},
+            np.array(tracks, dtype=object), rng.normal(size=(6, 4)).astype(np.float32))
+    previous = next(c.id for c in ranker.ListWeightConfigs(
+        rpb.ListWeightConfigsRequest()).configs if c.active)
+    ranker.ActivateCfModel(rpb.ActivateCfModelRequest(id=str(model_id)))
+    config = ranker.CreateWeightConfig(rpb.CreateWeightConfigRequest(
+        w_metadata=0.5, w_collaborative=0.5, lambda_mmr=1.0, description="collaborative")).config
+    assert config.w_collaborative == 0.5
+    ranker.ActivateWeightConfig(rpb.ActivateWeightConfigRequest(id=config.id))
+    try:
+        result = ranker.Recommend(rpb.RecommendRequest(query=_query([catalog["t1"]]))).result
+    finally:
+        ranker.ActivateWeightConfig(rpb.ActivateWeightConfigRequest(id=previous))
+    assert result.bundle.cf_model_id == str(model_id)
+    assert result.bundle.w_collaborative == 0.5
+    collaborative = [i for i in result.items if i.collaborative_score > 0]
+    assert collaborative
+    for item in result.items:
+        parts = [c.contribution for c in item.explanation]
+        # float64 sums of the same few terms in two orders: a few units of 2^-53 each
+        assert abs(sum(parts) - item.final_score) <= 8 * len(parts) * 2.0**-53 * max(
+            1.0, sum(abs(p) for p in parts))
+        assert item.model_version.endswith(f"+cf:test-cf-{TAG}")
+    for item in collaborative:
+        (c,) = [c for c in item.explanation if c.signal == "collaborative"]
+        assert c.rule == "als" and c.weight == 0.5
+        assert c.contribution == pytest.approx(0.5 * item.collaborative_score)

@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from services.common.errors import InvalidArgument
+from services.ranker.core.cf import CfConfig
 from services.ranker.core.features import CatalogFeatures, ResourceRow, TagRow
 from services.ranker.core.hybrid import WeightConfig, recommend
 from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
@@ -23,7 +24,10 @@ from services.ranker.evaluation.harness import (
     EASE,
     FALLBACK,
     HYBRID,
+    HYBRID_MMR,
+    HYBRID_RERANK,
     ITEM_KNN,
+    MMR_LAMBDAS,
     MODEL_KEYS,
     POPULARITY,
     SHORT_CF,
@@ -220,8 +224,17 @@ def test_harness_reports_every_model_on_one_dataset_hash() -> None:
     assert report.dataset_hash == dataset_hash(split(data, Protocol(seed=5)))
     evaluated = [r for r in report.rows if r.result is not None]
     assert [r.key for r in evaluated] == [POPULARITY, ITEM_KNN, EASE, ALS, METADATA,
-                                          COOCCURRENCE, HYBRID, CF, FALLBACK, SHORT_HYBRID,
-                                          SHORT_CF]
+                                          COOCCURRENCE, HYBRID, HYBRID_MMR, HYBRID_RERANK,
+                                          CF, FALLBACK, SHORT_HYBRID, SHORT_CF]
+    # The second stage: trained on validation, named by its version.
+    rerank = report.row(HYBRID_RERANK)
+    assert rerank.model_id.endswith(rerank.params["reranker"])
+    assert rerank.params["reranker"].startswith("lambdamart-")
+    # The MMR operating point: the hybrid's weights at a lambda swept on validation.
+    assert report.mmr is not None and set(report.mmr.points) == set(MMR_LAMBDAS)
+    chosen = report.row(HYBRID_MMR).params["lambda_mmr"]
+    assert chosen == report.mmr.chosen.lambda_mmr
+    assert report.mmr.chosen.w_metadata == report.grid.best.w_metadata
     # The short-history rows: the same users, fewer seeds, distinct stored model ids.
     assert report.row(SHORT_HYBRID).model_id == f"{report.grid.best.id}:3-plays"
     assert len({r.model_id for r in report.rows}) == len(report.rows)
@@ -345,3 +358,26 @@ def test_cf_threshold_is_where_cf_beats_popularity_beyond_noise_from_then_on() -
                          _slice(3, flat, clear)]) == 3
     assert cf_min_plays([_slice(1, flat, clear), _slice(2, flat, lucky)]) is None
     assert cf_min_plays([_slice(1, (0.1,), (0.9,))]) is None  # one user: no error estimate
+
+
+def test_grid_search_tries_each_collaborative_weight_with_the_metadata_shares(ranker) -> None:
+    features, _, data = ranker
+    test = split(data)
+    validation = validation_split(test.train, test.protocol)
+    cf = CfConfig(factors=4, iterations=3)
+    result = grid_search(features, validation, "artist", grid=(0.2, 0.8), pmi=SMALL_PMI, cf=cf,
+                         collaborative_grid=(0.0, 0.5))
+    expected = [hybrid_config(0.2, 0.8), hybrid_config(0.8, 0.2),
+                hybrid_config(0.1, 0.4, w_collaborative=0.5),
+                hybrid_config(0.4, 0.1, w_collaborative=0.5)]
+    assert list(result.scores) == [c.id for c in expected]
+    assert result.scores[result.best.id] == max(result.scores.values())
+    with pytest.raises(InvalidArgument, match="collaborative grid"):
+        grid_search(features, validation, "artist", grid=(0.5,), collaborative_grid=(1.0,))
+
+
+def test_a_config_weighing_the_collaborative_signal_needs_a_cf_model(ranker) -> None:
+    features, index, _ = ranker
+    with pytest.raises(InvalidArgument, match="no CF model"):
+        RankerSignals(features, index, "artist").model(
+            hybrid_config(0.2, 0.3, w_collaborative=0.5))

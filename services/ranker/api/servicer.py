@@ -74,8 +74,9 @@ def result_pb(result: Result, details: Details = _no_details) -> pb.RecommendRes
             resource=_summary(i.type, i.id, i.name),
             content_score=i.content_score, metadata_score=i.metadata_score,
             cooccurrence_score=i.cooccurrence_score, final_score=i.final_score,
-            mmr_score=i.mmr_score, model_version=b.model_version,
+            mmr_score=i.mmr_score, model_version=result.model_version,
             weight_config_id=rec.weight_config_id,
+            collaborative_score=i.collaborative_score,
             explanation=[pb.Contribution(
                 signal=c.signal, rule=c.rule, raw=c.raw, normalised=c.normalised,
                 weight=c.weight, contribution=c.contribution, reason=c.reason,
@@ -87,10 +88,10 @@ def result_pb(result: Result, details: Details = _no_details) -> pb.RecommendRes
     seeds = [_summary(rtype, juke_id, name) for rtype, juke_id, name in result.seeds]
     return pb.RecommendResult(
         items=items, empty_signals=list(rec.empty_signals), seeds=seeds, cached=result.cached,
-        bundle=result_bundle_pb(b))
+        bundle=result_bundle_pb(b, result.reranker))
 
 
-def result_bundle_pb(b: Bundle) -> pb.ModelBundle:
+def result_bundle_pb(b: Bundle, reranker: str = "") -> pb.ModelBundle:
     wc = b.weight_config
     return pb.ModelBundle(
         embedding_model_id=b.embedding.model_id if b.embedding else "",
@@ -98,14 +99,17 @@ def result_bundle_pb(b: Bundle) -> pb.ModelBundle:
         cooccurrence_model_id=str(b.cooccurrence.id) if b.cooccurrence else "",
         cooccurrence_model=b.cooccurrence.version if b.cooccurrence else "",
         weight_config_id=str(wc.id), w_content=wc.w_content, w_metadata=wc.w_metadata,
-        w_cooccurrence=wc.w_cooccurrence, lambda_mmr=wc.lambda_mmr)
+        w_cooccurrence=wc.w_cooccurrence, lambda_mmr=wc.lambda_mmr,
+        cf_model_id=str(b.cf.id) if b.cf else "", cf_model=b.cf.version if b.cf else "",
+        w_collaborative=wc.w_collaborative, reranker=reranker)
 
 
 def config_pb(c: WeightConfigRecord) -> pb.WeightConfig:
     return pb.WeightConfig(id=str(c.id), w_content=c.w_content, w_metadata=c.w_metadata,
                            w_cooccurrence=c.w_cooccurrence, lambda_mmr=c.lambda_mmr,
                            active=c.active, description=c.description,
-                           created_at=timestamp(c.created_at))
+                           created_at=timestamp(c.created_at),
+                           w_collaborative=c.w_collaborative)
 
 
 def cooc_pb(m: CooccurrenceModelRecord) -> pb.CooccurrenceModel:
@@ -230,7 +234,7 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
     def CreateWeightConfig(self, request: Any, context: grpc.ServicerContext) -> Any:
         config = self._service.create_weight_config(
             request.w_content, request.w_metadata, request.w_cooccurrence, request.lambda_mmr,
-            request.description)
+            request.description, request.w_collaborative)
         return pb.CreateWeightConfigResponse(config=config_pb(config))
 
     def _registry(self) -> ModelRegistry:

@@ -7,6 +7,11 @@ just heard as part of it):
     normalised_s(c) = raw_s(c) / max over eligible candidates of raw_s     (0 when that max is 0)
     final(c)        = w_content * normalised_content(c) + w_metadata * normalised_metadata(c)
                       + w_cooccurrence * normalised_cooccurrence(c)
+                      + w_collaborative * normalised_collaborative(c)
+
+The collaborative signal (collaborative.py: the seeds folded into a CF model's item
+factors) joins only when the config weighs it and a `CollaborativeIndex` is given; it is
+explained like content (one contribution, its seeds named by their positive shares).
 
 Dividing by the best candidate puts every signal on 0..1 with its best item at 1, whatever
 its raw scale (summed rule points, summed PMI, cosine) and however many seeds there are;
@@ -14,6 +19,11 @@ it keeps each signal's own spread (no min shift, so a zero stays zero); and beca
 per output type, the best artist and the best track both reach the weights' sum when one
 request asks for several types. A signal with nothing to say (no table, no vectors, no
 overlap) stays 0 and is listed in `empty_signals`; the others still answer.
+
+Weighted seeds (a playlist continued with its latest items counting most): a seed of weight
+w contributes w times its rows to the additive signals and w times its vector to the
+content query; the per-type normalisation above is unchanged, so only the balance between
+seeds moves. Without weights every seed weighs 1.
 
 Items with final > 0 form the candidates; the best `pool_factor * limit` of them (ties by
 type, then id) go to MMR (mmr.py) with relevance = final / best final in the pool and
@@ -37,9 +47,12 @@ import scipy.sparse as sp
 
 from services.common.errors import InvalidArgument
 from services.ranker.core import signals as sig
+from services.ranker.core.collaborative import CollaborativeIndex, collaborative
 from services.ranker.core.features import CatalogFeatures, SeedSet, check_type
 from services.ranker.core.mmr import mmr_select, pool_similarity
 from services.ranker.core.signals import (
+    ALL_SIGNALS,
+    COLLABORATIVE,
     CONTENT,
     COOCCURRENCE,
     METADATA,
@@ -64,13 +77,14 @@ class WeightConfig:
     w_metadata: float
     w_cooccurrence: float
     lambda_mmr: float
+    w_collaborative: float = 0.0  # folded-in CF item factors (collaborative.py)
 
     def __post_init__(self) -> None:
-        for name in ("w_content", "w_metadata", "w_cooccurrence"):
+        for name in ("w_content", "w_metadata", "w_cooccurrence", "w_collaborative"):
             value = getattr(self, name)
             if not (np.isfinite(value) and value >= 0):
                 raise InvalidArgument(f"weight config {self.id!r}: {name}={value!r} must be >= 0")
-        if self.w_content + self.w_metadata + self.w_cooccurrence <= 0:
+        if self.w_content + self.w_metadata + self.w_cooccurrence + self.w_collaborative <= 0:
             raise InvalidArgument(f"weight config {self.id!r} has all weights 0")
         if not (np.isfinite(self.lambda_mmr) and 0.0 <= self.lambda_mmr <= 1.0):
             raise InvalidArgument(
@@ -82,7 +96,13 @@ class WeightConfig:
             CONTENT: self.w_content,
             METADATA: self.w_metadata,
             COOCCURRENCE: self.w_cooccurrence,
+            COLLABORATIVE: self.w_collaborative,
         }[signal]
+
+    def reported_signals(self) -> tuple[str, ...]:
+        """The signals `empty_signals` and `silent_seeds` speak of: the three of every
+        config, and the collaborative one where this config weighs it."""
+        return ALL_SIGNALS if self.w_collaborative > 0 else SIGNALS
 
     @classmethod
     def single_signal(cls, signal: str, lambda_mmr: float = 1.0) -> WeightConfig:
@@ -121,6 +141,7 @@ class ScoredItem:
     final_score: float  # sum of weight * normalised score
     mmr_score: float  # what MMR selected it on (relevance traded against redundancy)
     explanation: tuple[Contribution, ...]
+    collaborative_score: float = 0.0  # normalised, 0..1
 
 
 @dataclass(frozen=True)
@@ -147,24 +168,33 @@ def recommend(
     candidate_vectors: np.ndarray | None = None,
     rules: MetadataRules | None = None,
     pool_factor: int = DEFAULT_POOL_FACTOR,
+    seed_weights: Mapping[str, float] | None = None,
+    collaborative_index: CollaborativeIndex | None = None,
 ) -> Recommendation:
     """Compute every signal for the seeds and combine them (see the module docstring).
 
     Content needs `seed_vectors` (per seed, its tracks' vectors) and the candidate tracks
     with their vectors (from an ANN search around `signals.content_query(...).vector`).
+    `seed_weights` (seed id -> weight > 0, 1 for a seed it omits) weigh each seed's part of
+    the additive signals and its vector in the content query (see `weigh_seeds`).
     """
     out_types = _checked_types(out_types)
     seeds = features.expand_seeds(seed_ids)
-    query = sig.content_query(seeds, seed_vectors) if seed_vectors else None
+    weights = seed_weight_array(seeds, seed_weights) if seed_weights else None
+    query = sig.content_query(seeds, seed_vectors, weights) if seed_vectors else None
     computed: list[SignalScores] = []
     for out_type in out_types:
         computed.append(sig.metadata(seeds, features, out_type, rules))
         if cooccurrence is not None:
             computed.append(sig.cooccurrence(seeds, cooccurrence, out_type))
+        if collaborative_index is not None and config.w_collaborative > 0:
+            computed.append(collaborative(seeds, collaborative_index, out_type))
         if query is not None and len(candidate_ids) and candidate_vectors is not None:
             computed.append(
                 sig.content(seeds, features, query, candidate_ids, candidate_vectors, out_type)
             )
+    if weights is not None:
+        computed = [weigh_seeds(scores, weights) for scores in computed]
     return combine(
         features,
         seeds,
@@ -213,9 +243,46 @@ def combine(
         seed_ids=seeds.ids,
         out_types=tuple(out_types),
         weight_config_id=config.id,
-        empty_signals=tuple(s for s in SIGNALS if all(r.max_raw.get(s, 0.0) == 0 for r in ranked)),
-        silent_seeds=_silent_seeds(seeds, ranked),
+        empty_signals=tuple(s for s in config.reported_signals()
+                            if all(r.max_raw.get(s, 0.0) == 0 for r in ranked)),
+        silent_seeds=_silent_seeds(seeds, ranked, config.reported_signals()),
     )
+
+
+def seed_weight_array(seeds: SeedSet, weights: Mapping[str, float]) -> np.ndarray:
+    """The weights of `seeds` in seed order (1 where `weights` has none); each must be a
+    finite number > 0, and every weighted id must be a seed."""
+    unknown = sorted(set(weights) - set(seeds.ids))
+    if unknown:
+        raise InvalidArgument(f"seed weight given for {unknown[0]!r}, which is not a seed")
+    out = np.array([float(weights.get(s, 1.0)) for s in seeds.ids])
+    bad = np.flatnonzero(~np.isfinite(out) | (out <= 0))
+    if len(bad):
+        raise InvalidArgument(f"seed weight {out[bad[0]]!r} of {seeds.ids[bad[0]]!r} must be "
+                              "a finite number > 0")
+    return out
+
+
+def weigh_seeds(scores: SignalScores, weights: np.ndarray) -> SignalScores:
+    """An additive signal with each seed's row of every part scaled by its weight, and the
+    scores summed again from them: a seed of weight 2 counts as that seed twice. Content is
+    not additive; its weights act in the query vector (`signals.content_query`)."""
+    if not scores.additive or not scores.parts:
+        return scores
+    # Positive weights keep every entry's sign, so the weighted scores live on the same
+    # support: each part's entries are scaled by their row's weight and summed into it.
+    support = scores.support
+    values = np.zeros(len(support))
+    parts: dict[str, sp.csr_matrix] = {}
+    for rule, part in scores.parts.items():
+        part = sp.csr_matrix(part)
+        data = part.data * np.repeat(weights, np.diff(part.indptr))
+        parts[rule] = sp.csr_matrix((data, part.indices, part.indptr), shape=part.shape)
+        at = np.minimum(np.searchsorted(support, part.indices), max(len(support) - 1, 0))
+        held = support[at] == part.indices if len(support) else np.zeros(0, dtype=bool)
+        values += np.bincount(at[held], weights=data[held], minlength=len(support))
+    return SignalScores.sparse(scores.signal, scores.out_type, scores.width, support, values,
+                               parts, additive=True)
 
 
 # ---- per-type scoring -------------------------------------------------------------------------
@@ -343,8 +410,9 @@ def _group(
             )
         if scores.signal in grouped[scores.out_type]:
             raise InvalidArgument(f"two {scores.signal} signals for {scores.out_type!r}")
-        if scores.signal not in SIGNALS:
-            raise InvalidArgument(f"signal {scores.signal!r} is not one of {', '.join(SIGNALS)}")
+        if scores.signal not in ALL_SIGNALS:
+            raise InvalidArgument(
+                f"signal {scores.signal!r} is not one of {', '.join(ALL_SIGNALS)}")
         grouped[scores.out_type][scores.signal] = scores
     return grouped
 
@@ -372,10 +440,11 @@ def _checked_types(out_types: Sequence[str]) -> list[str]:
     return unique
 
 
-def _silent_seeds(seeds: SeedSet, ranked: Sequence[_TypeRanking]) -> dict[str, tuple[str, ...]]:
+def _silent_seeds(seeds: SeedSet, ranked: Sequence[_TypeRanking],
+                  names: Sequence[str] = SIGNALS) -> dict[str, tuple[str, ...]]:
     """Per signal, the seeds whose parts reach no eligible candidate of any requested type."""
     silent: dict[str, tuple[str, ...]] = {}
-    for name in SIGNALS:
+    for name in names:
         reach = np.zeros(len(seeds))
         for r in ranked:
             scores = r.signals.get(name)
@@ -420,7 +489,7 @@ def _explain(
         r = ranked[k]
         candidate = r.start + local
         contributions: list[Contribution] = []
-        for name in SIGNALS:
+        for name in ALL_SIGNALS:
             signal = r.signals.get(name)
             weight, best = config.weight(name), r.max_raw.get(name, 0.0)
             if signal is None or weight == 0 or best == 0 or r.raw_score(name, local) == 0:
@@ -460,6 +529,9 @@ def _explain(
                 final_score=r.final_score(local),
                 mmr_score=float(mmr_score),
                 explanation=tuple(contributions),
+                collaborative_score=(
+                    r.normalised(COLLABORATIVE, local) if COLLABORATIVE in r.signals else 0.0
+                ),
             )
         )
     return items
@@ -507,6 +579,8 @@ def _reason(
         return f"shares tags with {named}{shared}"
     if rule == "pmi":
         return f"often listened to together with {named}"
+    if rule == "als":
+        return f"listeners of {named} play it too (collaborative filtering)"
     if rule == "cosine":
         if top is None:
             return "sounds like the seeds"

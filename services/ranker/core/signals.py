@@ -69,6 +69,10 @@ METADATA = "metadata"
 COOCCURRENCE = "cooccurrence"
 CONTENT = "content"
 SIGNALS = (CONTENT, METADATA, COOCCURRENCE)
+# Folded-in CF item factors (collaborative.py): weighed only by configs that give it a
+# weight, so requests and reports without a CF model look as they did before it.
+COLLABORATIVE = "collaborative"
+ALL_SIGNALS = (*SIGNALS, COLLABORATIVE)
 
 
 @dataclass(frozen=True)
@@ -310,11 +314,13 @@ class ContentQuery:
         return int(self.vector.shape[0])
 
 
-def content_query(seeds: SeedSet, seed_vectors: Mapping[str, np.ndarray]) -> ContentQuery | None:
+def content_query(seeds: SeedSet, seed_vectors: Mapping[str, np.ndarray],
+                  weights: np.ndarray | None = None) -> ContentQuery | None:
     """Combine each seed's track vectors into one query (None when no seed has any).
 
     `seed_vectors[seed_id]` holds the vectors (k x d, or one d-vector) of the tracks the
-    seed stands for; seeds missing from the mapping have no content signal.
+    seed stands for; seeds missing from the mapping have no content signal. `weights`
+    (one per seed, > 0; default all 1) weigh the seeds in the mean.
     """
     unknown = sorted(set(seed_vectors) - set(seeds.ids))
     if unknown:
@@ -330,7 +336,7 @@ def content_query(seeds: SeedSet, seed_vectors: Mapping[str, np.ndarray]) -> Con
         vectors = np.atleast_2d(np.asarray(seed_vectors.get(seed, np.zeros((0, dim))), float))
         if vectors.size:
             matrix[k] = _unit(_unit_rows(vectors).mean(axis=0))
-    combined = _unit(matrix.mean(axis=0))
+    combined = _unit(matrix.mean(axis=0) if weights is None else weights @ matrix)
     if not np.any(combined):
         return None
     return ContentQuery(seed_vectors=matrix, vector=combined)

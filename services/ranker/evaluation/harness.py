@@ -12,12 +12,19 @@ learns from the training split only (protocol.py):
   for each mode (metadata-only: the metadata signal alone, the service's mode "metadata";
   co-occurrence-only: both signals with all weight on co-occurrence, its mode
   "cooccurrence"). The co-occurrence table is `pmi.train_pmi` over the training triples;
+  the hybrid's collaborative signal (core/collaborative.py) folds the seeds into the CF
+  model trained on them (the "collaborative filtering" row's, `CfConfig` as it ships), as
+  the service folds them into the active CF model;
+- hybrid + LambdaMART rerank: the hybrid's best candidates reranked by the learned second
+  stage (core/rerank.py), trained on a validation split of RERANK_USERS users carved from
+  the training data like the weight search's (evaluation/rerank.py);
 - content-only: only where content vectors exist; otherwise its row says why it is absent;
 - collaborative filtering: the project's CF as it ships (`CfConfig()`), implicit ALS on the
   training triples, each test user folded in from their seeds, as personal recommendations do.
 
 MMR runs with lambda = 1: the harness measures relevance; diversification would trade some
-of it away by design. Hybrid weights, EASE's lambda and the ALS baseline's factors come
+of it away by design. Hybrid weights (metadata / co-occurrence shares of DEFAULT_GRID, times
+each collaborative weight of COLLABORATIVE_GRID), EASE's lambda and the ALS baseline's factors come
 from a validation split carved from the training data (`protocol.validation_split`), never
 from the test users' held-out items; the test metrics are then reported for the choices.
 
@@ -41,7 +48,8 @@ import numpy as np
 
 from services.common.errors import InvalidArgument
 from services.ranker.core import signals as sig
-from services.ranker.core.cf import CfConfig
+from services.ranker.core.cf import CfConfig, train_als
+from services.ranker.core.collaborative import CollaborativeIndex, collaborative
 from services.ranker.core.features import CatalogFeatures, ResourceRow, SeedSet
 from services.ranker.core.hybrid import WeightConfig, combine
 from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
@@ -72,14 +80,33 @@ from services.ranker.evaluation.protocol import (
     split,
     validation_split,
 )
+from services.ranker.evaluation.rerank import (
+    FirstStage,
+    RerankerFit,
+    listener_counts,
+    reranked_model,
+    train_reranker,
+)
 
 __all__ = ["CollaborativeFiltering", "Ease", "ItemKnn", "Popularity"]  # re-exported
 
 EVAL_LAMBDA = 1.0
 DEFAULT_GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # w_metadata; w_cooc = 1 - it
+# The collaborative weight; the other two share the rest as DEFAULT_GRID splits it.
+COLLABORATIVE_GRID = (0.0, 0.4, 0.5, 0.6, 0.7)
 DEFAULT_GRID_USERS = 500
+# Validation users the second stage learns from: its queries are users, so it wants more of
+# them than the weight search (1,500 of HetRec's 1,892 give it about 1,400 queries).
+RERANK_USERS = 1500
 POPULARITY, ITEM_KNN, EASE, ALS = "popularity", "item_knn", "ease", "als"
 CONTENT_ONLY, HYBRID, CF = "content", "hybrid", "cf"
+HYBRID_MMR = "hybrid_mmr"  # the hybrid at the MMR operating point chosen on validation
+# The hybrid's best candidates reranked by LambdaMART trained on validation (rerank.py)
+HYBRID_RERANK = "hybrid_rerank"
+# MMR lambdas swept on validation with the chosen weights, relevance-only first; the
+# operating point is the smallest lambda whose validation nDCG@k keeps MMR_KEEP of lambda 1's.
+MMR_LAMBDAS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
+MMR_KEEP = 0.98
 BASELINES = (POPULARITY, ITEM_KNN, EASE, ALS)
 # The personal fallback chain below its CF threshold: popularity is what it serves; the
 # hybrid and CF from the same few plays are the alternatives it forgoes.
@@ -88,40 +115,53 @@ SHORT_HISTORY_KEYS = (FALLBACK, SHORT_HYBRID, SHORT_CF)
 SHORT_HISTORY_PLAYS = 3  # the slice shown in the main table
 SLICE_PLAYS = (1, 2, 3, 4, 5)
 MODEL_KEYS = (POPULARITY, ITEM_KNN, EASE, ALS, METADATA, COOCCURRENCE, CONTENT_ONLY, HYBRID,
-              CF, FALLBACK, SHORT_HYBRID, SHORT_CF)
+              HYBRID_MMR, HYBRID_RERANK, CF, FALLBACK, SHORT_HYBRID, SHORT_CF)
 
 
 # ---- the ranker -----------------------------------------------------------------------------
+
+
+_Computed = tuple[SeedSet, SignalScores, SignalScores, SignalScores | None]
 
 
 class RankerSignals:
     """The ranker's signals for one user's seeds, computed once and shared by its models."""
 
     def __init__(self, features: CatalogFeatures, cooccurrence: CooccurrenceIndex,
-                 out_type: str) -> None:
+                 out_type: str, collaborative: CollaborativeIndex | None = None) -> None:
         self.features = features
         self.cooccurrence = cooccurrence
+        self.collaborative = collaborative
         self.out_type = out_type
         self._key: tuple[str, ...] | None = None
-        self._value: tuple[SeedSet, SignalScores, SignalScores] | None = None
+        self._value: _Computed | None = None
 
-    def computed(self, seeds: Sequence[str]) -> tuple[SeedSet, SignalScores, SignalScores]:
-        """(seed set, metadata, co-occurrence), as `hybrid.recommend` computes them."""
+    def computed(self, seeds: Sequence[str]) -> _Computed:
+        """(seed set, metadata, co-occurrence, collaborative or None), as
+        `hybrid.recommend` computes them."""
         key = tuple(seeds)
         if self._key != key or self._value is None:
             seed_set = self.features.expand_seeds(list(seeds))
             self._value = (seed_set,
                            sig.metadata(seed_set, self.features, self.out_type),
-                           sig.cooccurrence(seed_set, self.cooccurrence, self.out_type))
+                           sig.cooccurrence(seed_set, self.cooccurrence, self.out_type),
+                           collaborative(seed_set, self.collaborative, self.out_type)
+                           if self.collaborative is not None else None)
             self._key = key
         return self._value
 
     def model(self, config: WeightConfig, *, with_cooccurrence: bool = True) -> Model:
-        """The ranker with `config`; without co-occurrence as the service's metadata mode."""
+        """The ranker with `config`; without co-occurrence as the service's metadata mode.
+        The collaborative signal joins where `config` weighs it (as in the service)."""
+        if config.w_collaborative > 0 and self.collaborative is None:
+            raise InvalidArgument(f"{config.id} weighs the collaborative signal, but no CF "
+                                  "model was given")
 
         def rank(seeds: Sequence[str], exclude: Sequence[str], k: int) -> list[str]:
-            seed_set, metadata, cooccurrence = self.computed(seeds)
+            seed_set, metadata, cooccurrence, collab = self.computed(seeds)
             computed = [metadata, cooccurrence] if with_cooccurrence else [metadata]
+            if collab is not None and config.w_collaborative > 0:
+                computed.append(collab)
             rec = combine(self.features, seed_set, computed, config, out_types=(self.out_type,),
                           exclude_ids=list(exclude), limit=k)
             return [item.id for item in rec.items]
@@ -130,10 +170,26 @@ class RankerSignals:
 
 
 def hybrid_config(w_metadata: float, w_cooccurrence: float, w_content: float = 0.0,
-                  lambda_mmr: float = EVAL_LAMBDA) -> WeightConfig:
+                  lambda_mmr: float = EVAL_LAMBDA, w_collaborative: float = 0.0
+                  ) -> WeightConfig:
     label = (f"hybrid:metadata={w_metadata:.2f},cooccurrence={w_cooccurrence:.2f},"
              f"content={w_content:.2f},lambda={lambda_mmr:.2f}")
-    return WeightConfig(label, w_content, w_metadata, w_cooccurrence, lambda_mmr)
+    if w_collaborative > 0:
+        label += f",collaborative={w_collaborative:.2f}"
+    return WeightConfig(label, w_content, w_metadata, w_cooccurrence, lambda_mmr,
+                        w_collaborative)
+
+
+def grid_configs(grid: Sequence[float], collaborative_grid: Sequence[float]
+                 ) -> list[WeightConfig]:
+    """Every (metadata share, collaborative weight) pair: the collaborative weight first,
+    the rest split between metadata (its share of `grid`) and co-occurrence."""
+    configs: list[WeightConfig] = []
+    for wc in collaborative_grid:
+        rest = 1.0 - wc
+        configs.extend(hybrid_config(round(w * rest, 10), round((1.0 - w) * rest, 10),
+                                     w_collaborative=wc) for w in grid)
+    return configs
 
 
 def table_items(table: CooccurrenceTable) -> frozenset[str]:
@@ -179,19 +235,29 @@ class GridResult:
 
 
 def grid_search(features: CatalogFeatures, validation: EvalSplit, out_type: str,
-                grid: Sequence[float] = DEFAULT_GRID, pmi: PmiConfig | None = None
-                ) -> GridResult:
+                grid: Sequence[float] = DEFAULT_GRID, pmi: PmiConfig | None = None,
+                cf: CfConfig | None = None,
+                collaborative_grid: Sequence[float] = (0.0,)) -> GridResult:
     """Pick hybrid weights by validation nDCG@k (ties: the earlier grid point).
 
-    Everything comes from `validation`: the co-occurrence table is trained on its training
-    part, the metrics on its held-out part, so test held-out items play no role.
+    Everything comes from `validation`: the co-occurrence table and the CF model are
+    trained on its training part, the metrics on its held-out part, so test held-out items
+    play no role. `collaborative_grid` lists the collaborative weights tried (0: without;
+    the default tries none, `run_harness` tries COLLABORATIVE_GRID).
     """
     if not grid or any(not 0.0 < w < 1.0 for w in grid):
         raise InvalidArgument(f"grid {list(grid)!r} must list metadata weights in (0, 1)")
+    if not collaborative_grid or any(not 0.0 <= w < 1.0 for w in collaborative_grid):
+        raise InvalidArgument(f"collaborative grid {list(collaborative_grid)!r} must list "
+                              "weights in [0, 1)")
     table = train_pmi(validation.train.users, validation.train.items,
                       validation.train.weights, pmi or PmiConfig())
-    ranker = RankerSignals(features, CooccurrenceIndex(features, table), out_type)
-    configs = [hybrid_config(w, round(1.0 - w, 10)) for w in grid]
+    collab = None
+    if any(w > 0 for w in collaborative_grid):
+        collab = CollaborativeIndex(features, train_als(
+            validation.train.users, validation.train.items, validation.train.weights, cf))
+    ranker = RankerSignals(features, CooccurrenceIndex(features, table), out_type, collab)
+    configs = grid_configs(grid, collaborative_grid)
     results = evaluate_models({c.id: ranker.model(c) for c in configs}, validation,
                               validation.train.item_set(), table_items(table))
     metric = ndcg_name(validation.protocol.k)
@@ -199,6 +265,44 @@ def grid_search(features: CatalogFeatures, validation: EvalSplit, out_type: str,
     best = max(configs, key=lambda c: (scores[c.id], -configs.index(c)))
     users = next(iter(results.values())).users
     return GridResult(best, scores, users, dataset_hash(validation))
+
+
+@dataclass(frozen=True)
+class MmrSweep:
+    """The hybrid's accuracy/diversity trade-off on validation, one point per lambda."""
+
+    chosen: WeightConfig  # the best weights at the chosen lambda
+    points: dict[float, dict[str, float]]  # lambda -> validation metrics
+    users: int
+    # lambda -> test metrics: the curve the README shows (the choice never reads it)
+    test_points: dict[float, dict[str, float]] = field(default_factory=dict)
+
+
+def mmr_sweep(features: CatalogFeatures, validation: EvalSplit, out_type: str,
+              best: WeightConfig, lambdas: Sequence[float] = MMR_LAMBDAS,
+              pmi: PmiConfig | None = None, cf: CfConfig | None = None,
+              keep: float = MMR_KEEP) -> MmrSweep:
+    """`best` at each MMR lambda on the validation split (models trained on its training
+    part); chosen: the smallest lambda whose nDCG@k is at least `keep` times the largest
+    lambda's (MMR buys coverage and diversity with some relevance; this caps the price)."""
+    if not lambdas or any(not 0.0 <= lam <= 1.0 for lam in lambdas):
+        raise InvalidArgument(f"MMR lambdas {list(lambdas)!r} must lie within 0..1")
+    table = train_pmi(validation.train.users, validation.train.items,
+                      validation.train.weights, pmi or PmiConfig())
+    collab = CollaborativeIndex(features, train_als(
+        validation.train.users, validation.train.items, validation.train.weights, cf)) \
+        if best.w_collaborative > 0 else None
+    ranker = RankerSignals(features, CooccurrenceIndex(features, table), out_type, collab)
+    configs = {lam: hybrid_config(best.w_metadata, best.w_cooccurrence, best.w_content, lam,
+                                  best.w_collaborative) for lam in sorted(lambdas, reverse=True)}
+    results = evaluate_models({c.id: ranker.model(c) for c in configs.values()}, validation,
+                              validation.train.item_set(), table_items(table),
+                              tag_measures(features, validation.train))
+    points = {lam: results[c.id].metrics for lam, c in configs.items()}
+    metric = ndcg_name(validation.protocol.k)
+    floor = keep * points[max(points)][metric]
+    chosen = min(lam for lam, m in points.items() if m[metric] >= floor)
+    return MmrSweep(configs[chosen], points, next(iter(results.values())).users)
 
 
 @dataclass(frozen=True)
@@ -314,6 +418,7 @@ class HarnessReport:
     tuning: BaselineTuning | None = None
     slices: tuple[SliceRow, ...] = ()
     cf_min_plays: int | None = None  # from the slice: see `cf_min_plays`
+    mmr: MmrSweep | None = None
 
     @property
     def headline(self) -> str:
@@ -388,6 +493,37 @@ def _short_history_rows(row: SliceRow, hybrid_id: str, cf: CfConfig | None
     )
 
 
+def _reranker(features: CatalogFeatures, validation: EvalSplit, out_type: str,
+              config: WeightConfig, pmi: PmiConfig, cf: CfConfig | None
+              ) -> tuple[RerankerFit | None, str]:
+    """The second stage trained on the validation split, or None and why not (a split too
+    small for any validation user's candidates to hold a held-out item)."""
+    try:
+        return train_reranker(features, validation, out_type, config, RankerSignals, pmi,
+                              cf), ""
+    except InvalidArgument as err:
+        return None, f"not trained: {err}"
+
+
+def _rerank_row(fit: RerankerFit | None, note: str, result: EvalResult | None,
+                first: WeightConfig) -> ModelRow:
+    label = "hybrid + LambdaMART rerank"
+    if fit is None:
+        return ModelRow(HYBRID_RERANK, label, "rerank:lambdamart", None, note)
+    return ModelRow(
+        HYBRID_RERANK, label, f"{first.id}:rerank:{fit.reranker.version}", result,
+        f"the hybrid's best {fit.candidates} (MMR lambda 1) reranked by LambdaMART trained "
+        f"on the validation split ({fit.queries} users, {fit.rounds} rounds)",
+        {"reranker": fit.reranker.version, "candidates": fit.candidates,
+         "validation_queries": fit.queries, "early_stopping_queries": fit.stopping_queries,
+         "validation_users": fit.users, "rounds_kept": fit.rounds,
+         "training": asdict(fit.params)})
+
+
+def _curve_key(lam: float) -> str:
+    return f"{HYBRID_MMR}@{lam}"
+
+
 def run_harness(
     rows: Sequence[ResourceRow],
     interactions: Triples,
@@ -396,6 +532,9 @@ def run_harness(
     users: int | None = None,
     grid_users: int | None = DEFAULT_GRID_USERS,
     grid: Sequence[float] = DEFAULT_GRID,
+    collaborative_grid: Sequence[float] = COLLABORATIVE_GRID,
+    mmr_lambdas: Sequence[float] = MMR_LAMBDAS,
+    rerank_users: int | None = RERANK_USERS,
     pmi: PmiConfig | None = None,
     neighbours: int | None = DEFAULT_NEIGHBOURS,
     cf: CfConfig | None = None,
@@ -406,9 +545,10 @@ def run_harness(
 ) -> HarnessReport:
     """Split, tune on validation, train every model, evaluate on the test cases.
 
-    `users` / `grid_users`: evaluate on a seeded sample of that many test / validation
-    users (None: all). `content_unavailable` is the reason shown in the content-only row:
-    content vectors are not part of these inputs. `slice_plays` must include
+    `users` / `grid_users` / `rerank_users`: evaluate on a seeded sample of that many test /
+    validation users / validation users for the second stage (None: all).
+    `content_unavailable` is the reason shown in the content-only row: content vectors are
+    not part of these inputs. `slice_plays` must include
     SHORT_HISTORY_PLAYS (the main table's short-history rows).
     """
     if SHORT_HISTORY_PLAYS not in slice_plays:
@@ -431,16 +571,25 @@ def run_harness(
     validation = validation_split(data.train, protocol, grid_users)
     lap("features and split")
 
-    tuned = grid_search(features, validation, out_type, grid, pmi)
+    tuned = grid_search(features, validation, out_type, grid, pmi, cf, collaborative_grid)
     lap("grid search")
+    sweep = mmr_sweep(features, validation, out_type, tuned.best, mmr_lambdas, pmi, cf)
+    lap("MMR sweep")
     tuning = tune_baselines(validation, ease_lambdas, als_factors)
     lap("baseline tuning")
+    rerank_fit, rerank_note = _reranker(
+        features, validation_split(data.train, protocol, rerank_users), out_type, tuned.best,
+        pmi, cf)
+    lap("reranker training")
 
     table = train_pmi(data.train.users, data.train.items, data.train.weights, pmi)
     cooc_items = table_items(table)
     train_items = data.train.item_set()
     measures = tag_measures(features, data.train)
-    ranker = RankerSignals(features, CooccurrenceIndex(features, table), out_type)
+    cf_model = CollaborativeFiltering(data.train, cf)
+    collab = CollaborativeIndex(features, cf_model.factors) \
+        if tuned.best.w_collaborative > 0 else None
+    ranker = RankerSignals(features, CooccurrenceIndex(features, table), out_type, collab)
     single = {s: WeightConfig.single_signal(s, lambda_mmr=EVAL_LAMBDA)
               for s in (METADATA, COOCCURRENCE)}
     models: dict[str, Model] = {
@@ -451,10 +600,21 @@ def run_harness(
         METADATA: ranker.model(single[METADATA], with_cooccurrence=False),
         COOCCURRENCE: ranker.model(single[COOCCURRENCE]),
         HYBRID: ranker.model(tuned.best),
-        CF: CollaborativeFiltering(data.train, cf),
+        HYBRID_MMR: ranker.model(sweep.chosen),
+        **{_curve_key(lam): ranker.model(replace(sweep.chosen, id=f"{sweep.chosen.id}@{lam}",
+                                                 lambda_mmr=lam))
+           for lam in sweep.points},
+        CF: cf_model,
     }
+    if rerank_fit is not None:
+        models[HYBRID_RERANK] = reranked_model(FirstStage(ranker, tuned.best),
+                                               rerank_fit.reranker, listener_counts(data.train))
     lap("training")
     results = evaluate_models(models, data, train_items, cooc_items, measures)
+    sweep = replace(sweep, test_points={lam: results.pop(_curve_key(lam)).metrics
+                                        for lam in sweep.points})
+    for lam in sweep.points:
+        del models[_curve_key(lam)]
     lap("evaluation")
     slices = short_history_slice(
         data, {FALLBACK: models[POPULARITY], SHORT_CF: models[CF],
@@ -464,7 +624,9 @@ def run_harness(
 
     pmi_params = {**asdict(pmi), "input_hash": table.input_hash}
     weights = {"w_content": tuned.best.w_content, "w_metadata": tuned.best.w_metadata,
-               "w_cooccurrence": tuned.best.w_cooccurrence, "lambda_mmr": EVAL_LAMBDA}
+               "w_cooccurrence": tuned.best.w_cooccurrence,
+               "w_collaborative": tuned.best.w_collaborative, "lambda_mmr": EVAL_LAMBDA,
+               "cf": asdict(cf or CfConfig())}
     short = next(s for s in slices if s.plays == SHORT_HISTORY_PLAYS)
     report_rows = (
         *_baseline_rows(results, tuning, neighbours),
@@ -480,6 +642,14 @@ def run_harness(
                  {**weights, "pmi": pmi_params, "validation_ndcg@10": tuned.scores,
                   "validation_users": tuned.users,
                   "validation_dataset_hash": tuned.dataset_hash}),
+        ModelRow(HYBRID_MMR, f"hybrid, MMR lambda {sweep.chosen.lambda_mmr:.2f}",
+                 f"{sweep.chosen.id}:mmr", results[HYBRID_MMR],
+                 f"the hybrid's weights at the MMR lambda chosen on validation (smallest "
+                 f"keeping {MMR_KEEP:.0%} of lambda 1's nDCG@{protocol.k})",
+                 {**weights, "lambda_mmr": sweep.chosen.lambda_mmr,
+                  "validation": {str(lam): m for lam, m in sweep.points.items()},
+                  "validation_users": sweep.users}),
+        _rerank_row(rerank_fit, rerank_note, results.get(HYBRID_RERANK), tuned.best),
         ModelRow(CF, "collaborative filtering", "signal:cf", results[CF],
                  "implicit ALS as shipped (CfConfig), users folded in from their seeds",
                  asdict(cf or CfConfig())),
@@ -493,4 +663,4 @@ def run_harness(
         cold_items=len(held - cooc_items), users=results[HYBRID].users,
         cold_users=results[HYBRID].cold_users, grid=tuned, pmi=pmi, seconds=seconds,
         tuning=tuning, slices=slices,
-        cf_min_plays=cf_min_plays(slices))
+        cf_min_plays=cf_min_plays(slices), mmr=sweep)

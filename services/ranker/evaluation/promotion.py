@@ -11,6 +11,10 @@ held-out ones included, so scoring it directly would leak the answers; instead e
 - weight config: the hybrid with its weights, over the active co-occurrence model's recipe
   (the default PMI parameters when none is active).
 
+The hybrid is judged as it serves: with the weight config's MMR lambda (the operating point
+users get, so the coverage gate measures the lists they see), and, where the config weighs
+the collaborative signal, with the active CF model's recipe retrained on the split.
+
 Embedding models are judged by the content evaluation (content.py) on the licensed corpus.
 Results are persisted in `ranker.model_evaluation` under the models' ids.
 """
@@ -20,11 +24,12 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from services.common.db import Database
 from services.common.errors import NotFound
-from services.ranker.core.cf import CfConfig
+from services.ranker.core.cf import CfConfig, train_als
+from services.ranker.core.collaborative import CollaborativeIndex
 from services.ranker.core.features import CatalogFeatures
 from services.ranker.core.hybrid import WeightConfig
 from services.ranker.core.pmi import PmiConfig, train_pmi
@@ -54,8 +59,6 @@ from services.ranker.store.repository import (
 )
 from services.ranker.workflows.promotion_contracts import EvaluationPair
 
-RELEVANCE_LAMBDA = 1.0  # judge relevance; diversification trades some away by design
-
 
 def pmi_config(params: dict[str, object]) -> PmiConfig:
     known = {f.name for f in fields(PmiConfig)}
@@ -79,6 +82,16 @@ class _Setting:
     features: CatalogFeatures
     weights: WeightConfig
     cooccurrence: PmiConfig
+    cf: CfConfig  # the active CF model's recipe, for the collaborative signal
+    _collaborative: list[CollaborativeIndex] = field(default_factory=list)
+
+    def collaborative(self) -> CollaborativeIndex:
+        """The collaborative signal's index, trained on the split once per comparison."""
+        if not self._collaborative:
+            train = self.evaluation.train
+            self._collaborative.append(CollaborativeIndex(
+                self.features, train_als(train.users, train.items, train.weights, self.cf)))
+        return self._collaborative[0]
 
 
 def _metrics(result: EvalResult) -> dict[str, float]:
@@ -100,8 +113,8 @@ class HarnessEvaluator:
                 return EvaluationPair("", {}, {}, unavailable_reason=(
                     "this worker has no content evaluation for embedding models"))
             return self._content.compare(candidate_id)
-        candidate, active, weights, cooc = self._models(kind, candidate_id)
-        setting = self._setting(weights, cooc)
+        candidate, active, weights, cooc, cf = self._models(kind, candidate_id)
+        setting = self._setting(weights, cooc, cf)
         digest = dataset_hash(setting.evaluation)
         scored = {"candidate": self._score(kind, candidate, setting)}
         if active is not None and active.id != candidate.id:
@@ -119,32 +132,34 @@ class HarnessEvaluator:
 
     def _models(self, kind: str, candidate_id: str
                 ) -> tuple[Model, Model | None, WeightConfigRecord | None,
-                           CooccurrenceModelRecord | None]:
-        """(candidate, the kind's active model, the active weight config and co-occurrence
-        model)."""
+                           CooccurrenceModelRecord | None, CfModelRecord | None]:
+        """(candidate, the kind's active model, the active weight config, co-occurrence
+        model and CF model)."""
         key = uuid.UUID(candidate_id)
         with self._db.read() as session:
             config_id, cooc_id = repo.active_ids(session)
             weights = repo.weight_config(session, config_id) if config_id else None
             cooc = repo.cooccurrence_model(session, cooc_id) if cooc_id else None
+            cf = repo.active_cf_model(session)
             candidate: Model | None
             active: Model | None
             if kind == "cooccurrence":
                 candidate, active = repo.cooccurrence_model(session, key), cooc
             elif kind == "cf":
-                candidate, active = repo.cf_model(session, key), repo.active_cf_model(session)
+                candidate, active = repo.cf_model(session, key), cf
             else:
                 candidate, active = repo.weight_config(session, key), weights
         if candidate is None:
             raise NotFound(f"no {kind} model {candidate_id!r}")
-        return candidate, active, weights, cooc
+        return candidate, active, weights, cooc, cf
 
     def _setting(self, weights: WeightConfigRecord | None,
-                 cooc: CooccurrenceModelRecord | None) -> _Setting:
+                 cooc: CooccurrenceModelRecord | None, cf: CfModelRecord | None) -> _Setting:
         data = self._load()
         return _Setting(split(data.interactions, self._protocol),
                         CatalogFeatures.build(list(data.rows)), _weight_config(weights),
-                        pmi_config(cooc.params) if cooc else PmiConfig())
+                        pmi_config(cooc.params) if cooc else PmiConfig(),
+                        cf_config(cf.params) if cf else CfConfig())
 
     def _score(self, kind: str, model: Model, setting: _Setting) -> dict[str, float]:
         if kind == "cf":
@@ -158,10 +173,10 @@ class HarnessEvaluator:
 
 
 def _weight_config(weights: WeightConfigRecord | None) -> WeightConfig:
-    if weights is None:
-        return WeightConfig("equal", 0.0, 0.5, 0.5, RELEVANCE_LAMBDA)
+    if weights is None:  # nothing active: equal weights, relevance only
+        return WeightConfig("equal", 0.0, 0.5, 0.5, 1.0)
     return WeightConfig(str(weights.id), weights.w_content, weights.w_metadata,
-                        weights.w_cooccurrence, RELEVANCE_LAMBDA)
+                        weights.w_cooccurrence, weights.lambda_mmr, weights.w_collaborative)
 
 
 def _hybrid_score(recipe: PmiConfig, config: WeightConfig, setting: _Setting
@@ -169,8 +184,9 @@ def _hybrid_score(recipe: PmiConfig, config: WeightConfig, setting: _Setting
     train = setting.evaluation.train
     table = train_pmi(train.users, train.items, train.weights, recipe)
     out_type = out_type_of(setting.features, train.items)
+    collaborative = setting.collaborative() if config.w_collaborative > 0 else None
     ranker = RankerSignals(setting.features, CooccurrenceIndex(setting.features, table),
-                           out_type)
+                           out_type, collaborative)
     return _metrics(evaluate(ranker.model(config), setting.evaluation, train.item_set(),
                              table_items(table)))
 

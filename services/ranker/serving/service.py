@@ -24,22 +24,35 @@ from services.common.db import Database
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.common.ids import parse_uuid
 from services.common.resource_types import RESOURCE_TYPES
+from services.ranker.core.cf import CfConfig, CfFactors
+from services.ranker.core.collaborative import CollaborativeIndex
 from services.ranker.core.features import (
     CatalogFeatures,
     FeatureSettings,
     ItemDetails,
     ResourceRow,
 )
-from services.ranker.core.hybrid import Recommendation, WeightConfig, recommend
+from services.ranker.core.hybrid import (
+    DEFAULT_POOL_FACTOR,
+    Recommendation,
+    WeightConfig,
+    recommend,
+    seed_weight_array,
+)
 from services.ranker.core.signals import CooccurrenceIndex, content_query
 from services.ranker.registry import models as model_registry
 from services.ranker.serving.bundle import EVERYTHING, BundleWatcher
 from services.ranker.serving.health import Metric
 from services.ranker.serving.ports import ActiveEmbedding, Candidates, Content
+from services.ranker.serving.rerank import RerankerArtifact
 from services.ranker.serving.uuid_keys import UuidPositions
 from services.ranker.store import repository as repo
 from services.ranker.store.feature_snapshots import FeatureSnapshots, snapshot_key
-from services.ranker.store.repository import CooccurrenceModelRecord, WeightConfigRecord
+from services.ranker.store.repository import (
+    CfModelRecord,
+    CooccurrenceModelRecord,
+    WeightConfigRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +81,8 @@ class Query:
     limit: int = 0
     resource_types: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()      # taste profile ids; their favourites join the seeds
+    # (seed juke_id, weight > 0): seeds it omits weigh 1 (see core/hybrid.py)
+    seed_weights: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,20 +90,31 @@ class Bundle:
     weight_config: WeightConfigRecord
     cooccurrence: CooccurrenceModelRecord | None
     embedding: ActiveEmbedding | None
+    cf: CfModelRecord | None = None  # the active CF model: the collaborative signal's
+
+    @property
+    def uses_cf(self) -> bool:
+        """The collaborative signal serves: the config weighs it and a CF model is active."""
+        return self.cf is not None and self.weight_config.w_collaborative > 0
 
     @property
     def model_version(self) -> str:
         emb = self.embedding.label if self.embedding else "none"
         cooc = self.cooccurrence.version if self.cooccurrence else "none"
-        return f"emb:{emb}+cooc:{cooc}"
+        version = f"emb:{emb}+cooc:{cooc}"
+        if self.uses_cf:
+            assert self.cf is not None
+            version += f"+cf:{self.cf.version}"
+        return version
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
+    def key(self) -> tuple[str, str, str, str, str]:
         # The artifact hash changes when a model is re-embedded under the same id.
         return (str(self.weight_config.id),
                 str(self.cooccurrence.id) if self.cooccurrence else "",
                 self.embedding.model_id if self.embedding else "",
-                self.embedding.artifact_hash if self.embedding else "")
+                self.embedding.artifact_hash if self.embedding else "",
+                str(self.cf.id) if self.cf else "")
 
 
 @dataclass(frozen=True)
@@ -97,6 +123,13 @@ class Result:
     bundle: Bundle
     seeds: tuple[tuple[str, str, str], ...]     # (type, juke_id, name)
     cached: bool = False
+    reranker: str = ""  # the second stage's version where one reranked the items
+
+    @property
+    def model_version(self) -> str:
+        """What every item's `model_version` says: the bundle's, and the reranker's."""
+        version = self.bundle.model_version
+        return f"{version}+rerank:{self.reranker}" if self.reranker else version
 
 
 @dataclass
@@ -105,6 +138,7 @@ class _Snapshot:
     version: str
     stats: tuple[int, ...]
     cooc: dict[uuid.UUID, CooccurrenceIndex] = field(default_factory=dict)
+    collab: dict[uuid.UUID, CollaborativeIndex] = field(default_factory=dict)
     _uuid_positions: UuidPositions | None = None
 
     def positions(self, keys: np.ndarray) -> np.ndarray:
@@ -118,7 +152,8 @@ class RankerService:
     def __init__(self, db: Database, catalog: Catalog, content: Content, datasets: Datasets,
                  *, default_limit: int = 10, max_limit: int = 100, cache_size: int = 1024,
                  environment: str = "development", snapshots: FeatureSnapshots | None = None,
-                 feature_settings: FeatureSettings | None = None) -> None:
+                 feature_settings: FeatureSettings | None = None,
+                 reranker: RerankerArtifact | None = None) -> None:
         if not 1 <= default_limit <= max_limit:
             raise InvalidArgument(f"default limit {default_limit} is outside 1..{max_limit}")
         self._db = db
@@ -127,6 +162,7 @@ class RankerService:
         self._datasets = datasets
         self._snapshots = snapshots
         self._feature_settings = feature_settings or FeatureSettings()
+        self.reranker = reranker  # the learned second stage of hybrid requests (rerank.py)
         self.default_limit = default_limit
         self.max_limit = max_limit
         self.environment = environment
@@ -235,15 +271,19 @@ class RankerService:
                 raise FailedPrecondition("no ranking weight config is active")
             config = repo.weight_config(session, config_id)
             cooc = repo.cooccurrence_model(session, cooc_id) if cooc_id else None
+            cf = repo.active_cf_model(session)
         assert config is not None
         # Aligned and opened here, in the watcher, before the bundle is swapped in:
         # requests keep the previous bundle meanwhile instead of waiting for a new table or
         # new artifacts.
         self._warm(self._snapshot, cooc)
+        bundle_cf = cf if config.w_collaborative > 0 else None
+        if self._snapshot is not None and bundle_cf is not None:
+            self._collab_index(self._snapshot, bundle_cf)
         embedding = self._active_embedding(what)
         if what in (EVERYTHING, EMBEDDING_TABLE):
             self._warm_content(embedding)
-        return Bundle(config, cooc, embedding)
+        return Bundle(config, cooc, embedding, bundle_cf)
 
     def _active_embedding(self, what: str | None) -> ActiveEmbedding | None:
         """The embedder is asked when its model was announced (or everything is reloaded),
@@ -280,6 +320,20 @@ class RankerService:
                              len(rows.co_count), time.perf_counter() - started)
         return snap.cooc[model.id]
 
+    def _collab_index(self, snap: _Snapshot, model: CfModelRecord) -> CollaborativeIndex:
+        """The CF model's item factors aligned with the catalog, loaded once per model."""
+        if model.id not in snap.collab:
+            with self._cooc_lock:
+                if model.id not in snap.collab:
+                    started = time.perf_counter()
+                    with self._db.read() as session:
+                        ids, matrix = repo.cf_item_factors(session, model.id, model.factors)
+                    snap.collab[model.id] = CollaborativeIndex(
+                        snap.features, cf_factors(model, ids, matrix))
+                    log.info("CF model %s: %d items aligned for the collaborative signal in "
+                             "%.1fs", model.version, len(ids), time.perf_counter() - started)
+        return snap.collab[model.id]
+
     # --- recommending --------------------------------------------------------------------
 
     def recommend(self, query: Query, mode: str = "hybrid") -> Result:
@@ -292,13 +346,15 @@ class RankerService:
         exclude = self._exclude_ids(snap.features, query.exclude)
         bundle = self.bundle()
         # Seeds in request order: the response lists them so, and a hit must too.
-        key = (mode, seeds, tuple(sorted(exclude)), limit, types, bundle.key, snap.version)
+        weights = dict(query.seed_weights)
+        key = (mode, seeds, tuple(sorted(exclude)), limit, types, bundle.key, snap.version,
+               query.seed_weights)
         with self._cache_lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return replace(hit, cached=True)
-        result = self._compute(snap, bundle, seeds, exclude, limit, types, mode)
+        result = self._compute(snap, bundle, seeds, exclude, limit, types, mode, weights)
         with self._cache_lock:
             self._cache[key] = result
             while len(self._cache) > self._cache_size:
@@ -307,30 +363,42 @@ class RankerService:
 
     def _compute(self, snap: _Snapshot, bundle: Bundle, seeds: tuple[str, ...],
                  exclude: tuple[str, ...], limit: int, types: tuple[str, ...],
-                 mode: str) -> Result:
+                 mode: str, weights: dict[str, float] | None = None) -> Result:
         wc = bundle.weight_config
         config = WeightConfig(str(wc.id), wc.w_content, wc.w_metadata, wc.w_cooccurrence,
-                              wc.lambda_mmr)
+                              wc.lambda_mmr, wc.w_collaborative if bundle.uses_cf else 0.0)
         if mode != "hybrid":
             config = WeightConfig.single_signal(mode, lambda_mmr=1.0)
+        collab = self._collab_index(snap, bundle.cf) \
+            if mode == "hybrid" and bundle.uses_cf and bundle.cf is not None else None
         use = {s: mode in ("hybrid", s) for s in ("content", "metadata", "cooccurrence")}
         cooc = self._cooc_index(snap, bundle.cooccurrence) if use["cooccurrence"] else None
         seed_vectors: dict[str, np.ndarray] = {}
         candidates: Candidates | None = None
         if use["content"] and bundle.embedding is not None:
             seed_vectors, candidates = self._content_inputs(snap.features, bundle.embedding,
-                                                            seeds, exclude)
+                                                            seeds, exclude, weights)
+        second = self.reranker if mode == "hybrid" else None
+        if second is not None:  # its candidates: relevance order, no MMR (serving/rerank.py)
+            config = replace(config, lambda_mmr=1.0)
         rec = recommend(
-            snap.features, seeds, config, out_types=types, exclude_ids=exclude, limit=limit,
+            snap.features, seeds, config, out_types=types, exclude_ids=exclude,
+            limit=max(limit, second.candidates) if second else limit,
             cooccurrence=cooc, seed_vectors=seed_vectors or None,
             candidate_ids=candidates.ids if candidates else (),
-            candidate_vectors=candidates.vectors if candidates else None)
+            candidate_vectors=candidates.vectors if candidates else None,
+            seed_weights=weights or None, collaborative_index=collab,
+            pool_factor=1 if second else DEFAULT_POOL_FACTOR)
         named = tuple((snap.features.type_of(snap.features.lookup(s)), s,
                        str(snap.features.names[snap.features.lookup(s)])) for s in seeds)
+        if second is not None:
+            rec = second.reranker.rerank(rec, [t for t, _, _ in named], second.listeners, limit)
+            return Result(rec, bundle, named, reranker=second.version)
         return Result(rec, bundle, named)
 
     def _content_inputs(self, features: CatalogFeatures, model: ActiveEmbedding,
-                        seeds: Sequence[str], exclude: Sequence[str]
+                        seeds: Sequence[str], exclude: Sequence[str],
+                        weights: dict[str, float] | None = None
                         ) -> tuple[dict[str, np.ndarray], Candidates | None]:
         tracks = {s: _spread(features.track_ids_of(s), SEED_TRACKS_CAP) for s in seeds}
         vectors = self._content.vectors(sorted({t for ts in tracks.values() for t in ts}),
@@ -340,7 +408,8 @@ class RankerService:
         if not seed_vectors:
             return {}, None
         seed_set = features.expand_seeds(list(seeds))
-        query = content_query(seed_set, seed_vectors)
+        query = content_query(seed_set, seed_vectors,
+                              seed_weight_array(seed_set, weights) if weights else None)
         if query is None:
             return {}, None
         candidates = self._content.neighbors(query.vector, CONTENT_POOL, model.model_id,
@@ -363,6 +432,16 @@ class RankerService:
 
     def limit(self, requested: int) -> int:
         return self._limit(requested)
+
+    def cooccurrence_index(self, bundle: Bundle) -> CooccurrenceIndex | None:
+        """The bundle's co-occurrence table aligned with the current catalog features
+        (loaded once per model, as requests load it)."""
+        return self._cooc_index(self._features(), bundle.cooccurrence)
+
+    def resolve_refs(self, features: CatalogFeatures, refs: Sequence[str]) -> dict[str, str]:
+        """ref -> catalog juke_id for the refs that name one (juke_ids and Juke URIs from
+        the snapshot, other forms through identity); the others are left out."""
+        return self._resolve_refs(features, refs)
 
     def seed_ids(self, features: CatalogFeatures, refs: Sequence[str]) -> tuple[str, ...]:
         return self._seed_ids(features, refs)
@@ -467,9 +546,10 @@ class RankerService:
             return repo.list_weight_configs(session)
 
     def create_weight_config(self, w_content: float, w_metadata: float, w_cooccurrence: float,
-                             lambda_mmr: float, description: str) -> WeightConfigRecord:
+                             lambda_mmr: float, description: str,
+                             w_collaborative: float = 0.0) -> WeightConfigRecord:
         weights = {"w_content": w_content, "w_metadata": w_metadata,
-                   "w_cooccurrence": w_cooccurrence}
+                   "w_cooccurrence": w_cooccurrence, "w_collaborative": w_collaborative}
         for name, value in weights.items():
             if not (np.isfinite(value) and value >= 0):
                 raise InvalidArgument(f"{name}={value!r} must be a finite number >= 0")
@@ -566,6 +646,14 @@ class RankerService:
     def latest_health(self) -> list[repo.HealthRecord]:
         with self._db.read() as session:
             return repo.latest_health(session)
+
+
+def cf_factors(model: CfModelRecord, ids: np.ndarray, matrix: np.ndarray) -> CfFactors:
+    """A stored CF model's factors with the config and typical weight it was trained with."""
+    known = set(CfConfig.__dataclass_fields__)
+    config = CfConfig(**{k: v for k, v in model.params.items() if k in known})
+    return CfFactors(ids, matrix, config,
+                     typical_weight=float(model.params.get("typical_weight", 1.0)))
 
 
 def _local_juke_id(ref: str, features: CatalogFeatures) -> str | None:

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models of the ranker's schema: weight configs and co-occurrence models."""
+"""SQLAlchemy 2 models of the ranker's schema: weight configs, models, events, taste
+profiles, radio sessions and playlists."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ class RankingWeightConfig(Base):
     w_metadata: Mapped[float] = mapped_column(Float, nullable=False)
     w_cooccurrence: Mapped[float] = mapped_column(Float, nullable=False)
     lambda_mmr: Mapped[float] = mapped_column(Float, nullable=False)
+    # The collaborative signal (CF item factors); 0 in every config made before it.
+    w_collaborative: Mapped[float] = mapped_column(Float, nullable=False, default=0.0,
+                                                   server_default=text("0"))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(
@@ -228,3 +232,34 @@ class RadioPlay(Base):
     artist_juke_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     served_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Playlist(Base):
+    """A user's named, ordered list of tracks; the tracks are in playlist_item."""
+
+    __tablename__ = "playlist"
+    __table_args__ = (
+        Index("ix_playlist_user", "user_id"),
+        Index("uq_playlist_user_source", "user_id", "source_key", unique=True,
+              postgresql_where=text("source_key IS NOT NULL")),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    # Where an imported playlist came from (an MPD pid): a re-run of the import finds it.
+    source_key: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class PlaylistItem(Base):
+    """One track of a playlist at a position (0-based, dense); a track may repeat."""
+
+    __tablename__ = "playlist_item"
+    playlist_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("playlist.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)

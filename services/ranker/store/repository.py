@@ -50,6 +50,7 @@ class WeightConfigRecord:
     active: bool
     description: str
     created_at: datetime
+    w_collaborative: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ class CooccurrenceModelRecord:
 
 def _config(row: RankingWeightConfig) -> WeightConfigRecord:
     return WeightConfigRecord(row.id, row.w_content, row.w_metadata, row.w_cooccurrence,
-                              row.lambda_mmr, row.active, row.description, row.created_at)
+                              row.lambda_mmr, row.active, row.description, row.created_at,
+                              row.w_collaborative)
 
 
 def _cooc(row: CooccurrenceModel) -> CooccurrenceModelRecord:

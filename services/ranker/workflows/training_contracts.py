@@ -59,7 +59,7 @@ def cooccurrence_workflow_id(dataset: str) -> str:
 @dataclass
 class TrainCfInput:
     dataset: str = "juke-events"
-    factors: int = 64
+    factors: int = 32
     regularization: float = 0.05
     iterations: int = 15
     alpha: float = 2.0

@@ -61,7 +61,7 @@ class Contribution(_message.Message):
     def __init__(self, signal: _Optional[str] = ..., rule: _Optional[str] = ..., raw: _Optional[float] = ..., normalised: _Optional[float] = ..., weight: _Optional[float] = ..., contribution: _Optional[float] = ..., reason: _Optional[str] = ..., seed_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RecommendedItem(_message.Message):
-    __slots__ = ("resource", "content_score", "metadata_score", "cooccurrence_score", "final_score", "model_version", "weight_config_id", "mmr_score", "explanation", "details")
+    __slots__ = ("resource", "content_score", "metadata_score", "cooccurrence_score", "final_score", "model_version", "weight_config_id", "mmr_score", "explanation", "details", "collaborative_score")
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_SCORE_FIELD_NUMBER: _ClassVar[int]
     METADATA_SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +72,7 @@ class RecommendedItem(_message.Message):
     MMR_SCORE_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
+    COLLABORATIVE_SCORE_FIELD_NUMBER: _ClassVar[int]
     resource: _common_pb2.ResourceSummary
     content_score: float
     metadata_score: float
@@ -82,7 +83,8 @@ class RecommendedItem(_message.Message):
     mmr_score: float
     explanation: _containers.RepeatedCompositeFieldContainer[Contribution]
     details: ItemDetails
-    def __init__(self, resource: _Optional[_Union[_common_pb2.ResourceSummary, _Mapping]] = ..., content_score: _Optional[float] = ..., metadata_score: _Optional[float] = ..., cooccurrence_score: _Optional[float] = ..., final_score: _Optional[float] = ..., model_version: _Optional[str] = ..., weight_config_id: _Optional[str] = ..., mmr_score: _Optional[float] = ..., explanation: _Optional[_Iterable[_Union[Contribution, _Mapping]]] = ..., details: _Optional[_Union[ItemDetails, _Mapping]] = ...) -> None: ...
+    collaborative_score: float
+    def __init__(self, resource: _Optional[_Union[_common_pb2.ResourceSummary, _Mapping]] = ..., content_score: _Optional[float] = ..., metadata_score: _Optional[float] = ..., cooccurrence_score: _Optional[float] = ..., final_score: _Optional[float] = ..., model_version: _Optional[str] = ..., weight_config_id: _Optional[str] = ..., mmr_score: _Optional[float] = ..., explanation: _Optional[_Iterable[_Union[Contribution, _Mapping]]] = ..., details: _Optional[_Union[ItemDetails, _Mapping]] = ..., collaborative_score: _Optional[float] = ...) -> None: ...
 
 class ItemDetails(_message.Message):
     __slots__ = ("artist_names", "album_name", "duration_ms", "release_year")
@@ -97,7 +99,7 @@ class ItemDetails(_message.Message):
     def __init__(self, artist_names: _Optional[_Iterable[str]] = ..., album_name: _Optional[str] = ..., duration_ms: _Optional[int] = ..., release_year: _Optional[int] = ...) -> None: ...
 
 class ModelBundle(_message.Message):
-    __slots__ = ("embedding_model_id", "embedding_model", "cooccurrence_model_id", "cooccurrence_model", "weight_config_id", "w_content", "w_metadata", "w_cooccurrence", "lambda_mmr")
+    __slots__ = ("embedding_model_id", "embedding_model", "cooccurrence_model_id", "cooccurrence_model", "weight_config_id", "w_content", "w_metadata", "w_cooccurrence", "lambda_mmr", "cf_model_id", "cf_model", "w_collaborative", "reranker")
     EMBEDDING_MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_MODEL_FIELD_NUMBER: _ClassVar[int]
     COOCCURRENCE_MODEL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +109,10 @@ class ModelBundle(_message.Message):
     W_METADATA_FIELD_NUMBER: _ClassVar[int]
     W_COOCCURRENCE_FIELD_NUMBER: _ClassVar[int]
     LAMBDA_MMR_FIELD_NUMBER: _ClassVar[int]
+    CF_MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    CF_MODEL_FIELD_NUMBER: _ClassVar[int]
+    W_COLLABORATIVE_FIELD_NUMBER: _ClassVar[int]
+    RERANKER_FIELD_NUMBER: _ClassVar[int]
     embedding_model_id: str
     embedding_model: str
     cooccurrence_model_id: str
@@ -116,7 +122,11 @@ class ModelBundle(_message.Message):
     w_metadata: float
     w_cooccurrence: float
     lambda_mmr: float
-    def __init__(self, embedding_model_id: _Optional[str] = ..., embedding_model: _Optional[str] = ..., cooccurrence_model_id: _Optional[str] = ..., cooccurrence_model: _Optional[str] = ..., weight_config_id: _Optional[str] = ..., w_content: _Optional[float] = ..., w_metadata: _Optional[float] = ..., w_cooccurrence: _Optional[float] = ..., lambda_mmr: _Optional[float] = ...) -> None: ...
+    cf_model_id: str
+    cf_model: str
+    w_collaborative: float
+    reranker: str
+    def __init__(self, embedding_model_id: _Optional[str] = ..., embedding_model: _Optional[str] = ..., cooccurrence_model_id: _Optional[str] = ..., cooccurrence_model: _Optional[str] = ..., weight_config_id: _Optional[str] = ..., w_content: _Optional[float] = ..., w_metadata: _Optional[float] = ..., w_cooccurrence: _Optional[float] = ..., lambda_mmr: _Optional[float] = ..., cf_model_id: _Optional[str] = ..., cf_model: _Optional[str] = ..., w_collaborative: _Optional[float] = ..., reranker: _Optional[str] = ...) -> None: ...
 
 class RecommendResult(_message.Message):
     __slots__ = ("items", "bundle", "empty_signals", "seeds", "cached")
@@ -181,7 +191,7 @@ class RecommendContentResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[RecommendResult, _Mapping]] = ...) -> None: ...
 
 class WeightConfig(_message.Message):
-    __slots__ = ("id", "w_content", "w_metadata", "w_cooccurrence", "lambda_mmr", "active", "description", "created_at")
+    __slots__ = ("id", "w_content", "w_metadata", "w_cooccurrence", "lambda_mmr", "active", "description", "created_at", "w_collaborative")
     ID_FIELD_NUMBER: _ClassVar[int]
     W_CONTENT_FIELD_NUMBER: _ClassVar[int]
     W_METADATA_FIELD_NUMBER: _ClassVar[int]
@@ -190,6 +200,7 @@ class WeightConfig(_message.Message):
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    W_COLLABORATIVE_FIELD_NUMBER: _ClassVar[int]
     id: str
     w_content: float
     w_metadata: float
@@ -198,7 +209,8 @@ class WeightConfig(_message.Message):
     active: bool
     description: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., w_content: _Optional[float] = ..., w_metadata: _Optional[float] = ..., w_cooccurrence: _Optional[float] = ..., lambda_mmr: _Optional[float] = ..., active: _Optional[bool] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    w_collaborative: float
+    def __init__(self, id: _Optional[str] = ..., w_content: _Optional[float] = ..., w_metadata: _Optional[float] = ..., w_cooccurrence: _Optional[float] = ..., lambda_mmr: _Optional[float] = ..., active: _Optional[bool] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., w_collaborative: _Optional[float] = ...) -> None: ...
 
 class ListWeightConfigsRequest(_message.Message):
     __slots__ = ()
@@ -211,18 +223,20 @@ class ListWeightConfigsResponse(_message.Message):
     def __init__(self, configs: _Optional[_Iterable[_Union[WeightConfig, _Mapping]]] = ...) -> None: ...
 
 class CreateWeightConfigRequest(_message.Message):
-    __slots__ = ("w_content", "w_metadata", "w_cooccurrence", "lambda_mmr", "description")
+    __slots__ = ("w_content", "w_metadata", "w_cooccurrence", "lambda_mmr", "description", "w_collaborative")
     W_CONTENT_FIELD_NUMBER: _ClassVar[int]
     W_METADATA_FIELD_NUMBER: _ClassVar[int]
     W_COOCCURRENCE_FIELD_NUMBER: _ClassVar[int]
     LAMBDA_MMR_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    W_COLLABORATIVE_FIELD_NUMBER: _ClassVar[int]
     w_content: float
     w_metadata: float
     w_cooccurrence: float
     lambda_mmr: float
     description: str
-    def __init__(self, w_content: _Optional[float] = ..., w_metadata: _Optional[float] = ..., w_cooccurrence: _Optional[float] = ..., lambda_mmr: _Optional[float] = ..., description: _Optional[str] = ...) -> None: ...
+    w_collaborative: float
+    def __init__(self, w_content: _Optional[float] = ..., w_metadata: _Optional[float] = ..., w_cooccurrence: _Optional[float] = ..., lambda_mmr: _Optional[float] = ..., description: _Optional[str] = ..., w_collaborative: _Optional[float] = ...) -> None: ...
 
 class CreateWeightConfigResponse(_message.Message):
     __slots__ = ("config",)

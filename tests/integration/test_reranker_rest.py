@@ -1,0 +1,133 @@
+"""The learned second stage through REST: a ranker composed with a reranker artifact (as
+JUKE_RERANKER_PATH composes it), the gateway in process, real identity and PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from juke.common.v1 import common_pb2
+from juke.identity.v1 import identity_pb2 as ipb
+from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
+from juke.ranker.v1 import ranker_pb2_grpc
+from services.common.config import Settings
+from services.common.db import Database
+from services.common.vector_artifacts import AnnParams
+from services.ranker.__main__ import SERVICE_NAME
+from services.ranker.api.clients import EmbedderClient, GovernanceClient, IdentityClient
+from services.ranker.api.servicer import RankerServicer
+from services.ranker.core.rerank import (
+    BIAS,
+    FEATURE_NAMES,
+    FEATURES,
+    GROUPS,
+    RankingSet,
+    Reranker,
+    TrainingParams,
+)
+from services.ranker.serving.content import LocalContent
+from services.ranker.serving.rerank import RerankerArtifact
+from services.ranker.serving.service import RankerService
+from tests.api_keys import bearer, make_keys
+from tests.integration.conftest import channel_target
+
+TAG = f"rr{uuid.uuid4().hex[:8]}"
+U64 = 2.0**-53
+
+
+def _trained() -> Reranker:
+    """A small model that learned to favour the metadata score (any model over FEATURES
+    serves the same way)."""
+    rng = np.random.default_rng(3)
+    queries, per = 30, 20
+    x = rng.random((queries * per, len(FEATURES)))
+    metadata = x[:, FEATURE_NAMES.index("metadata_score")]
+    labels = (metadata + 0.2 * rng.random(len(x)) > 0.9).astype(float)
+    data = RankingSet(x, labels, np.full(queries, per))
+    return Reranker.train(data, TrainingParams(rounds=20, min_data_in_leaf=5))
+
+
+@pytest.fixture(scope="module")
+def catalog(identity_channel: grpc.Channel) -> dict[str, str]:
+    """An artist with an album of four tracks, two of them sharing a tag with a fifth."""
+    stub = IdentityServiceStub(identity_channel)
+    artist = stub.UpsertArtists(ipb.UpsertArtistsRequest(artists=[
+        ipb.ArtistInput(name=f"Artist {TAG}")])).results[0].juke_id
+    album = stub.UpsertAlbums(ipb.UpsertAlbumsRequest(albums=[
+        ipb.AlbumInput(name=f"Album {TAG}", artist_refs=[artist])])).results[0].juke_id
+    tag = ipb.TagInput(name=TAG, source=common_pb2.TAG_SOURCE_MUSICBRAINZ, weight=1.0)
+    specs = [("t1", True), ("t2", False), ("t3", True), ("t4", False)]
+    results = stub.UpsertTracks(ipb.UpsertTracksRequest(tracks=[
+        ipb.TrackInput(name=f"{n} {TAG}", album_ref=album, artist_refs=[artist],
+                       tags=[tag] if tagged else [], duration_ms=1000)
+        for n, tagged in specs])).results
+    return {spec[0]: r.juke_id for spec, r in zip(specs, results, strict=True)}
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> RerankerArtifact:
+    path = tmp_path_factory.mktemp("reranker") / "reranker.json"
+    RerankerArtifact(_trained(), {}, candidates=50, training={"data": "synthetic"}).write(path)
+    return RerankerArtifact.read(Path(path))
+
+
+@pytest.fixture(scope="module")
+def client(start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
+           embedder_channel: grpc.Channel, governance_channel: grpc.Channel,
+           artifact_root: Path, catalog: dict[str, str], artifact: RerankerArtifact
+           ) -> Iterator[TestClient]:
+    def register(server: grpc.Server, db: Database) -> None:
+        service = RankerService(
+            db, IdentityClient(identity_channel),
+            LocalContent(EmbedderClient(embedder_channel), artifact_root, AnnParams()),
+            GovernanceClient(governance_channel), reranker=artifact)
+        service.refresh_features()
+        ranker_pb2_grpc.add_RankerServiceServicer_to_server(RankerServicer(service), server)
+
+    ranker = start_server("ranker-rerank", [SERVICE_NAME], register)
+    keys, entries = make_keys()
+    settings = Settings.from_env({"JUKE_RANKER_TARGET": channel_target(ranker),
+                                  "JUKE_IDENTITY_TARGET": channel_target(identity_channel),
+                                  "JUKE_API_KEYS": entries})
+    with TestClient(create_app(settings), headers=bearer(keys["read"])) as c:
+        yield c
+
+
+def test_reranked_items_are_explained_exactly_and_name_the_reranker(
+        client: TestClient, catalog: dict[str, str], artifact: RerankerArtifact) -> None:
+    reply = client.post("/api/v1/recommendations/",
+                        json={"seed_items": [catalog["t1"]], "limit": 3})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["model_bundle"]["reranker"] == artifact.version
+    items = body["items"]
+    assert len(items) == 3 and catalog["t1"] not in {i["resource"]["juke_id"] for i in items}
+    finals = [i["final_score"] for i in items]
+    assert finals == sorted(finals, reverse=True)
+    for item in items:
+        assert item["model_version"].endswith(f"+rerank:{artifact.version}")
+        terms = [c["contribution"] for c in item["explanation"]]
+        assert [c["signal"] for c in item["explanation"]] == [*GROUPS, BIAS]
+        assert all(artifact.version in c["reason"] for c in item["explanation"])
+        # final_score is the float64 sum of the terms; JSON carries each float exactly
+        # (shortest repr), so only the summation order can differ: n - 1 roundings
+        bound = (len(terms) * U64 / (1 - len(terms) * U64)) * sum(abs(t) for t in terms)
+        assert math.fsum(terms) == pytest.approx(item["final_score"], abs=bound, rel=0)
+
+
+def test_single_signal_modes_are_not_reranked(client: TestClient,
+                                              catalog: dict[str, str]) -> None:
+    reply = client.post("/api/v1/recommendations/metadata",
+                        json={"seed_items": [catalog["t1"]], "limit": 3})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["model_bundle"]["reranker"] is None
+    assert all("+rerank:" not in i["model_version"] for i in body["items"])
