@@ -27,6 +27,18 @@ TRAINING_ENGINES = ("auto", "local", "spark")  # JUKE_TRAINING_ENGINE
 INTERNAL_AUTH_MODES = ("token",)  # JUKE_INTERNAL_AUTH; unset or empty: off
 
 
+def _reranker_path(env: Mapping[str, str]) -> Path | None:
+    """The second stage is not a registry kind: nothing gates it, so production refuses it
+    (there a model serves only after its promotion)."""
+    raw = env.get("JUKE_RERANKER_PATH", "").strip()
+    if not raw:
+        return None
+    if env.get("JUKE_ENVIRONMENT", "development") == "production":
+        raise SettingsError("JUKE_RERANKER_PATH is refused with JUKE_ENVIRONMENT=production: "
+                            "the reranker has no promotion (gates, governance, approval) yet")
+    return Path(raw)
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -340,8 +352,7 @@ class Settings:
             restart_max=_int(env, "JUKE_RESTART_MAX", 5),
             restart_window_s=_float(env, "JUKE_RESTART_WINDOW_S", 300.0),
             artifact_dir=Path(env.get("JUKE_ARTIFACT_DIR", str(home / "artifacts"))),
-            reranker_path=Path(env["JUKE_RERANKER_PATH"]) if env.get("JUKE_RERANKER_PATH")
-            else None,
+            reranker_path=_reranker_path(env),
             ann_connectivity=_int(env, "JUKE_ANN_CONNECTIVITY", 32),
             ann_expansion_search=_int(env, "JUKE_ANN_EXPANSION_SEARCH", 256),
             bundle_poll_s=_float(env, "JUKE_BUNDLE_POLL_S", 0.5),

@@ -64,3 +64,10 @@ def test_error_fields_travel_as_trailing_metadata() -> None:
     assert error_fields_from_metadata((*metadata, ("other", "x"))) == {"index": 3,
                                                                        "field": "type"}
     assert error_fields_from_metadata(None) == {}
+
+
+def test_production_refuses_an_ungated_reranker() -> None:
+    assert Settings.from_env({"JUKE_RERANKER_PATH": "/r.json"}).reranker_path == Path("/r.json")
+    with pytest.raises(SettingsError, match="JUKE_RERANKER_PATH"):
+        Settings.from_env({"JUKE_RERANKER_PATH": "/r.json", "JUKE_ENVIRONMENT": "production"})
+    assert Settings.from_env({"JUKE_ENVIRONMENT": "production"}).reranker_path is None
