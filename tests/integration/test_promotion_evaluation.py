@@ -95,9 +95,27 @@ def test_a_weight_config_is_judged_with_the_active_models(database: Database) ->
                                         description="evaluation test"))
     try:
         pair = HarnessEvaluator(database, _data).compare("weights", str(config_id))
-        assert pair.active_id and pair.active_id != str(config_id)  # the initial config
+        assert pair.active_id and pair.active_id != str(config_id)  # the shipped config
         assert {"ndcg@10", "recall@10", "coverage"} <= set(pair.candidate)
         assert _stored(database, str(config_id), pair.dataset_hash)
+    finally:
+        with database.transaction() as session:
+            session.execute(delete(RankingWeightConfig)
+                            .where(RankingWeightConfig.id == config_id))
+
+
+def test_a_config_weighing_the_collaborative_signal_is_judged_with_it(
+        database: Database) -> None:
+    """Collaborative only: its lists come from the active CF recipe retrained on the split
+    (without that signal the hybrid would have nothing to rank with)."""
+    config_id = uuid7()
+    with database.transaction() as session:
+        session.add(RankingWeightConfig(id=config_id, w_content=0.0, w_metadata=0.0,
+                                        w_cooccurrence=0.0, w_collaborative=1.0,
+                                        lambda_mmr=1.0, description="evaluation test"))
+    try:
+        pair = HarnessEvaluator(database, _data).compare("weights", str(config_id))
+        assert pair.candidate["ndcg@10"] > 0 and pair.candidate["coverage"] > 0
     finally:
         with database.transaction() as session:
             session.execute(delete(RankingWeightConfig)

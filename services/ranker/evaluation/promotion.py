@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
+from functools import cached_property
 
 from services.common.db import Database
 from services.common.errors import NotFound
@@ -83,15 +84,13 @@ class _Setting:
     weights: WeightConfig
     cooccurrence: PmiConfig
     cf: CfConfig  # the active CF model's recipe, for the collaborative signal
-    _collaborative: list[CollaborativeIndex] = field(default_factory=list)
 
+    @cached_property
     def collaborative(self) -> CollaborativeIndex:
         """The collaborative signal's index, trained on the split once per comparison."""
-        if not self._collaborative:
-            train = self.evaluation.train
-            self._collaborative.append(CollaborativeIndex(
-                self.features, train_als(train.users, train.items, train.weights, self.cf)))
-        return self._collaborative[0]
+        train = self.evaluation.train
+        return CollaborativeIndex(
+            self.features, train_als(train.users, train.items, train.weights, self.cf))
 
 
 def _metrics(result: EvalResult) -> dict[str, float]:
@@ -184,7 +183,7 @@ def _hybrid_score(recipe: PmiConfig, config: WeightConfig, setting: _Setting
     train = setting.evaluation.train
     table = train_pmi(train.users, train.items, train.weights, recipe)
     out_type = out_type_of(setting.features, train.items)
-    collaborative = setting.collaborative() if config.w_collaborative > 0 else None
+    collaborative = setting.collaborative if config.w_collaborative > 0 else None
     ranker = RankerSignals(setting.features, CooccurrenceIndex(setting.features, table),
                            out_type, collaborative)
     return _metrics(evaluate(ranker.model(config), setting.evaluation, train.item_set(),
