@@ -6,7 +6,8 @@ same-run reference and the endpoint in turn, each request on a playlist never as
 (the ranker caches hybrid results by seeds, so a repeat would be a cache hit):
 - reference: `POST /api/v1/recommendations/` with the playlist's tracks as plain seeds;
 - `GET /api/v1/playlists/{id}/continuation?limit=10` (weighted seeds, every playlist track
-  excluded, artist limiter: it asks the hybrid for 4 x 10 candidates);
+  excluded; the hybrid's shortlist of 20 x 10 unexplained candidates, each artist's best
+  few of them to the artist limiter and MMR, only the 10 served explained);
 - `POST /api/v1/playlists/{id}/match` with MATCH_CANDIDATES tracks: the first call computes
   (and stores) the profile and the fits, the identical second call is answered from the
   store (`cached`), which is the figure a repeated matching run costs.

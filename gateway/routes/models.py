@@ -21,7 +21,7 @@ from services.ranker.workflows.promotion_contracts import Approval, workflow_id
 
 # Each route names its role: reads are read, anything that changes models is admin.
 router = APIRouter(prefix="/api/v1", tags=["models"])
-Kind = Literal["embedding", "cooccurrence", "cf", "weights"]
+Kind = Literal["embedding", "cooccurrence", "cf", "weights", "reranker"]
 # The registry's states (services.common.registry.STATES; a unit test keeps them equal).
 State = Literal["candidate", "evaluated", "awaiting_approval", "active", "known_good",
                 "superseded", "rolled_back", "rejected"]

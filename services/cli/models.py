@@ -1,7 +1,7 @@
 """`juke models list|show|history|activate`: the registry of every model kind as tables.
 
 Models live in the service that owns their kind (the embedder for embedding models, the
-ranker for co-occurrence models, CF models and weight configs); these commands ask both and
+ranker for co-occurrence, CF and reranker models and weight configs); these commands ask both and
 print one registry.
 """
 
@@ -168,6 +168,10 @@ def activate(settings: Settings, kind: str, model_id: str) -> str:
             cooc = ranker.ActivateCooccurrenceModel(rpb.ActivateCooccurrenceModelRequest(
                 id=model_id, requested_by=settings.operator))
             return f"{cooc.model.version} (was {cooc.previous_id or '-'})"
+        if kind == "reranker":
+            reply = ranker.ActivateRegistryModel(rpb.ActivateRegistryModelRequest(
+                kind=kind, id=model_id, requested_by=settings.operator))
+            return f"{reply.model.label} (was {reply.previous_id or '-'})"
         if kind == "cf":
             cf = ranker.ActivateCfModel(rpb.ActivateCfModelRequest(
                 id=model_id, requested_by=settings.operator))

@@ -129,6 +129,10 @@ def _served_model(stub: RankerServiceStub, kind: str, seed: str) -> str:
                      if m.active), "")
     bundle = stub.Recommend(rpb.RecommendRequest(query=rpb.RecommendQuery(
         seed_item_ids=[seed], limit=1))).result.bundle
+    if kind == "reranker":  # the bundle names it by version: the registry maps it to its id
+        models = stub.ListRegistryModels(rpb.ListRegistryModelsRequest(kind=kind)).models
+        return next((m.id for m in models if bundle.reranker and
+                     m.label.startswith(f"{bundle.reranker} ")), "")
     return {"embedding": bundle.embedding_model_id, "weights": bundle.weight_config_id,
             "cooccurrence": bundle.cooccurrence_model_id}[kind]
 

@@ -27,16 +27,14 @@ TRAINING_ENGINES = ("auto", "local", "spark")  # JUKE_TRAINING_ENGINE
 INTERNAL_AUTH_MODES = ("token",)  # JUKE_INTERNAL_AUTH; unset or empty: off
 
 
-def _reranker_path(env: Mapping[str, str]) -> Path | None:
-    """The second stage is not a registry kind: nothing gates it, so production refuses it
-    (there a model serves only after its promotion)."""
-    raw = env.get("JUKE_RERANKER_PATH", "").strip()
-    if not raw:
-        return None
-    if env.get("JUKE_ENVIRONMENT", "development") == "production":
-        raise SettingsError("JUKE_RERANKER_PATH is refused with JUKE_ENVIRONMENT=production: "
-                            "the reranker has no promotion (gates, governance, approval) yet")
-    return Path(raw)
+def _refuse_retired(env: Mapping[str, str]) -> None:
+    """A setting that no longer does anything is refused rather than silently ignored."""
+    if env.get("JUKE_RERANKER_PATH", "").strip():
+        raise SettingsError(
+            "JUKE_RERANKER_PATH is no longer read: the learned second stage is a registry "
+            "model kind. `juke train-reranker` registers a candidate; `juke models promote "
+            "<id> --kind reranker` gates it (`juke models activate <id> --kind reranker` "
+            "outside production); unset JUKE_RERANKER_PATH")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -236,9 +234,6 @@ class Settings:
     # Content retrieval artifacts: unit vectors (memory-mapped) and an HNSW index per
     # embedding model, written by the embedder, read by every ranker process.
     artifact_dir: Path = Path(".juke/artifacts")
-    # The learned second stage's artifact (`juke train-reranker`); None: hybrid requests are
-    # served by the first stage alone.
-    reranker_path: Path | None = None
     ann_connectivity: int = 32
     ann_expansion_search: int = 256
     # Serving processes reload the active model bundle when an activation is announced, and
@@ -256,6 +251,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        _refuse_retired(env)
         home = Path(env.get("JUKE_HOME", str(Path.cwd() / ".juke"))).resolve()
         host = env.get("JUKE_HOST", "127.0.0.1")
         ports = {
@@ -352,7 +348,6 @@ class Settings:
             restart_max=_int(env, "JUKE_RESTART_MAX", 5),
             restart_window_s=_float(env, "JUKE_RESTART_WINDOW_S", 300.0),
             artifact_dir=Path(env.get("JUKE_ARTIFACT_DIR", str(home / "artifacts"))),
-            reranker_path=_reranker_path(env),
             ann_connectivity=_int(env, "JUKE_ANN_CONNECTIVITY", 32),
             ann_expansion_search=_int(env, "JUKE_ANN_EXPANSION_SEARCH", 256),
             bundle_poll_s=_float(env, "JUKE_BUNDLE_POLL_S", 0.5),

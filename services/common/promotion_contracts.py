@@ -1,7 +1,8 @@
 """The registry activities PromotionWorkflow calls on the worker of the service that owns a
-model kind: the ranker's worker for co-occurrence, CF and weight configs, the embedder's for
-embedding models. Each service writes its own activation log, so each worker serves both
-activities for its kinds (plain dataclasses, no Temporal imports)."""
+model kind: the ranker's worker for co-occurrence, CF and reranker models and weight
+configs, the embedder's for embedding models. Each service writes its own activation log,
+so each worker serves both activities for its kinds (plain dataclasses, no Temporal
+imports)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 RECORD_EVENT = "record_promotion_event"
 ACTIVATE_PROMOTED = "activate_promoted_model"
-KINDS = ("embedding", "cooccurrence", "cf", "weights")
+KINDS = ("embedding", "cooccurrence", "cf", "weights", "reranker")
 EMBEDDER_KINDS = ("embedding",)
 
 

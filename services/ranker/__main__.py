@@ -37,7 +37,6 @@ from services.ranker.playlists.service import PlaylistService
 from services.ranker.registry.service import ModelRegistry
 from services.ranker.serving.content import LocalContent
 from services.ranker.serving.health import HealthRecorder, RequestStats
-from services.ranker.serving.rerank import RerankerArtifact
 from services.ranker.serving.service import RankerService
 from services.ranker.store.feature_snapshots import FeatureSnapshots
 from services.ranker.store.playlist_scoring import PlaylistMatchStore, PlaylistProfileStore
@@ -58,9 +57,7 @@ def build_service(db: Database, settings: Settings,
         GovernanceClient(service_channel("governance", settings, telemetry=telemetry)),
         default_limit=settings.recommender_default_limit,
         max_limit=settings.recommender_max_limit, environment=settings.environment,
-        snapshots=FeatureSnapshots(settings.artifact_dir / "catalog-features"),
-        reranker=RerankerArtifact.read(settings.reranker_path)
-        if settings.reranker_path else None)
+        snapshots=FeatureSnapshots(settings.artifact_dir / "catalog-features"))
 
 
 def identity_client(settings: Settings, telemetry: Telemetry = DISABLED) -> IdentityClient:

@@ -32,7 +32,10 @@ from services.ranker.workflows.activities import CfActivities, TrainingActivitie
 from services.ranker.workflows.cf import CfTrainingWorkflow
 from services.ranker.workflows.cooccurrence import CooccurrenceTrainingWorkflow
 from services.ranker.workflows.nightly import NightlyRetrainWorkflow
-from services.ranker.workflows.playlist_profile_activities import PlaylistProfileActivities
+from services.ranker.workflows.playlist_profile_activities import (
+    PlaylistProfileActivities,
+    ProfileBackfillStarter,
+)
 from services.ranker.workflows.playlist_profiles import PlaylistProfileBackfillWorkflow
 from services.ranker.workflows.promotion import PromotionWorkflow
 from services.ranker.workflows.promotion_activities import (
@@ -66,7 +69,8 @@ def build_worker(client: Client, settings: Settings, db: Database,
     content = ContentEvaluator(db, MeshContentCorpus(
         GovernanceServiceStub(governance), IdentityServiceStub(identity), embedder,
         on_progress=lambda _: heartbeat()))
-    evaluator = HarnessEvaluator(db, lambda: from_mesh(identity, governance), content=content)
+    evaluator = HarnessEvaluator(db, lambda: from_mesh(identity, governance), content=content,
+                                 on_progress=heartbeat)
     promotion = PromotionActivities(evaluator, ranker, embedder, GovernanceServiceStub(governance))
     models = RegistryActivities(ModelRegistry(db, settings.environment),
                                 settings.promotion_approver)
@@ -79,6 +83,8 @@ def build_worker(client: Client, settings: Settings, db: Database,
                   workflows=[CooccurrenceTrainingWorkflow, PromotionWorkflow, CfTrainingWorkflow,
                              NightlyRetrainWorkflow, PlaylistProfileBackfillWorkflow],
                   activities=[profiles.next_playlists, profiles.build_playlist_profiles,
+                              ProfileBackfillStarter(client, settings.ranker_task_queue)
+                              .start_playlist_profile_backfill,
                               training.train_cooccurrence, training.activate_cooccurrence,
                               cf.train_cf, cf.activate_cf,
                               promotion.evaluate_for_promotion,

@@ -20,7 +20,7 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from temporalio.testing import WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
 from juke.common.v1 import common_pb2
@@ -46,12 +46,16 @@ from services.ranker.store.playlist_scoring import (
     playlist_ids_after,
 )
 from services.ranker.store.playlists import PlaylistRepository
-from services.ranker.workflows.playlist_profile_activities import PlaylistProfileActivities
+from services.ranker.workflows.playlist_profile_activities import (
+    PlaylistProfileActivities,
+    ProfileBackfillStarter,
+)
 from services.ranker.workflows.playlist_profiles import PlaylistProfileBackfillWorkflow
 from services.ranker.workflows.playlist_profiles_contracts import (
     PROFILE_BACKFILL_WORKFLOW,
     ProfileBackfillInput,
     ProfileBackfillResult,
+    ProfileBackfillStart,
 )
 
 TAG = f"ps{uuid.uuid4().hex[:8]}"
@@ -317,3 +321,39 @@ def test_the_backfill_builds_every_profile_once_across_runs(world: World,
         assert view.record.bundle_hash == first.bundle_hashes[0]
     again = _backfill(world, database, ProfileBackfillInput(batch_size=50)).progress
     assert (again.built, again.existing) == (0, total)   # idempotent: nothing rebuilt
+
+
+def test_the_backfill_an_activation_asks_for_runs_under_its_id(world: World,
+                                                                database: Database) -> None:
+    async def go() -> tuple[ProfileBackfillResult, ProfileBackfillResult]:
+        server = Path(sys.executable).parent / "temporal-test-server"
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=str(server))
+        queue = f"profiles-{uuid.uuid4().hex[:8]}"
+        activities = PlaylistProfileActivities(partial(playlist_ids_after, database),
+                                               world.stub)
+        starter = ProfileBackfillStarter(env.client, queue)
+        start = ProfileBackfillStart(f"playlist-profiles-after-cf-{queue}")
+        try:
+            with ThreadPoolExecutor(2) as executor:
+                async with Worker(env.client, task_queue=queue,
+                                  workflows=[PlaylistProfileBackfillWorkflow],
+                                  activities=[activities.next_playlists,
+                                              activities.build_playlist_profiles],
+                                  activity_executor=executor):
+                    runs = []
+                    for _ in range(2):   # the same candidate promoted again later
+                        await ActivityEnvironment().run(
+                            starter.start_playlist_profile_backfill, start)
+                        runs.append(await env.client.get_workflow_handle(
+                            start.workflow_id, result_type=ProfileBackfillResult).result())
+                    return runs[0], runs[1]
+        finally:
+            await env.shutdown()
+
+    _playlist(world, [world.tracks[1][0], world.tracks[2][1]], "after an activation")
+    first, second = asyncio.run(go())
+    total = len(world.repo.all_ids())
+    assert first.progress.phase == "done" and first.progress.playlists == total
+    assert first.progress.built + first.progress.existing == total
+    assert (second.progress.built, second.progress.existing) == (0, total)

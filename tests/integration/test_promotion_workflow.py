@@ -25,6 +25,10 @@ from services.common.promotion_contracts import (
     PromotedActivationResult,
     PromotionEvent,
 )
+from services.ranker.workflows.playlist_profiles_contracts import (
+    START_PROFILE_BACKFILL,
+    ProfileBackfillStart,
+)
 from services.ranker.workflows.promotion import PromotionWorkflow
 from services.ranker.workflows.promotion_contracts import (
     WORKFLOW_NAME,
@@ -50,6 +54,7 @@ class Services:
     calls: list[str] = field(default_factory=list)
     logged: list[PromotionEvent] = field(default_factory=list)
     activated: list[PromotionEvent] = field(default_factory=list)
+    backfills: list[str] = field(default_factory=list)
 
     @activity.defn(name="evaluate_for_promotion")
     async def evaluate(self, params: EvaluateInput) -> EvaluationPair:
@@ -67,6 +72,10 @@ class Services:
         self.calls.append(f"activate:{step.candidate_id}")
         self.activated.append(step)
         return PromotedActivationResult("active-id")
+
+    @activity.defn(name=START_PROFILE_BACKFILL)
+    async def start_backfill(self, params: ProfileBackfillStart) -> None:
+        self.backfills.append(params.workflow_id)
 
     @activity.defn(name=RECORD_EVENT)
     async def record(self, step: PromotionEvent) -> None:
@@ -96,7 +105,7 @@ def _run(env: WorkflowEnvironment, services: Services, scenario,  # type: ignore
     async def go() -> PromotionResult:
         queue = f"promotion-{uuid.uuid4().hex[:8]}"
         registry = owner_services or services
-        ranker_acts = [services.evaluate, services.check] + (
+        ranker_acts = [services.evaluate, services.check, services.start_backfill] + (
             [] if owner_services else [services.activate, services.record])
         async with Worker(env.client, task_queue=queue, workflows=[PromotionWorkflow],
                           activities=ranker_acts), \
@@ -135,6 +144,9 @@ def test_gates_pass_wrong_approver_refused_owner_approves(env: WorkflowEnvironme
 
     result = _run(env, services, scenario)
     assert result.status == "activated" and result.decided_by == OWNER
+    # Then the new bundle's playlist profile backfill is started, a workflow of its own.
+    assert result.profile_backfill == "playlist-profiles-after-cooccurrence-cand-1"
+    assert services.backfills == [result.profile_backfill]
     assert services.calls == ["evaluate", "check", "activate:cand-1"]
     assert services.events() == ["evaluated", "awaiting_approval"]
     [activation] = services.activated

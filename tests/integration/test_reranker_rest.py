@@ -1,5 +1,6 @@
-"""The learned second stage through REST: a ranker composed with a reranker artifact (as
-JUKE_RERANKER_PATH composes it), the gateway in process, real identity and PostgreSQL."""
+"""The learned second stage through REST: a reranker model registered and activated in the
+registry (directly: a development ranker), served from the ranker's bundle, the gateway in
+process, real identity and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import grpc
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from gateway.app import create_app
 from juke.common.v1 import common_pb2
@@ -33,9 +35,12 @@ from services.ranker.core.rerank import (
     Reranker,
     TrainingParams,
 )
+from services.ranker.registry.service import ModelRegistry
 from services.ranker.serving.content import LocalContent
 from services.ranker.serving.rerank import RerankerArtifact
 from services.ranker.serving.service import RankerService
+from services.ranker.store.models import RerankerModel
+from services.ranker.store.rerankers import save_reranker_model
 from tests.api_keys import bearer, make_keys
 from tests.integration.conftest import channel_target
 
@@ -73,10 +78,21 @@ def catalog(identity_channel: grpc.Channel) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> RerankerArtifact:
-    path = tmp_path_factory.mktemp("reranker") / "reranker.json"
-    RerankerArtifact(_trained(), {}, candidates=50, training={"data": "synthetic"}).write(path)
-    return RerankerArtifact.read(Path(path))
+def artifact(database: Database) -> Iterator[RerankerArtifact]:
+    """Registered as a reranker model and activated directly (allowed outside production,
+    logged as ungated); deactivated afterwards, as the database is the session's."""
+    artifact = RerankerArtifact(_trained(), {}, candidates=50, training={"data": "synthetic"})
+    with database.transaction() as session:
+        model_id = save_reranker_model(
+            session, version=artifact.version, training_set_hash="f" * 64,
+            production_allowed=False, datasets=["synthetic"], candidates=artifact.candidates,
+            params={}, artifact=artifact.to_json())
+    ModelRegistry(database, "development").activate_directly("reranker", str(model_id),
+                                                             "test")
+    yield artifact
+    with database.transaction() as session:
+        session.execute(update(RerankerModel).where(RerankerModel.id == model_id)
+                        .values(active=False))
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +104,7 @@ def client(start_server: Callable[..., grpc.Channel], identity_channel: grpc.Cha
         service = RankerService(
             db, IdentityClient(identity_channel),
             LocalContent(EmbedderClient(embedder_channel), artifact_root, AnnParams()),
-            GovernanceClient(governance_channel), reranker=artifact)
+            GovernanceClient(governance_channel))
         service.refresh_features()
         ranker_pb2_grpc.add_RankerServiceServicer_to_server(RankerServicer(service), server)
 

@@ -66,8 +66,11 @@ def test_error_fields_travel_as_trailing_metadata() -> None:
     assert error_fields_from_metadata(None) == {}
 
 
-def test_production_refuses_an_ungated_reranker() -> None:
-    assert Settings.from_env({"JUKE_RERANKER_PATH": "/r.json"}).reranker_path == Path("/r.json")
-    with pytest.raises(SettingsError, match="JUKE_RERANKER_PATH"):
-        Settings.from_env({"JUKE_RERANKER_PATH": "/r.json", "JUKE_ENVIRONMENT": "production"})
-    assert Settings.from_env({"JUKE_ENVIRONMENT": "production"}).reranker_path is None
+def test_the_retired_reranker_file_setting_is_refused_in_every_environment() -> None:
+    """The reranker is a registry kind now: a file named by setting would bypass its gate."""
+    for environment in ("development", "production"):
+        with pytest.raises(SettingsError, match=r"JUKE_RERANKER_PATH is no longer read.*"
+                                                r"--kind reranker"):
+            Settings.from_env({"JUKE_RERANKER_PATH": "/r.json",
+                               "JUKE_ENVIRONMENT": environment})
+    assert Settings.from_env({"JUKE_RERANKER_PATH": " "}).environment == "development"

@@ -14,11 +14,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from gateway.app import create_app
 from gateway.auth import Role, key_entry, new_key
-from gateway.routes.models import State
+from gateway.routes.models import Kind, State
 from juke.common.v1 import common_pb2
 from juke.embedder.v1 import embedder_pb2 as epb
 from juke.ranker.v1 import ranker_pb2 as rpb
 from services.common.config import Settings
+from services.common.promotion_contracts import KINDS
 from services.common.registry import STATES
 from services.ranker.workflows.promotion_contracts import Approval
 from tests.api_keys import bearer
@@ -100,6 +101,11 @@ def world() -> Iterator[tuple[TestClient, SimpleNamespace]]:
 
 def test_states_are_the_registrys() -> None:
     assert set(get_args(State)) == set(STATES)
+
+
+def test_kinds_are_the_promotions() -> None:
+    """Every kind the promotion takes (the reranker included) is one the routes accept."""
+    assert set(get_args(Kind)) == set(KINDS)
 
 
 def test_an_admin_key_that_is_not_the_owners_is_refused_although_it_names_the_owner(

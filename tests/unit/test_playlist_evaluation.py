@@ -8,11 +8,18 @@ import numpy as np
 import pytest
 
 from services.common.errors import InvalidArgument
+from services.ranker.core.cf import CfConfig, train_als
+from services.ranker.core.collaborative import CollaborativeIndex, collaborative
+from services.ranker.core.features import CatalogFeatures, ResourceRow
+from services.ranker.core.hybrid import WeightConfig
+from services.ranker.core.pmi import PmiConfig, train_pmi
+from services.ranker.core.signals import CooccurrenceIndex
 from services.ranker.evaluation.playlists import (
     NDCG10,
     R_PRECISION,
     RECALL10,
     PlaylistCase,
+    WeightedRanker,
     evaluate_playlists,
     ordered_cases,
     r_precision,
@@ -61,3 +68,42 @@ def test_evaluation_averages_over_playlists_and_refuses_a_seed() -> None:
         evaluate_playlists({"cheat": lambda seeds, k: [seeds[0]]}, cases)
     with pytest.raises(InvalidArgument):
         evaluate_playlists({"perfect": perfect}, [])
+
+
+def _clustered_listening(users: int = 60, clusters: int = 3, per_cluster: int = 10,
+                         seed: int = 3) -> tuple[list[ResourceRow], Triples]:
+    """Artists in clusters; each listener plays 7 artists of one cluster."""
+    rng = np.random.default_rng(seed)
+    rows = [ResourceRow(f"a{c}-{k}", "artist", f"A{c}-{k}") for c in range(clusters)
+            for k in range(per_cluster)]
+    u, i = [], []
+    for user in range(users):
+        cluster = user % clusters
+        for k in rng.choice(per_cluster, 7, replace=False):
+            u.append(f"u{user}")
+            i.append(f"a{cluster}-{k}")
+    return rows, Triples(np.array(u), np.array(i), rng.integers(1, 50, len(u)).astype(float))
+
+
+def test_the_continuation_ranker_weighs_the_collaborative_signal_as_the_service_does() -> None:
+    rows, triples = _clustered_listening()
+    features = CatalogFeatures.build(rows)
+    cooc = CooccurrenceIndex(features, train_pmi(triples.users, triples.items, triples.weights,
+                                                 PmiConfig()))
+    only_collaborative = WeightConfig("cf-only", 0.0, 0.0, 0.0, 1.0, w_collaborative=1.0)
+    with pytest.raises(InvalidArgument, match="cf-only"):
+        WeightedRanker(features, cooc, "artist", only_collaborative)
+    index = CollaborativeIndex(features, train_als(triples.users, triples.items,
+                                                   triples.weights, CfConfig(factors=4)))
+    ranker = WeightedRanker(features, cooc, "artist", only_collaborative, index)
+    seeds = ["a1-0", "a1-1", "a1-2"]
+    ranked = ranker.rank(seeds, 5, weighted=True)
+    # Collaborative scores alone, the seeds' weights leaving them as they are.
+    scores = collaborative(features.expand_seeds(seeds), index, "artist")
+    by_score = {str(features.ids[features.offsets["artist"][0] + j]): v
+                for j, v in zip(scores.support, scores.values, strict=True)}
+    expected = sorted((a for a in by_score if a not in seeds and by_score[a] > 0),
+                      key=lambda a: (-by_score[a], features.index[a]))[:5]
+    assert ranked == expected
+    assert ranked == ranker.rank(seeds, 5, weighted=False)
+    assert all(a.startswith("a1-") for a in ranked[:3])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,13 @@ import scipy.sparse as sp
 from services.common.errors import InvalidArgument
 from services.ranker.core import signals as sig
 from services.ranker.core.features import CatalogFeatures, ResourceRow
-from services.ranker.core.hybrid import Recommendation, WeightConfig, combine, recommend
+from services.ranker.core.hybrid import (
+    Recommendation,
+    WeightConfig,
+    combine,
+    recommend,
+    shortlist,
+)
 from services.ranker.core.pmi import CooccurrenceTable
 from tests.unit.ranker_catalog import catalog
 
@@ -278,3 +285,60 @@ def test_an_explicitly_empty_signal_is_reported_empty() -> None:
     with pytest.raises(InvalidArgument, match="shape"):
         bad = sig.SignalScores("metadata", "track", np.zeros(3), {}, additive=True)
         combine(features, seeds, [bad], CONFIG)
+
+
+def _shortlist_options(features: CatalogFeatures, seed_ids: list[str]) -> dict[str, object]:
+    table = vectors()
+    return {
+        "cooccurrence": cooccurrence_index(features),
+        "seed_vectors": {s: np.array([table[t] for t in features.track_ids_of(s)])
+                         for s in seed_ids if features.track_ids_of(s)},
+        "candidate_ids": list(table),
+        "candidate_vectors": np.array(list(table.values())),
+        "out_types": ("track", "artist"),
+        "seed_weights": {seed_ids[0]: 2.0},
+    }
+
+
+@pytest.mark.parametrize("seed_ids", [["tr-teen"], ["tr-teen", "ar-miles"]])
+def test_a_shortlist_is_the_relevance_order_explained_only_on_demand(seed_ids: list[str]
+                                                                     ) -> None:
+    features = catalog()
+    relevance_only = WeightConfig("plain", 0.3, 0.5, 0.2, lambda_mmr=1.0)
+    options = _shortlist_options(features, seed_ids)
+    short = shortlist(features, seed_ids, relevance_only, size=5, **options)  # type: ignore[arg-type]
+    served = recommend(features, seed_ids, relevance_only, limit=5, pool_factor=1,
+                       **options)  # type: ignore[arg-type]
+    # The same items, order and scores as the relevance-only recommendation, unexplained.
+    assert [i.id for i in short.items] == [i.id for i in served.items]
+    assert [i.final_score for i in short.items] == [i.final_score for i in served.items]
+    assert [i.mmr_score for i in short.items] == [i.mmr_score for i in served.items]
+    for mine, theirs in zip(short.items, served.items, strict=True):
+        assert (mine.type, mine.name) == (theirs.type, theirs.name)
+        assert (mine.content_score, mine.metadata_score, mine.cooccurrence_score,
+                mine.collaborative_score) == (theirs.content_score, theirs.metadata_score,
+                                              theirs.cooccurrence_score,
+                                              theirs.collaborative_score)
+    assert all(i.explanation == () for i in short.items)
+    # Explaining a pick (in any order, with the caller's own MMR score) gives recommend's
+    # explanation of that item, so its contributions still add up to its final score.
+    picks = [replace(short.items[2], mmr_score=0.25), short.items[0]]
+    explained = short.explained(picks)
+    by_id = {i.id: i for i in served.items}
+    assert [i.id for i in explained] == [picks[0].id, picks[1].id]
+    assert explained[0].mmr_score == 0.25
+    for item in explained:
+        assert item.explanation == by_id[item.id].explanation
+        assert item.explanation
+        assert abs(sum(c.contribution for c in item.explanation) - item.final_score) < 1e-9
+
+
+def test_a_shortlist_explains_only_its_own_items_and_checks_its_size() -> None:
+    features = catalog()
+    short = shortlist(features, ["tr-teen"], CONFIG, size=2,
+                      cooccurrence=cooccurrence_index(features))
+    outsider = replace(short.items[0], id="tr-lonely")
+    with pytest.raises(InvalidArgument, match="tr-lonely"):
+        short.explained([outsider])
+    with pytest.raises(InvalidArgument, match="size=0"):
+        shortlist(features, ["tr-teen"], CONFIG, size=0)

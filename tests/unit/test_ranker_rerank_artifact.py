@@ -1,4 +1,5 @@
-"""The reranker's artifact file (serving/rerank.py): round trip and refusals."""
+"""The reranker's artifact (serving/rerank.py), as a file and as the registry's JSON text:
+round trip and refusals; the recipe a registered reranker is retrained from."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.common.errors import FailedPrecondition
+from services.common.errors import FailedPrecondition, InvalidArgument
 from services.ranker.core.rerank import FEATURES, RankingSet, Reranker, TrainingParams
+from services.ranker.core.rerank_recipe import RerankerRecipe
 from services.ranker.serving.rerank import RerankerArtifact
 
 
@@ -38,7 +40,7 @@ def test_a_tampered_or_foreign_file_is_refused(artifact: RerankerArtifact,
     body = json.loads(path.read_text())
     body["version"] = "lambdamart-000000000000"
     path.write_text(json.dumps(body))
-    with pytest.raises(FailedPrecondition, match="the file says lambdamart-000000000000"):
+    with pytest.raises(FailedPrecondition, match="the artifact says lambdamart-000000000000"):
         RerankerArtifact.read(path)
     path.write_text(json.dumps({**body, "model": "not a model"}))
     with pytest.raises(FailedPrecondition, match="malformed"):
@@ -48,3 +50,28 @@ def test_a_tampered_or_foreign_file_is_refused(artifact: RerankerArtifact,
         RerankerArtifact.read(path)
     with pytest.raises(FailedPrecondition, match="cannot be read"):
         RerankerArtifact.read(tmp_path / "missing.json")
+
+
+def test_the_registry_text_round_trips_and_names_the_model_in_errors(
+        artifact: RerankerArtifact) -> None:
+    text = artifact.to_json()
+    read = RerankerArtifact.from_json(text, "of model m1")
+    assert read.version == artifact.version and read.reranker.text == artifact.reranker.text
+    assert dict(read.listeners) == {"a": 3.0} and read.candidates == 40
+    with pytest.raises(FailedPrecondition, match="reranker artifact of model m1 is not JSON"):
+        RerankerArtifact.from_json(text[:-1], "of model m1")
+
+
+def test_a_recipe_round_trips_through_stored_params() -> None:
+    recipe = RerankerRecipe(TrainingParams(rounds=20, min_data_in_leaf=5), candidates=30,
+                            validation_users=60, seed=3)
+    stored = {**recipe.to_params(), "dataset": "d", "run": {"queries": 12}}
+    assert RerankerRecipe.from_params(json.loads(json.dumps(stored))) == recipe
+    assert RerankerRecipe.from_params({}) == RerankerRecipe()  # every default
+
+
+def test_a_malformed_recipe_is_refused_naming_it() -> None:
+    with pytest.raises(InvalidArgument, match="candidates=0"):
+        RerankerRecipe(candidates=0)
+    with pytest.raises(InvalidArgument, match="malformed"):
+        RerankerRecipe.from_params({"candidates": "many"})

@@ -19,14 +19,14 @@ from services.ranker.serving.service import Bundle
 from services.ranker.store.playlist_scoring import MatchKey, ProfileRecord
 
 
-def items_pb(items: Sequence[ScoredItem], bundle: Bundle, details: Details
-             ) -> list[ranker_pb2.RecommendedItem]:
+def items_pb(items: Sequence[ScoredItem], bundle: Bundle, details: Details,
+             model_version: str) -> list[ranker_pb2.RecommendedItem]:
     return [ranker_pb2.RecommendedItem(
         resource=common_pb2.ResourceSummary(type=type_to_proto(i.type), juke_id=i.id,
                                             name=i.name, uri=f"juke:{i.type}:{i.id}"),
         content_score=i.content_score, metadata_score=i.metadata_score,
         cooccurrence_score=i.cooccurrence_score, final_score=i.final_score,
-        mmr_score=i.mmr_score, model_version=bundle.model_version,
+        mmr_score=i.mmr_score, model_version=model_version,
         weight_config_id=str(bundle.weight_config.id),
         explanation=[ranker_pb2.Contribution(
             signal=c.signal, rule=c.rule, raw=c.raw, normalised=c.normalised, weight=c.weight,
@@ -83,8 +83,9 @@ class PlaylistScoringServicer(playlist_scoring_pb2_grpc.PlaylistScoringServiceSe
     def ContinuePlaylist(self, request: Any, context: grpc.ServicerContext) -> Any:
         c = self._scoring.continuation(request.playlist_id, request.limit)
         return pb.ContinuePlaylistResponse(
-            playlist_id=c.playlist_id, items=items_pb(c.items, c.bundle, self._details),
-            bundle=result_bundle_pb(c.bundle),
+            playlist_id=c.playlist_id,
+            items=items_pb(c.items, c.bundle, self._details, c.model_version),
+            bundle=result_bundle_pb(c.bundle, c.reranker),
             seeds=[pb.SeedWeight(track_id=t, weight=w) for t, w in c.seeds])
 
     def MatchTracks(self, request: Any, context: grpc.ServicerContext) -> Any:

@@ -273,6 +273,15 @@ class RankerServicer(ranker_pb2_grpc.RankerServiceServicer):
         return pb.RollbackModelResponse(restored=registry_model_pb(restored),
                                         deactivated_id=str(deactivated or ""))
 
+    def ActivateRegistryModel(self, request: Any, context: grpc.ServicerContext) -> Any:
+        registry = self._registry()
+        model, previous = registry.activate_directly(request.kind, request.id,
+                                                     request.requested_by)
+        found = registry.find(str(model.id))
+        assert found is not None  # just activated
+        return pb.ActivateRegistryModelResponse(model=registry_model_pb(found),
+                                                previous_id=str(previous or ""))
+
     def ListRegistryModels(self, request: Any, context: grpc.ServicerContext) -> Any:
         return pb.ListRegistryModelsResponse(models=[
             registry_model_pb(m) for m in self._registry().models(request.kind, request.state)])

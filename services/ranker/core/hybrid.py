@@ -29,6 +29,9 @@ Items with final > 0 form the candidates; the best `pool_factor * limit` of them
 type, then id) go to MMR (mmr.py) with relevance = final / best final in the pool and
 lambda = `lambda_mmr`; the result lists the selected items in MMR order. Weights and
 lambda come only from a `WeightConfig` (the active database row; no per-request override).
+`shortlist` stops before MMR and explanations: the best `size` candidates by final score,
+explained later, only those a caller that picks by rules of its own serves. At lambda 1
+MMR is relevance alone, so the pool's pairwise similarity is not computed.
 
 Explanations. Each item carries `Contribution`s whose `contribution` values add up to its
 `final_score` (to rounding): metadata one per rule that fired (same artist, same release,
@@ -180,6 +183,93 @@ def recommend(
     """
     out_types = _checked_types(out_types)
     seeds = features.expand_seeds(seed_ids)
+    computed = _signals(features, seeds, config, out_types, cooccurrence, seed_vectors,
+                        candidate_ids, candidate_vectors, rules, seed_weights,
+                        collaborative_index)
+    return combine(
+        features,
+        seeds,
+        computed,
+        config,
+        out_types=out_types,
+        exclude_ids=exclude_ids,
+        limit=limit,
+        rules=rules,
+        pool_factor=pool_factor,
+    )
+
+
+def shortlist(
+    features: CatalogFeatures,
+    seed_ids: Sequence[str],
+    config: WeightConfig,
+    *,
+    size: int,
+    out_types: Sequence[str] = ("track",),
+    exclude_ids: Sequence[str] = (),
+    cooccurrence: CooccurrenceIndex | None = None,
+    seed_vectors: Mapping[str, np.ndarray] | None = None,
+    candidate_ids: Sequence[str] = (),
+    candidate_vectors: np.ndarray | None = None,
+    rules: MetadataRules | None = None,
+    seed_weights: Mapping[str, float] | None = None,
+    collaborative_index: CollaborativeIndex | None = None,
+) -> Shortlist:
+    """The `size` best candidates by final score, scored as `recommend` scores them but
+    neither diversified nor explained (see `Shortlist`)."""
+    out_types = _checked_types(out_types)
+    _check_size(size, "size")
+    seeds = features.expand_seeds(seed_ids)
+    computed = _signals(features, seeds, config, out_types, cooccurrence, seed_vectors,
+                        candidate_ids, candidate_vectors, rules, seed_weights,
+                        collaborative_index)
+    by_type = _group(features, computed, out_types)
+    excluded = _excluded(features, seeds, exclude_ids)
+    ranked = [_TypeRanking.build(features, t, by_type[t], excluded, config) for t in out_types]
+    pool = _pool(ranked, size)
+    return Shortlist(_scored(features, ranked, pool),
+                     _Explainer(features, seeds, ranked, pool, config))
+
+
+def _scored(features: CatalogFeatures, ranked: Sequence[_TypeRanking], pool: _Pool
+            ) -> tuple[ScoredItem, ...]:
+    """The pool's items with their scores and no contributions, relevance as `mmr_score`:
+    each type's scores gathered at once (a shortlist is hundreds of items)."""
+    relevance = pool.final / pool.final.max() if len(pool) else pool.final
+    normalised = np.zeros((len(pool), len(ALL_SIGNALS)))
+    for k, r in enumerate(ranked):
+        members = np.flatnonzero(pool.ranking == k)
+        at = np.searchsorted(r.candidates, pool.local[members])
+        for column, name in enumerate(ALL_SIGNALS):
+            best = r.max_raw.get(name, 0.0)
+            if name in r.raw and best > 0:
+                normalised[members, column] = r.raw[name][at] / best
+    scores = dict(zip(ALL_SIGNALS, normalised.T.tolist(), strict=True))
+    types = [ranked[k].out_type for k in pool.ranking.tolist()]
+    return tuple(
+        ScoredItem(id=str(features.ids[g]), type=types[p], name=str(features.names[g]),
+                   content_score=scores[CONTENT][p], metadata_score=scores[METADATA][p],
+                   cooccurrence_score=scores[COOCCURRENCE][p], final_score=float(f),
+                   mmr_score=float(m), explanation=(),
+                   collaborative_score=scores[COLLABORATIVE][p])
+        for p, (g, f, m) in enumerate(zip(pool.index.tolist(), pool.final.tolist(),
+                                          relevance.tolist(), strict=True)))
+
+
+def _signals(
+    features: CatalogFeatures,
+    seeds: SeedSet,
+    config: WeightConfig,
+    out_types: Sequence[str],
+    cooccurrence: CooccurrenceIndex | None,
+    seed_vectors: Mapping[str, np.ndarray] | None,
+    candidate_ids: Sequence[str],
+    candidate_vectors: np.ndarray | None,
+    rules: MetadataRules | None,
+    seed_weights: Mapping[str, float] | None,
+    collaborative_index: CollaborativeIndex | None,
+) -> list[SignalScores]:
+    """Every signal's scores for the seeds, per output type, weighted by seed."""
     weights = seed_weight_array(seeds, seed_weights) if seed_weights else None
     query = sig.content_query(seeds, seed_vectors, weights) if seed_vectors else None
     computed: list[SignalScores] = []
@@ -195,17 +285,12 @@ def recommend(
             )
     if weights is not None:
         computed = [weigh_seeds(scores, weights) for scores in computed]
-    return combine(
-        features,
-        seeds,
-        computed,
-        config,
-        out_types=out_types,
-        exclude_ids=exclude_ids,
-        limit=limit,
-        rules=rules,
-        pool_factor=pool_factor,
-    )
+    return computed
+
+
+def _check_size(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InvalidArgument(f"{name}={value!r} must be a positive integer")
 
 
 def combine(
@@ -222,8 +307,7 @@ def combine(
 ) -> Recommendation:
     """Normalise, weigh, diversify and explain precomputed signals (any may be missing)."""
     out_types = _checked_types(out_types)
-    if isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1:
-        raise InvalidArgument(f"limit={limit!r} must be a positive integer")
+    _check_size(limit, "limit")
     if pool_factor < 1:
         raise InvalidArgument(f"pool_factor={pool_factor!r} must be >= 1")
     by_type = _group(features, computed, out_types)
@@ -234,8 +318,11 @@ def combine(
     items: list[ScoredItem] = []
     if len(pool):
         relevance = pool.final / pool.final.max()
-        vectors, has_vector = _pool_vectors(pool, ranked)
-        similarity = pool_similarity(features, pool.index, vectors, has_vector, rules)
+        if config.lambda_mmr < 1.0:
+            vectors, has_vector = _pool_vectors(pool, ranked)
+            similarity = pool_similarity(features, pool.index, vectors, has_vector, rules)
+        else:  # relevance alone: redundancy is weighed by 0, so it need not be computed
+            similarity = np.zeros((len(pool), len(pool)))
         chosen, mmr_scores = mmr_select(relevance, similarity, config.lambda_mmr, limit)
         items = _explain(features, seeds, ranked, pool, chosen, mmr_scores, config)
     return Recommendation(
@@ -283,6 +370,42 @@ def weigh_seeds(scores: SignalScores, weights: np.ndarray) -> SignalScores:
         values += np.bincount(at[held], weights=data[held], minlength=len(support))
     return SignalScores.sparse(scores.signal, scores.out_type, scores.width, support, values,
                                parts, additive=True)
+
+
+@dataclass(frozen=True)
+class Shortlist:
+    """The best candidates by final score (no MMR), scored but not explained: for a caller
+    that picks from them by rules of its own (a playlist continuation's artist limiter and
+    MMR) and then explains only the items it serves, which costs a fraction of explaining
+    them all. `items` are in final-score order, each with `mmr_score` = its relevance
+    (final / the best final) and no contributions."""
+
+    items: tuple[ScoredItem, ...]
+    explainer: _Explainer
+
+    def explained(self, picks: Sequence[ScoredItem]) -> list[ScoredItem]:
+        """`picks` (items of this shortlist) with their contributions, which add up to
+        their final scores as `recommend`'s do; each keeps its own `mmr_score`."""
+        return self.explainer.explain(picks)
+
+
+@dataclass(frozen=True)
+class _Explainer:
+    features: CatalogFeatures
+    seeds: SeedSet
+    ranked: Sequence[_TypeRanking]
+    pool: _Pool
+    config: WeightConfig
+
+    def explain(self, picks: Sequence[ScoredItem]) -> list[ScoredItem]:
+        where = {str(self.features.ids[g]): p for p, g in enumerate(self.pool.index)}
+        missing = [i.id for i in picks if i.id not in where]
+        if missing:
+            raise InvalidArgument(f"item {missing[0]!r} is not in the shortlist")
+        positions = np.array([where[i.id] for i in picks], dtype=np.int64)
+        scores = np.array([i.mmr_score for i in picks], dtype=np.float64)
+        return _explain(self.features, self.seeds, self.ranked, self.pool, positions, scores,
+                        self.config)
 
 
 # ---- per-type scoring -------------------------------------------------------------------------

@@ -20,8 +20,9 @@ Metrics per playlist, averaged over the evaluated playlists (H: its held-out ite
 Models, all trained on the training triples only:
 - the baselines of the recommendation-quality table: popularity, item-kNN cosine and EASE
   (lambda chosen on the validation split);
-- hybrid: the ranker with uniform seeds (metadata + co-occurrence, weights chosen on
-  validation, MMR lambda 1 as in the harness);
+- hybrid: the ranker with uniform seeds (metadata + co-occurrence + the collaborative
+  signal of the project's CF, `CfConfig()`, trained on the training triples; weights chosen
+  on validation over the harness's grid, MMR lambda 1 as in the harness);
 - continuation: the same ranker and weights, seeded as the continuation endpoint seeds it
   (playlists/continuation.py: position weights, at most MAX_SEEDS latest items). The artist
   limiter is left out: the evaluated items are artists, each its own artist, so it never
@@ -40,6 +41,8 @@ import numpy as np
 
 from services.common.errors import InvalidArgument
 from services.ranker.core import signals as sig
+from services.ranker.core.cf import CfConfig, train_als
+from services.ranker.core.collaborative import CollaborativeIndex, collaborative
 from services.ranker.core.features import CatalogFeatures, ResourceRow
 from services.ranker.core.hybrid import WeightConfig, combine, weigh_seeds
 from services.ranker.core.pmi import PmiConfig, train_pmi
@@ -52,7 +55,7 @@ from services.ranker.evaluation.baselines import (
     Popularity,
     tune,
 )
-from services.ranker.evaluation.harness import grid_search, out_type_of
+from services.ranker.evaluation.harness import COLLABORATIVE_GRID, grid_search, out_type_of
 from services.ranker.evaluation.protocol import (
     EvalSplit,
     Model,
@@ -121,12 +124,19 @@ def evaluate_playlists(models: Mapping[str, OrderedModel], cases: Sequence[Playl
 
 
 class WeightedRanker:
-    """The ranker's signals for ordered seeds, weighted as continuation weighs them."""
+    """The ranker's signals for ordered seeds, weighted as continuation weighs them; the
+    collaborative signal joins where the config weighs it (seed weights leave it as they
+    are: it is not additive, as in the service)."""
 
     def __init__(self, features: CatalogFeatures, cooccurrence: CooccurrenceIndex,
-                 out_type: str, config: WeightConfig) -> None:
+                 out_type: str, config: WeightConfig,
+                 collaborative_index: CollaborativeIndex | None = None) -> None:
+        if config.w_collaborative > 0 and collaborative_index is None:
+            raise InvalidArgument(f"{config.id} weighs the collaborative signal, but no CF "
+                                  "model was given")
         self.features, self.cooccurrence = features, cooccurrence
         self.out_type, self.config = out_type, config
+        self.collaborative = collaborative_index if config.w_collaborative > 0 else None
 
     def rank(self, seeds: Sequence[str], k: int, weighted: bool) -> list[str]:
         pairs = continuation_seeds(self.features, seeds, item_type=self.out_type) \
@@ -135,9 +145,11 @@ class WeightedRanker:
         ids = [s for s, _ in pairs]
         seed_set = self.features.expand_seeds(ids)
         weights = np.array([w for _, w in pairs])
-        computed = [weigh_seeds(sig.metadata(seed_set, self.features, self.out_type), weights),
-                    weigh_seeds(sig.cooccurrence(seed_set, self.cooccurrence, self.out_type),
-                                weights)]
+        computed = [sig.metadata(seed_set, self.features, self.out_type),
+                    sig.cooccurrence(seed_set, self.cooccurrence, self.out_type)]
+        if self.collaborative is not None:
+            computed.append(collaborative(seed_set, self.collaborative, self.out_type))
+        computed = [weigh_seeds(scores, weights) for scores in computed]
         rec = combine(self.features, seed_set, computed, self.config,
                       out_types=(self.out_type,), exclude_ids=list(seeds), limit=k)
         return [item.id for item in rec.items]
@@ -176,12 +188,17 @@ def run_playlist_evaluation(rows: Sequence[ResourceRow], interactions: Triples,
     data = split(interactions, protocol, users)
     validation = validation_split(data.train, protocol, grid_users)
     lap("features and split")
-    tuned = grid_search(features, validation, out_type)
+    tuned = grid_search(features, validation, out_type, cf=CfConfig(),
+                        collaborative_grid=COLLABORATIVE_GRID)
     ease = tune({str(lam): partial(Ease, lam=lam) for lam in ease_lambdas}, validation)
     lap("tuning on validation")
     table = train_pmi(data.train.users, data.train.items, data.train.weights, PmiConfig())
     config = tuned.best
-    ranker = WeightedRanker(features, CooccurrenceIndex(features, table), out_type, config)
+    collab = CollaborativeIndex(features, train_als(
+        data.train.users, data.train.items, data.train.weights, CfConfig())) \
+        if config.w_collaborative > 0 else None
+    ranker = WeightedRanker(features, CooccurrenceIndex(features, table), out_type, config,
+                            collab)
     models: dict[str, OrderedModel] = {
         "popularity": _unordered(Popularity(data.train)),
         "item_knn": _unordered(ItemKnn(data.train, DEFAULT_NEIGHBOURS)),
@@ -201,7 +218,8 @@ def run_playlist_evaluation(rows: Sequence[ResourceRow], interactions: Triples,
         "item_knn": "item-kNN cosine (baseline)",
         "ease": f"EASE (baseline, lambda {float(ease.chosen):g})",
         "hybrid": (f"hybrid, uniform seeds (metadata {config.w_metadata:.2f} / "
-                   f"co-occurrence {config.w_cooccurrence:.2f})"),
+                   f"co-occurrence {config.w_cooccurrence:.2f} / "
+                   f"collaborative {config.w_collaborative:.2f})"),
         "continuation": "continuation (position-weighted seeds)",
     }
     return PlaylistReport(dataset_hash(data), len(data.cases), results, labels,

@@ -15,6 +15,14 @@ The hybrid is judged as it serves: with the weight config's MMR lambda (the oper
 users get, so the coverage gate measures the lists they see), and, where the config weighs
 the collaborative signal, with the active CF model's recipe retrained on the split.
 
+Reranker models (the learned second stage) are judged by their recipe too: LambdaMART is
+retrained on a validation split carved from the split's training part (never its held-out
+items), over the first stage built from that validation split as `juke train-reranker`
+builds it, and the hybrid as it serves (active weight config, co-occurrence and CF recipes)
+reranked by it is compared with what serves now: the hybrid reranked by the active
+reranker's recipe, or, with no reranker active, the hybrid alone at its MMR operating point.
+The first reranker must therefore beat the hybrid it reranks by the relative gates.
+
 Embedding models are judged by the content evaluation (content.py) on the licensed corpus.
 Results are persisted in `ranker.model_evaluation` under the models' ids.
 """
@@ -23,18 +31,19 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
 from services.common.db import Database
-from services.common.errors import NotFound
+from services.common.errors import InvalidArgument, NotFound
 from services.ranker.core.cf import CfConfig, train_als
 from services.ranker.core.collaborative import CollaborativeIndex
-from services.ranker.core.features import CatalogFeatures
+from services.ranker.core.features import CatalogFeatures, SeedSet
 from services.ranker.core.hybrid import WeightConfig
-from services.ranker.core.pmi import PmiConfig, train_pmi
-from services.ranker.core.signals import CooccurrenceIndex
+from services.ranker.core.pmi import CooccurrenceTable, PmiConfig, train_pmi
+from services.ranker.core.rerank_recipe import RerankerRecipe
+from services.ranker.core.signals import CooccurrenceIndex, SignalScores
 from services.ranker.evaluation.content import ContentEvaluator
 from services.ranker.evaluation.data import EvalData
 from services.ranker.evaluation.harness import (  # CF lives beside the harness's baselines
@@ -50,14 +59,26 @@ from services.ranker.evaluation.protocol import (
     dataset_hash,
     evaluate,
     split,
+    validation_split,
+)
+from services.ranker.evaluation.protocol import Model as EvalModel
+from services.ranker.evaluation.rerank import (
+    FirstStage,
+    SignalFactory,
+    SignalSource,
+    listener_counts,
+    reranked_model,
+    train_reranker,
 )
 from services.ranker.evaluation.store import EvaluationInput, save_evaluations
 from services.ranker.store import repository as repo
+from services.ranker.store import rerankers
 from services.ranker.store.repository import (
     CfModelRecord,
     CooccurrenceModelRecord,
     WeightConfigRecord,
 )
+from services.ranker.store.rerankers import RerankerModelRecord
 from services.ranker.workflows.promotion_contracts import EvaluationPair
 
 
@@ -71,7 +92,7 @@ def cf_config(params: dict[str, object]) -> CfConfig:
     return CfConfig(**{k: v for k, v in params.items() if k in known})  # type: ignore[arg-type]
 
 
-Model = CooccurrenceModelRecord | CfModelRecord | WeightConfigRecord
+Model = CooccurrenceModelRecord | CfModelRecord | WeightConfigRecord | RerankerModelRecord
 
 
 @dataclass(frozen=True)
@@ -92,19 +113,30 @@ class _Setting:
         return CollaborativeIndex(
             self.features, train_als(train.users, train.items, train.weights, self.cf))
 
+    @cached_property
+    def cooccurrence_table(self) -> CooccurrenceTable:
+        """The active co-occurrence recipe trained on the split, once per comparison."""
+        train = self.evaluation.train
+        return train_pmi(train.users, train.items, train.weights, self.cooccurrence)
+
 
 def _metrics(result: EvalResult) -> dict[str, float]:
     return {k: v for k, v in result.metrics.items() if not math.isnan(v)}
 
 
 class HarnessEvaluator:
+    """`on_progress` is called while a long comparison works through its users (an
+    activity's heartbeat: a reranker's retraining and evaluation take minutes)."""
+
     def __init__(self, db: Database, load: Callable[[], EvalData],
                  protocol: Protocol | None = None,
-                 content: ContentEvaluator | None = None) -> None:
+                 content: ContentEvaluator | None = None,
+                 on_progress: Callable[[], None] = lambda: None) -> None:
         self._db = db
         self._load = load
         self._protocol = protocol or Protocol()
         self._content = content
+        self._progress = on_progress
 
     def compare(self, kind: str, candidate_id: str) -> EvaluationPair:
         if kind == "embedding":
@@ -115,9 +147,20 @@ class HarnessEvaluator:
         candidate, active, weights, cooc, cf = self._models(kind, candidate_id)
         setting = self._setting(weights, cooc, cf)
         digest = dataset_hash(setting.evaluation)
-        scored = {"candidate": self._score(kind, candidate, setting)}
+        try:
+            scored = {"candidate": self._score(kind, candidate, setting)}
+        except InvalidArgument as err:
+            if kind != "reranker":
+                raise
+            # No validation user's candidates hold a held-out item: nothing to learn from.
+            return EvaluationPair(digest, {}, {}, unavailable_reason=(
+                f"{kind} model {candidate_id} cannot be retrained on the promotion split: "
+                f"{err}"))
         if active is not None and active.id != candidate.id:
             scored["active"] = self._score(kind, active, setting)
+        elif kind == "reranker" and active is None:  # what serves now: the hybrid alone
+            scored["active"] = _hybrid_score(setting.cooccurrence, setting.weights, setting,
+                                             self._progress)
         with self._db.transaction() as session:
             save_evaluations(session, [
                 EvaluationInput(str(model.id), scored[role], digest,
@@ -146,6 +189,9 @@ class HarnessEvaluator:
                 candidate, active = repo.cooccurrence_model(session, key), cooc
             elif kind == "cf":
                 candidate, active = repo.cf_model(session, key), cf
+            elif kind == "reranker":
+                candidate = rerankers.reranker_model(session, key)
+                active = rerankers.active_reranker_model(session)
             else:
                 candidate, active = repo.weight_config(session, key), weights
         if candidate is None:
@@ -167,6 +213,10 @@ class HarnessEvaluator:
         if kind == "weights":
             assert isinstance(model, WeightConfigRecord)
             return _hybrid_score(setting.cooccurrence, _weight_config(model), setting)
+        if kind == "reranker":
+            assert isinstance(model, RerankerModelRecord)
+            return _reranker_score(RerankerRecipe.from_params(model.params), setting,
+                                   self._progress)
         assert isinstance(model, CooccurrenceModelRecord)
         return _hybrid_score(pmi_config(model.params), setting.weights, setting)
 
@@ -178,19 +228,75 @@ def _weight_config(weights: WeightConfigRecord | None) -> WeightConfig:
                         weights.w_cooccurrence, weights.lambda_mmr, weights.w_collaborative)
 
 
-def _hybrid_score(recipe: PmiConfig, config: WeightConfig, setting: _Setting
-                  ) -> dict[str, float]:
+def _hybrid_score(recipe: PmiConfig, config: WeightConfig, setting: _Setting,
+                  progress: Callable[[], None] = lambda: None) -> dict[str, float]:
     train = setting.evaluation.train
     table = train_pmi(train.users, train.items, train.weights, recipe)
     out_type = out_type_of(setting.features, train.items)
     collaborative = setting.collaborative if config.w_collaborative > 0 else None
     ranker = RankerSignals(setting.features, CooccurrenceIndex(setting.features, table),
                            out_type, collaborative)
-    return _metrics(evaluate(ranker.model(config), setting.evaluation, train.item_set(),
-                             table_items(table)))
+    return _metrics(evaluate(_reporting(ranker.model(config), progress), setting.evaluation,
+                             train.item_set(), table_items(table)))
 
 
 def _cf_score(model: CfModelRecord, data: EvalSplit) -> dict[str, float]:
     train = data.train
     return _metrics(evaluate(CollaborativeFiltering(train, cf_config(model.params)), data,
                              train.item_set(), train.item_set()))
+
+
+def _reporting(model: EvalModel, progress: Callable[[], None]) -> EvalModel:
+    """`model`, calling `progress` once per user it ranks."""
+
+    def rank(seeds: Sequence[str], exclude: Sequence[str], k: int) -> Sequence[str]:
+        progress()
+        return model(seeds, exclude, k)
+
+    return rank
+
+
+class _ReportingSignals:
+    """The harness's signals, calling `progress` once per user whose signals it computes
+    (the reranker's training queries)."""
+
+    def __init__(self, inner: RankerSignals, progress: Callable[[], None]) -> None:
+        self._inner = inner
+        self._progress = progress
+        self.features = inner.features
+        self.out_type = inner.out_type
+
+    def computed(self, seeds: Sequence[str]) -> tuple[
+            SeedSet, SignalScores, SignalScores, SignalScores | None]:
+        self._progress()
+        return self._inner.computed(seeds)
+
+
+def _reporting_signals(progress: Callable[[], None]) -> SignalFactory:
+    def build(features: CatalogFeatures, cooccurrence: CooccurrenceIndex, out_type: str,
+              collaborative: CollaborativeIndex | None) -> SignalSource:
+        return _ReportingSignals(RankerSignals(features, cooccurrence, out_type,
+                                               collaborative), progress)
+
+    return build
+
+
+def _reranker_score(recipe: RerankerRecipe, setting: _Setting,
+                    progress: Callable[[], None] = lambda: None) -> dict[str, float]:
+    """The recipe retrained on a validation split of the split's training part, reranking
+    the hybrid as it serves (its weights; MMR gives way to the reranker, as in serving)."""
+    train = setting.evaluation.train
+    out_type = out_type_of(setting.features, train.items)
+    protocol = replace(setting.evaluation.protocol, seed=recipe.seed)
+    validation = validation_split(train, protocol, recipe.validation_users)
+    fit = train_reranker(setting.features, validation, out_type, setting.weights,
+                         _reporting_signals(progress), setting.cooccurrence, setting.cf,
+                         recipe.training, recipe.candidates)
+    table = setting.cooccurrence_table
+    collaborative = setting.collaborative if setting.weights.w_collaborative > 0 else None
+    ranker = RankerSignals(setting.features, CooccurrenceIndex(setting.features, table),
+                           out_type, collaborative)
+    model = reranked_model(FirstStage(ranker, setting.weights, recipe.candidates),
+                           fit.reranker, listener_counts(train))
+    return _metrics(evaluate(_reporting(model, progress), setting.evaluation,
+                             train.item_set(), table_items(table)))

@@ -92,6 +92,16 @@ def artist_columns(features: CatalogFeatures, item_id: str,
     return np.zeros(0, dtype=np.int32)
 
 
+def artist_columns_of(features: CatalogFeatures, item_ids: Sequence[str]) -> list[np.ndarray]:
+    """`artist_columns` of many items at once: one slice of the artist profiles."""
+    rows = [features.index.get(i) for i in item_ids]
+    if any(r is None for r in rows) or not rows:
+        return [artist_columns(features, i) for i in item_ids]
+    block = features.artists[np.array(rows, dtype=np.int64)]
+    block.sort_indices()
+    return np.split(block.indices, block.indptr[1:-1])
+
+
 def first_artist(features: CatalogFeatures, item_id: str) -> str | None:
     """The artist recorded with a play (the first credited one), if any."""
     columns = artist_columns(features, item_id)
@@ -112,6 +122,11 @@ class ArtistLimit:
         for columns in recent[max(0, len(recent) - (self.window - 1)):]:
             counts[columns] += 1
         return counts >= self.limit
+
+    def most_in(self, n: int) -> int:
+        """The most items of one artist a run of n items can hold: `limit` in each of the
+        ceil(n / window) windows that cover it."""
+        return self.limit * -(-n // self.window)
 
 
 # ---- the skip penalty ---------------------------------------------------------------------------
@@ -208,7 +223,7 @@ def choose_page(features: CatalogFeatures, candidates: Sequence[Candidate],
     tier_of = np.array(tiers)
     pool = np.array([features.lookup(i.id) for i in items], dtype=np.int64)
     relevance = _relevance(np.array([i.final_score for i in items]), np.array(before), tier_of)
-    artists = [artist_columns(features, i.id) for i in items]
+    artists = artist_columns_of(features, [i.id for i in items])
     allowed = _limiter(features, artists, recent, tier_of, limit)
     chosen, gains = mmr_select(relevance, pool_similarity(features, pool), lambda_mmr, n,
                                allowed)

@@ -5,12 +5,13 @@ embeddings) combination is asked for, and stored under their hash; the backfill 
 builds them ahead for a new bundle. A request recomputes only the hash (the members' vectors
 are read from the local artifacts, no embedding is computed).
 
-Continuation seeds the production hybrid (`RankerService.recommend`, with its result cache)
-with the playlist's position-weighted tracks (continuation.py), excludes every track of the
-playlist, and picks the page with the radio's artist limiter and MMR, the playlist's last
-tracks counting as already played (personal/radio_page.py); when that cannot fill the page
-(a playlist of few artists blocks them from the start), the limiter counts only the
-continuation's own tracks, and only then is the hybrid asked for a wider pool.
+Continuation seeds the production hybrid with the playlist's position-weighted tracks
+(continuation.py), excludes every track of the playlist, takes the hybrid's shortlist (its
+best candidates by relevance, unexplained: `RankerService.shortlist`) and picks the page
+with the radio's artist limiter and MMR, the playlist's last tracks counting as already
+played (personal/radio_page.py); only the served items are then explained. When that cannot
+fill the page (a playlist of few artists blocks them from the start), the limiter counts
+only the continuation's own tracks, and only then is the hybrid asked for a wider pool.
 
 Matching. A match is keyed by (the profile hash, the candidate set hash, the bundle hash, the
 fit config hash, the fit algorithm version): the candidate set hash covers the candidates'
@@ -38,6 +39,7 @@ from services.ranker.personal.radio_page import (
     ArtistLimit,
     Candidate,
     artist_columns,
+    artist_columns_of,
     choose_page,
 )
 from services.ranker.personal.user_ids import check_user_id
@@ -53,7 +55,7 @@ from services.ranker.playlists.profile import (
     vector_digest,
 )
 from services.ranker.serving.content import Content
-from services.ranker.serving.service import Bundle, Query, Result
+from services.ranker.serving.service import Bundle, FirstStage, Query, Result
 from services.ranker.store.playlist_scoring import (
     MatchKey,
     MatchRecord,
@@ -64,7 +66,12 @@ from services.ranker.store.playlist_scoring import (
 from services.ranker.store.playlists import PlaylistRecord, PlaylistRepository
 
 MAX_CANDIDATES = 500
-POOL_FACTOR = 4             # hybrid candidates per requested track, before the limiter
+# Per requested track: the hybrid's shortlist (unexplained candidates cost little, and a
+# long one seldom leaves the limiter short), the wider one asked once when it does, and the
+# candidates the limiter and MMR choose the page from.
+POOL_FACTOR = 20
+WIDE_POOL_FACTOR = 100
+PAGE_POOL_FACTOR = 5
 TRACKS, PLAYLISTS = "tracks", "playlists"
 
 
@@ -78,6 +85,7 @@ class Ranker(Protocol):
     def bundle(self) -> Bundle: ...
     def limit(self, requested: int) -> int: ...
     def recommend(self, query: Query, mode: str = "hybrid") -> Result: ...
+    def shortlist(self, query: Query) -> FirstStage: ...
     def cooccurrence_index(self, bundle: Bundle) -> CooccurrenceIndex | None: ...
     def resolve_refs(self, features: CatalogFeatures, refs: Sequence[str]
                      ) -> dict[str, str]: ...
@@ -97,6 +105,13 @@ class Continuation:
     items: tuple[ScoredItem, ...]
     bundle: Bundle
     seeds: tuple[tuple[str, float], ...]    # (track juke_id, weight)
+    reranker: str = ""  # the second stage's version where one reranked the candidates
+
+    @property
+    def model_version(self) -> str:
+        """What every item's `model_version` says: the bundle's, and the reranker's."""
+        version = self.bundle.model_version
+        return f"{version}+rerank:{self.reranker}" if self.reranker else version
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,23 @@ class _Context:
     bundle: Bundle
     bundle_hash: str
     vectors: dict[str, np.ndarray]
+
+
+def per_artist(features: CatalogFeatures, items: Sequence[ScoredItem], cap: int
+               ) -> list[ScoredItem]:
+    """`items` (best first) less those after their artist's `cap` best: an item stays while
+    each of its artists has fewer than `cap` items kept. A page the artist limiter admits
+    never holds more than `cap` of one artist, so the page is chosen among these."""
+    counts: dict[int, int] = {}
+    kept = []
+    for item, artists in zip(items, artist_columns_of(features, [i.id for i in items]),
+                             strict=True):
+        columns = artists.tolist()
+        if all(counts.get(a, 0) < cap for a in columns):
+            kept.append(item)
+            for a in columns:
+                counts[a] = counts.get(a, 0) + 1
+    return kept
 
 
 class PlaylistScoring:
@@ -203,14 +235,18 @@ class PlaylistScoring:
         exclude = tuple(t for t in dict.fromkeys(record.track_ids) if t in features.index)
         recent = [artist_columns(features, t) for t in record.track_ids[-self._limit.window:]]
 
-        def ask(pool: int) -> Result:
-            return self._ranker.recommend(Query(seeds=ids, exclude=exclude, limit=pool,
+        def ask(pool: int) -> FirstStage:
+            return self._ranker.shortlist(Query(seeds=ids, exclude=exclude, limit=pool,
                                                 resource_types=("track",),
                                                 seed_weights=seeds))
 
-        first = ask(min(self._ranker.max_limit, POOL_FACTOR * n))
+        def page_pool(shortlist: FirstStage) -> list[Candidate]:
+            kept = per_artist(features, shortlist.items, self._limit.most_in(n))
+            return [Candidate(i, HYBRID) for i in kept[:PAGE_POOL_FACTOR * n]]
+
+        first = ask(POOL_FACTOR * n)
         lambda_mmr = first.bundle.weight_config.lambda_mmr
-        candidates = [Candidate(i, HYBRID) for i in first.recommendation.items]
+        candidates = page_pool(first)
 
         def choose(history: list[np.ndarray]) -> list[ScoredItem]:
             return choose_page(features, candidates, history, n, self._limit, lambda_mmr, (),
@@ -221,11 +257,12 @@ class PlaylistScoring:
             # A playlist of few artists blocks its own artists from the start: then the
             # limiter counts the continuation's own tracks only.
             picks = choose([])
-        if len(picks) < n and POOL_FACTOR * n < self._ranker.max_limit:
-            wide = ask(self._ranker.max_limit)
-            candidates += [Candidate(i, HYBRID) for i in wide.recommendation.items]
+        if len(picks) < n and len(first.items) == POOL_FACTOR * n:
+            first = ask(WIDE_POOL_FACTOR * n)       # the wider shortlist holds the first
+            candidates = page_pool(first)
             picks = choose([])
-        return Continuation(record.id, tuple(picks), first.bundle, seeds)
+        return Continuation(record.id, tuple(first.explained(picks)), first.bundle, seeds,
+                            first.reranker)
 
     # --- matching -------------------------------------------------------------------------
 

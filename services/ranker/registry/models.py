@@ -1,8 +1,9 @@
 """Registry operations of each ranker model kind, over the shared registry SQL.
 
-Every kind (weight configs, co-occurrence and CF models) records when it was activated, can be
-marked known-good and rolls back to its previous known-good row. A kind's history is
-`services.common.registry.history` over its table below; `TABLES` names them by kind.
+Every kind (weight configs, co-occurrence, CF and reranker models) records when it was
+activated, can be marked known-good and rolls back to its previous known-good row. A kind's
+history is `services.common.registry.history` over its table below; `TABLES` names them by
+kind.
 """
 
 from __future__ import annotations
@@ -14,18 +15,22 @@ from sqlalchemy.orm import Session
 from services.common import registry
 from services.common.registry import LogEntry, RegisteredModel, RegistryTable
 from services.ranker.store import repository as repo
+from services.ranker.store import rerankers
 from services.ranker.store.models import (
     ACTIVATION_LOG,
     CfModel,
     CooccurrenceModel,
     RankingWeightConfig,
+    RerankerModel,
 )
 from services.ranker.store.repository import CooccurrenceModelRecord
 
 WEIGHT_CONFIGS = RegistryTable(RankingWeightConfig)
 COOCCURRENCE_MODELS = RegistryTable(CooccurrenceModel)
 CF_MODELS = RegistryTable(CfModel)
-TABLES = {"cooccurrence": COOCCURRENCE_MODELS, "cf": CF_MODELS, "weights": WEIGHT_CONFIGS}
+RERANKER_MODELS = RegistryTable(RerankerModel)
+TABLES = {"cooccurrence": COOCCURRENCE_MODELS, "cf": CF_MODELS, "weights": WEIGHT_CONFIGS,
+          "reranker": RERANKER_MODELS}
 
 
 def activate_weight_config(session: Session, config_id: uuid.UUID) -> uuid.UUID | None:
@@ -80,6 +85,10 @@ def _described(session: Session, kind: str) -> dict[uuid.UUID, tuple[str, str, b
                        f"{c.w_cooccurrence:g}, lambda {c.lambda_mmr:g}"
                        + (f" ({c.description})" if c.description else ""), "", True)
                 for c in repo.list_weight_configs(session)}
+    if kind == "reranker":
+        return {m.id: (f"{m.version} ({m.candidates} candidates; {', '.join(m.datasets)})",
+                       m.training_set_hash, m.production_allowed)
+                for m in rerankers.list_reranker_models(session)}
     models = repo.list_cooccurrence_models(session) if kind == "cooccurrence" \
         else repo.list_cf_models(session)
     return {m.id: (m.version, m.training_set_hash, m.production_allowed) for m in models}

@@ -1,4 +1,4 @@
-"""The ranker's model registry: co-occurrence models, CF models and weight configs.
+"""The ranker's model registry: co-occurrence, CF and reranker models and weight configs.
 
 Every activation goes through here and is written to the activation log in its own
 transaction. In production a model becomes active only as the last step of a promotion
@@ -27,22 +27,27 @@ from services.common.registry import (
 )
 from services.ranker.registry import models as registry
 from services.ranker.store import repository as repo
+from services.ranker.store import rerankers
 from services.ranker.store.repository import (
     CfModelRecord,
     CooccurrenceModelRecord,
     WeightConfigRecord,
 )
+from services.ranker.store.rerankers import RerankerModelRecord
 
 KINDS = tuple(registry.TABLES)
-NAMES = {"cooccurrence": "co-occurrence model", "cf": "CF model", "weights": "weight config"}
+NAMES = {"cooccurrence": "co-occurrence model", "cf": "CF model", "weights": "weight config",
+         "reranker": "reranker model"}
+Record = WeightConfigRecord | CooccurrenceModelRecord | CfModelRecord | RerankerModelRecord
 
 
-def _load(session: Session, kind: str, key: uuid.UUID
-          ) -> WeightConfigRecord | CooccurrenceModelRecord | CfModelRecord | None:
+def _load(session: Session, kind: str, key: uuid.UUID) -> Record | None:
     if kind == "weights":
         return repo.weight_config(session, key)
     if kind == "cooccurrence":
         return repo.cooccurrence_model(session, key)
+    if kind == "reranker":
+        return rerankers.reranker_model(session, key)
     return repo.cf_model(session, key)
 
 
@@ -81,7 +86,8 @@ class ModelRegistry:
     def history(self, model_id: str) -> tuple[RegisteredModel, list[LogEntry]]:
         model = self.find(model_id)
         if model is None:
-            raise NotFound(f"no co-occurrence model, CF model or weight config {model_id!r}")
+            raise NotFound(f"no co-occurrence, CF or reranker model or weight config "
+                           f"{model_id!r}")
         with self._db.read() as session:
             return model, registry.log_of(session, model.id)
 

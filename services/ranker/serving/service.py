@@ -1,7 +1,8 @@
 """Ranker domain logic: serve recommendations from the active model bundle. No gRPC here.
 
-The active weight config, co-occurrence model and embedding model form the bundle, held in
-memory and swapped when an activation commits (bundle.py), so a request reads no model row.
+The active weight config, co-occurrence, CF, reranker and embedding models form the bundle,
+held in memory and swapped when an activation commits (bundle.py), so a request reads no
+model row.
 Results are cached under (request, bundle, catalog version): a new bundle is a new key, and
 activations also clear the cache outright.
 """
@@ -14,9 +15,9 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 
@@ -35,16 +36,18 @@ from services.ranker.core.features import (
 from services.ranker.core.hybrid import (
     DEFAULT_POOL_FACTOR,
     Recommendation,
+    ScoredItem,
     WeightConfig,
     recommend,
     seed_weight_array,
+    shortlist,
 )
 from services.ranker.core.signals import CooccurrenceIndex, content_query
 from services.ranker.registry import models as model_registry
 from services.ranker.serving.bundle import EVERYTHING, BundleWatcher
 from services.ranker.serving.health import Metric
 from services.ranker.serving.ports import ActiveEmbedding, Candidates, Content
-from services.ranker.serving.rerank import RerankerArtifact
+from services.ranker.serving.rerank import ActiveReranker, ActiveRerankers
 from services.ranker.serving.uuid_keys import UuidPositions
 from services.ranker.store import repository as repo
 from services.ranker.store.feature_snapshots import FeatureSnapshots, snapshot_key
@@ -60,6 +63,7 @@ MODES = ("hybrid", "metadata", "cooccurrence", "content")
 CONTENT_POOL = 200          # ANN candidates fetched for the content signal
 EMBEDDING_TABLE = "embedding_model"   # what the embedder announces its activations as
 EMBEDDING_RECHECK_S = 60.0
+SHORTLIST_MAX = 5000        # candidates a shortlist may hold (scored, unexplained)
 SEED_TRACKS_CAP = 500       # tracks whose vectors stand for one seed (an artist, a genre)
 
 
@@ -91,6 +95,8 @@ class Bundle:
     cooccurrence: CooccurrenceModelRecord | None
     embedding: ActiveEmbedding | None
     cf: CfModelRecord | None = None  # the active CF model: the collaborative signal's
+    # The active reranker model: the learned second stage of hybrid requests (rerank.py)
+    reranker: ActiveReranker | None = None
 
     @property
     def uses_cf(self) -> bool:
@@ -108,13 +114,14 @@ class Bundle:
         return version
 
     @property
-    def key(self) -> tuple[str, str, str, str, str]:
+    def key(self) -> tuple[str, str, str, str, str, str]:
         # The artifact hash changes when a model is re-embedded under the same id.
         return (str(self.weight_config.id),
                 str(self.cooccurrence.id) if self.cooccurrence else "",
                 self.embedding.model_id if self.embedding else "",
                 self.embedding.artifact_hash if self.embedding else "",
-                str(self.cf.id) if self.cf else "")
+                str(self.cf.id) if self.cf else "",
+                str(self.reranker.model_id) if self.reranker else "")
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,26 @@ class Result:
         """What every item's `model_version` says: the bundle's, and the reranker's."""
         version = self.bundle.model_version
         return f"{version}+rerank:{self.reranker}" if self.reranker else version
+
+
+@dataclass(frozen=True)
+class FirstStage:
+    """A shortlist of the hybrid (RankerService.shortlist): its items by relevance and how
+    to explain the ones a caller serves."""
+    items: tuple[ScoredItem, ...]
+    bundle: Bundle
+    seeds: tuple[tuple[str, str, str], ...]     # (type, juke_id, name)
+    explained: Callable[[Sequence[ScoredItem]], list[ScoredItem]]
+    reranker: str = ""  # the second stage's version where one reranked the items
+
+
+class _Signals(TypedDict):
+    cooccurrence: CooccurrenceIndex | None
+    seed_vectors: dict[str, np.ndarray] | None
+    candidate_ids: Sequence[str]
+    candidate_vectors: np.ndarray | None
+    seed_weights: dict[str, float] | None
+    collaborative_index: CollaborativeIndex | None
 
 
 @dataclass
@@ -152,8 +179,7 @@ class RankerService:
     def __init__(self, db: Database, catalog: Catalog, content: Content, datasets: Datasets,
                  *, default_limit: int = 10, max_limit: int = 100, cache_size: int = 1024,
                  environment: str = "development", snapshots: FeatureSnapshots | None = None,
-                 feature_settings: FeatureSettings | None = None,
-                 reranker: RerankerArtifact | None = None) -> None:
+                 feature_settings: FeatureSettings | None = None) -> None:
         if not 1 <= default_limit <= max_limit:
             raise InvalidArgument(f"default limit {default_limit} is outside 1..{max_limit}")
         self._db = db
@@ -162,7 +188,7 @@ class RankerService:
         self._datasets = datasets
         self._snapshots = snapshots
         self._feature_settings = feature_settings or FeatureSettings()
-        self.reranker = reranker  # the learned second stage of hybrid requests (rerank.py)
+        self._rerankers = ActiveRerankers()  # parsed once per activated reranker model
         self.default_limit = default_limit
         self.max_limit = max_limit
         self.environment = environment
@@ -272,6 +298,7 @@ class RankerService:
             config = repo.weight_config(session, config_id)
             cooc = repo.cooccurrence_model(session, cooc_id) if cooc_id else None
             cf = repo.active_cf_model(session)
+            reranker = self._rerankers.active(session)
         assert config is not None
         # Aligned and opened here, in the watcher, before the bundle is swapped in:
         # requests keep the previous bundle meanwhile instead of waiting for a new table or
@@ -283,7 +310,7 @@ class RankerService:
         embedding = self._active_embedding(what)
         if what in (EVERYTHING, EMBEDDING_TABLE):
             self._warm_content(embedding)
-        return Bundle(config, cooc, embedding, bundle_cf)
+        return Bundle(config, cooc, embedding, bundle_cf, reranker)
 
     def _active_embedding(self, what: str | None) -> ActiveEmbedding | None:
         """The embedder is asked when its model was announced (or everything is reloaded),
@@ -364,6 +391,49 @@ class RankerService:
     def _compute(self, snap: _Snapshot, bundle: Bundle, seeds: tuple[str, ...],
                  exclude: tuple[str, ...], limit: int, types: tuple[str, ...],
                  mode: str, weights: dict[str, float] | None = None) -> Result:
+        config, signals = self._signal_inputs(snap, bundle, seeds, exclude, mode, weights)
+        second = bundle.reranker.artifact if mode == "hybrid" and bundle.reranker else None
+        if second is not None:  # its candidates: relevance order, no MMR (serving/rerank.py)
+            config = replace(config, lambda_mmr=1.0)
+        rec = recommend(
+            snap.features, seeds, config, out_types=types, exclude_ids=exclude,
+            limit=max(limit, second.candidates) if second else limit,
+            pool_factor=1 if second else DEFAULT_POOL_FACTOR, **signals)
+        named = self._named(snap.features, seeds)
+        if second is not None:
+            rec = second.reranker.rerank(rec, [t for t, _, _ in named], second.listeners, limit)
+            return Result(rec, bundle, named, reranker=second.version)
+        return Result(rec, bundle, named)
+
+    def shortlist(self, query: Query) -> FirstStage:
+        """The hybrid's best `query.limit` (up to SHORTLIST_MAX) candidates by relevance, for
+        a caller that picks and diversifies them itself (core/hybrid.py `shortlist`); only
+        the items it serves get explained. With a reranker active they are the reranked
+        items (at most the request limit's maximum), explained."""
+        if not 1 <= query.limit <= SHORTLIST_MAX:
+            raise InvalidArgument(f"shortlist size {query.limit} is outside 1..{SHORTLIST_MAX}")
+        limit = query.limit
+        types = self._types(query.resource_types)
+        snap = self._features()
+        seeds = self._query_seeds(snap.features, query)
+        exclude = self._exclude_ids(snap.features, query.exclude)
+        bundle = self.bundle()
+        if bundle.reranker is not None:
+            served = self.recommend(replace(query, limit=min(limit, self.max_limit)))
+            return FirstStage(served.recommendation.items, served.bundle, served.seeds,
+                              list, served.reranker)
+        weights = dict(query.seed_weights)
+        config, signals = self._signal_inputs(snap, bundle, seeds, exclude, "hybrid", weights)
+        short = shortlist(snap.features, seeds, config, size=limit, out_types=types,
+                          exclude_ids=exclude, **signals)
+        return FirstStage(short.items, bundle, self._named(snap.features, seeds),
+                          short.explained)
+
+    def _signal_inputs(self, snap: _Snapshot, bundle: Bundle, seeds: tuple[str, ...],
+                       exclude: tuple[str, ...], mode: str,
+                       weights: dict[str, float] | None) -> tuple[WeightConfig, _Signals]:
+        """The weight config a mode ranks with, and the models and content candidates its
+        signals read (keyword arguments of core/hybrid.py `recommend` and `shortlist`)."""
         wc = bundle.weight_config
         config = WeightConfig(str(wc.id), wc.w_content, wc.w_metadata, wc.w_cooccurrence,
                               wc.lambda_mmr, wc.w_collaborative if bundle.uses_cf else 0.0)
@@ -378,23 +448,17 @@ class RankerService:
         if use["content"] and bundle.embedding is not None:
             seed_vectors, candidates = self._content_inputs(snap.features, bundle.embedding,
                                                             seeds, exclude, weights)
-        second = self.reranker if mode == "hybrid" else None
-        if second is not None:  # its candidates: relevance order, no MMR (serving/rerank.py)
-            config = replace(config, lambda_mmr=1.0)
-        rec = recommend(
-            snap.features, seeds, config, out_types=types, exclude_ids=exclude,
-            limit=max(limit, second.candidates) if second else limit,
+        return config, _Signals(
             cooccurrence=cooc, seed_vectors=seed_vectors or None,
             candidate_ids=candidates.ids if candidates else (),
             candidate_vectors=candidates.vectors if candidates else None,
-            seed_weights=weights or None, collaborative_index=collab,
-            pool_factor=1 if second else DEFAULT_POOL_FACTOR)
-        named = tuple((snap.features.type_of(snap.features.lookup(s)), s,
-                       str(snap.features.names[snap.features.lookup(s)])) for s in seeds)
-        if second is not None:
-            rec = second.reranker.rerank(rec, [t for t, _, _ in named], second.listeners, limit)
-            return Result(rec, bundle, named, reranker=second.version)
-        return Result(rec, bundle, named)
+            seed_weights=weights or None, collaborative_index=collab)
+
+    @staticmethod
+    def _named(features: CatalogFeatures, seeds: Sequence[str]
+               ) -> tuple[tuple[str, str, str], ...]:
+        return tuple((features.type_of(features.lookup(s)), s,
+                      str(features.names[features.lookup(s)])) for s in seeds)
 
     def _content_inputs(self, features: CatalogFeatures, model: ActiveEmbedding,
                         seeds: Sequence[str], exclude: Sequence[str],

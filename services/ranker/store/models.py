@@ -171,6 +171,30 @@ class CfModel(Base):
     activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class RerankerModel(Base):
+    """A versioned learned second stage (LambdaMART over the hybrid's candidates): its
+    recipe, the governance training set it learnt from and its serving artifact (the JSON
+    serving/rerank.py reads: model text, item popularity, candidates, training run)."""
+
+    __tablename__ = "reranker_model"
+    __table_args__ = (Index("ux_reranker_model_one_active", "active", unique=True,
+                            postgresql_where=text("active")),)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    version: Mapped[str] = mapped_column(Text, nullable=False, unique=True)
+    training_set_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    production_allowed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    datasets: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+    candidates: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The recipe (LightGBM params, validation users, seed) and what the run measured.
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    artifact: Mapped[str] = mapped_column(Text, nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    is_known_good: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class CfItemFactor(Base):
     """One item's factor vector (float32, little-endian) under a CF model."""
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Text, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -47,9 +48,22 @@ class PlaylistRepository:
         key = parse_uuid(playlist_id)
         if key is None:
             return None
+        # One round trip (the playlist with its ordered tracks): continuation reads it on
+        # every request.
+        tracks = func.array_agg(aggregate_order_by(PlaylistItem.track_id.cast(Text),
+                                                   PlaylistItem.position))
+        stmt = (select(Playlist.id, Playlist.user_id, Playlist.name, Playlist.description,
+                       Playlist.created_at, Playlist.updated_at,
+                       tracks.filter(PlaylistItem.track_id.is_not(None)))
+                .outerjoin(PlaylistItem, PlaylistItem.playlist_id == Playlist.id)
+                .where(Playlist.id == key).group_by(Playlist.id))
         with self._db.read() as session:
-            row = session.get(Playlist, key)
-            return _records(session, [row])[0] if row else None
+            row = session.execute(stmt).first()
+        if row is None:
+            return None
+        pid, user_id, name, description, created, updated, track_ids = row
+        return PlaylistRecord(str(pid), user_id, name, description, tuple(track_ids or ()),
+                              created, updated)
 
     def list_for_user(self, user_id: str) -> list[PlaylistRecord]:
         """The user's playlists, oldest first."""

@@ -1,5 +1,5 @@
-"""Training of co-occurrence (PMI) and CF models, locally or on Spark, and the data sources they
-read.
+"""Training of co-occurrence (PMI) and CF models, locally or on Spark, the data sources they
+read, and the registration of trained rerankers.
 
 May import core, datasets, store and registry; never serving or api.
 """

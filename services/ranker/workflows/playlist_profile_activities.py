@@ -8,15 +8,40 @@ from collections.abc import Callable
 
 import grpc
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from juke.ranker.v1 import playlist_scoring_pb2 as spb
 from juke.ranker.v1.playlist_scoring_pb2_grpc import PlaylistScoringServiceStub
 from services.ranker.workflows.playlist_profiles_contracts import (
+    PROFILE_BACKFILL_WORKFLOW,
+    START_PROFILE_BACKFILL,
     BuildProfilesInput,
     BuildProfilesOutcome,
     PlaylistPage,
     PlaylistPageInput,
+    ProfileBackfillInput,
+    ProfileBackfillStart,
 )
+
+
+class ProfileBackfillStarter:
+    """Starts a profile backfill workflow from an activity (after a promotion's activation:
+    the backfill outlives the promotion)."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    @activity.defn(name=START_PROFILE_BACKFILL)
+    async def start_playlist_profile_backfill(self, params: ProfileBackfillStart) -> None:
+        try:
+            await self._client.start_workflow(
+                PROFILE_BACKFILL_WORKFLOW, ProfileBackfillInput(), id=params.workflow_id,
+                task_queue=self._task_queue)
+        except WorkflowAlreadyStartedError:
+            activity.logger.info("profile backfill %s is running already", params.workflow_id)
+
 
 # after_id, limit -> the next playlist ids in id order
 PageIds = Callable[[str, int], list[str]]

@@ -6,6 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PROFILE_BACKFILL_WORKFLOW = "PlaylistProfileBackfillWorkflow"
+START_PROFILE_BACKFILL = "start_playlist_profile_backfill"
+
+
+@dataclass
+class ProfileBackfillStart:
+    """Start a backfill under this workflow id, unless one runs under it already."""
+    workflow_id: str
 
 
 @dataclass

@@ -7,8 +7,9 @@ for the configured approver (`JUKE_PROMOTION_APPROVER`), who approves or rejects
 validated Temporal update (`juke models approve` or REST, both naming the approver from the
 caller's credential) or the `decide` signal from the Temporal UI (unless refused by
 setting). Only then is the candidate activated, marked known-good and logged with its gates
-and approval, by the worker of the service that owns the kind. Every step is written to
-that service's activation log. No I/O here: activities do it.
+and approval, by the worker of the service that owns the kind; then the playlist profile
+backfill starts for the new bundle (a workflow of its own). Every step is written to that
+service's activation log. No I/O here: activities do it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 from services.common.promotion_contracts import (
     ACTIVATE_PROMOTED,
@@ -26,6 +28,10 @@ from services.common.promotion_contracts import (
     RECORD_EVENT,
     PromotedActivationResult,
     PromotionEvent,
+)
+from services.ranker.workflows.playlist_profiles_contracts import (
+    START_PROFILE_BACKFILL,
+    ProfileBackfillStart,
 )
 from services.ranker.workflows.promotion_contracts import (
     WORKFLOW_NAME,
@@ -37,7 +43,11 @@ from services.ranker.workflows.promotion_contracts import (
     PromotionInput,
     PromotionResult,
     TrainingSetVerdict,
+    profile_backfill_id,
 )
+
+# Workflows started before activations began the profile backfill replay without it.
+PROFILES_AFTER_ACTIVATION = "playlist-profiles-after-activation"
 
 # A refused approval (the activating worker's approver differs) is final, never retried.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=5,
@@ -237,7 +247,27 @@ class PromotionWorkflow:
             task_queue=self._queue(params), result_type=PromotedActivationResult,
             start_to_close_timeout=timedelta(minutes=2), retry_policy=RETRY)
         result.previous_id = activation.previous_id
+        if workflow.patched(PROFILES_AFTER_ACTIVATION):
+            result.profile_backfill = await self._rebuild_profiles(params)
         return self._end(result, "activated", [decision.reason] if decision.reason else [])
+
+    @staticmethod
+    async def _rebuild_profiles(params: PromotionInput) -> str:
+        """Have the playlist profile backfill started for the bundle just activated, so
+        profiles are built ahead of the requests that need them. It is a workflow of its
+        own that outlives this one; failing to start it leaves the activation as it is
+        (profiles are then built on first use). Returns its workflow id."""
+        backfill_id = profile_backfill_id(params.kind, params.candidate_id)
+        try:
+            await workflow.execute_activity(
+                START_PROFILE_BACKFILL, ProfileBackfillStart(backfill_id),
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1),
+                                         maximum_attempts=3))
+        except ActivityError as err:
+            workflow.logger.warning("playlist profile backfill not started: %s", err)
+            return ""
+        return backfill_id
 
     def _end(self, result: PromotionResult, status: str, reasons: list[str]) -> PromotionResult:
         self._status = status

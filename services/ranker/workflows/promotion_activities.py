@@ -56,8 +56,12 @@ class PromotionActivities:
         return self._evaluator.compare(self._kind(params.kind), params.candidate_id)
 
     def _training_set_hash(self, ref: CandidateRef) -> str:
-        """The governance training set of a co-occurrence or CF model."""
-        if self._kind(ref.kind) == "cooccurrence":
+        """The governance training set of a co-occurrence, CF or reranker model."""
+        if self._kind(ref.kind) == "reranker":
+            models = self._ranker.ListRegistryModels(rpb.ListRegistryModelsRequest(
+                kind="reranker")).models
+            return next((m.training_set_hash for m in models if m.id == ref.candidate_id), "")
+        if ref.kind == "cooccurrence":
             cooc = self._ranker.ListCooccurrenceModels(
                 rpb.ListCooccurrenceModelsRequest()).models
             return next((m.training_set_hash for m in cooc if m.id == ref.candidate_id), "")
@@ -103,8 +107,8 @@ class PromotionActivities:
 
 
 class RegistryActivities:
-    """The ranker's kinds (co-occurrence, CF, weight configs): their promotion steps and
-    their promoted activation, written by the ranker's registry in its own schema."""
+    """The ranker's kinds (co-occurrence, CF, reranker, weight configs): their promotion
+    steps and their promoted activation, written by the ranker's registry in its own schema."""
 
     def __init__(self, registry: ModelRegistry, approver: str) -> None:
         self._registry = registry

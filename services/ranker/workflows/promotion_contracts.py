@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from services.common.promotion_contracts import KINDS as _KINDS
 
 WORKFLOW_NAME = "PromotionWorkflow"
-KINDS = _KINDS  # every kind: embedding, cooccurrence, cf, weights
+KINDS = _KINDS  # every kind: embedding, cooccurrence, cf, weights, reranker
 
 
 @dataclass
@@ -83,7 +83,12 @@ class PromotionResult:
     active: dict[str, float] = field(default_factory=dict)
     decided_by: str = ""
     previous_id: str = ""
+    profile_backfill: str = ""  # the playlist profile backfill an activation started
 
 
 def workflow_id(kind: str, candidate_id: str) -> str:
     return f"promotion-{kind}-{candidate_id}"
+
+
+def profile_backfill_id(kind: str, candidate_id: str) -> str:
+    return f"playlist-profiles-after-{kind}-{candidate_id}"

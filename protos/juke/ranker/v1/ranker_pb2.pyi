@@ -762,3 +762,21 @@ class RollbackModelResponse(_message.Message):
     restored: _common_pb2.RegistryModel
     deactivated_id: str
     def __init__(self, restored: _Optional[_Union[_common_pb2.RegistryModel, _Mapping]] = ..., deactivated_id: _Optional[str] = ...) -> None: ...
+
+class ActivateRegistryModelRequest(_message.Message):
+    __slots__ = ("kind", "id", "requested_by")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    id: str
+    requested_by: str
+    def __init__(self, kind: _Optional[str] = ..., id: _Optional[str] = ..., requested_by: _Optional[str] = ...) -> None: ...
+
+class ActivateRegistryModelResponse(_message.Message):
+    __slots__ = ("model", "previous_id")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ID_FIELD_NUMBER: _ClassVar[int]
+    model: _common_pb2.RegistryModel
+    previous_id: str
+    def __init__(self, model: _Optional[_Union[_common_pb2.RegistryModel, _Mapping]] = ..., previous_id: _Optional[str] = ...) -> None: ...

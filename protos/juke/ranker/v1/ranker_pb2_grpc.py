@@ -180,6 +180,11 @@ class RankerServiceStub:
                 request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelRequest.SerializeToString,
                 response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelResponse.FromString,
                 _registered_method=True)
+        self.ActivateRegistryModel = channel.unary_unary(
+                '/juke.ranker.v1.RankerService/ActivateRegistryModel',
+                request_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateRegistryModelRequest.SerializeToString,
+                response_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateRegistryModelResponse.FromString,
+                _registered_method=True)
 
 
 class RankerServiceServicer:
@@ -358,7 +363,8 @@ class RankerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRegistryModels(self, request, context):
-        """The model registry of co-occurrence models, CF models and weight configs, with states.
+        """The model registry of co-occurrence, CF and reranker models and weight configs, with
+        states.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -372,7 +378,15 @@ class RankerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RollbackModel(self, request, context):
-        """Re-activate the previous known-good model of a kind (cooccurrence, cf, weights).
+        """Re-activate the previous known-good model of a kind (cooccurrence, cf, weights, reranker).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateRegistryModel(self, request, context):
+        """Direct activation of a model of any ranker kind: FAILED_PRECONDITION in production (there
+        only a promotion activates), logged as ungated elsewhere.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -525,6 +539,11 @@ def add_RankerServiceServicer_to_server(servicer, server):
                     servicer.RollbackModel,
                     request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelRequest.FromString,
                     response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelResponse.SerializeToString,
+            ),
+            'ActivateRegistryModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateRegistryModel,
+                    request_deserializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateRegistryModelRequest.FromString,
+                    response_serializer=juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateRegistryModelResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1311,6 +1330,33 @@ class RankerService:
             '/juke.ranker.v1.RankerService/RollbackModel',
             juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelRequest.SerializeToString,
             juke_dot_ranker_dot_v1_dot_ranker__pb2.RollbackModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActivateRegistryModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/juke.ranker.v1.RankerService/ActivateRegistryModel',
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateRegistryModelRequest.SerializeToString,
+            juke_dot_ranker_dot_v1_dot_ranker__pb2.ActivateRegistryModelResponse.FromString,
             options,
             channel_credentials,
             insecure,
