@@ -36,6 +36,9 @@ their own processes, then reports:
   from the store), --personal-requests at concurrency 1, each on playlists never asked;
 - where a request's time goes (concurrency 1): the single-signal modes, and the
   embedder/identity calls that the ranker and the gateway make;
+- the learned second stage (bench/_reranker_leg.py; --no-reranker leaves it out), last:
+  a reranker model of the shipped training parameters activated, then gRPC Recommend at
+  concurrency 1 with fresh seeds, beside the same run's gRPC Recommend without it;
 - activation-to-visible: after the request runs, a new weight config (the active one's
   weights) is created and activated over the ranker's gRPC API, and Recommend is called on
   every ranker process (fresh seeds, every few ms, giving up after 10 s) until each one's
@@ -85,7 +88,14 @@ from typing import Any
 import grpc
 import httpx
 
-from bench import _ann_recall, _content_floor, _personal, _playlists, _synthetic_catalog
+from bench import (
+    _ann_recall,
+    _content_floor,
+    _personal,
+    _playlists,
+    _reranker_leg,
+    _synthetic_catalog,
+)
 from bench._latency_report import FreshPool, Reply, Report, describe, drive
 from bench._memory import GIB, Guard, MemorySampler
 from bench._mesh import (
@@ -294,6 +304,22 @@ def _measure_ranker(stub: RankerServiceStub, catalog: SyntheticCatalog,
     if mesh.alive("ranker", "activation-to-visible"):
         sampler.phase = "activation"
         _measure_activation(stub, seeds, mesh)
+    if args.reranker and mesh.alive("ranker", "reranker"):
+        sampler.phase = "reranker"
+        _measure_reranker(stub, seeds, args, mesh)
+
+
+def _measure_reranker(stub: RankerServiceStub, seeds: FreshPool, args: argparse.Namespace,
+                      mesh: Mesh) -> None:
+    channels = [mesh.ranker_channel(name) for name in mesh.rankers]
+    try:
+        _reranker_leg.measure(stub, [RankerServiceStub(ch) for ch in channels], mesh.url,
+                              seeds.take, args.requests, mesh.report, grpc_recommend)
+    except Exception:
+        mesh.report.problem("reranker", traceback.format_exc(limit=4))
+    finally:
+        for ch in channels:
+            ch.close()
 
 
 def _requests(args: argparse.Namespace, concurrency: int) -> int:
@@ -697,6 +723,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="synthetic listeners whose events are posted (default 2000)")
     parser.add_argument("--personal-requests", type=int, default=100,
                         help="requests per issue #7 endpoint at concurrency 1 (default 100)")
+    parser.add_argument("--no-reranker", dest="reranker", action="store_false",
+                        help="leave out the learned second stage's run (last in the run)")
     parser.add_argument("--no-components", dest="components", action="store_false",
                         help="skip the per-component breakdown")
     parser.add_argument("--keep-db", action="store_true",

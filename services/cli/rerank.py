@@ -48,7 +48,11 @@ def run_train_reranker(settings: Settings, args: argparse.Namespace) -> int:
         dataset_hash,
         validation_split,
     )
-    from services.ranker.evaluation.rerank import listener_counts, train_reranker
+    from services.ranker.evaluation.rerank import (
+        listener_counts,
+        train_reranker,
+        validation_splits,
+    )
     from services.ranker.serving.rerank import RerankerArtifact
 
     if args.from_files and not args.out:
@@ -65,9 +69,11 @@ def run_train_reranker(settings: Settings, args: argparse.Namespace) -> int:
         protocol = Protocol(seed=recipe.seed)
         tuned = grid_search(features, validation_split(interactions, protocol, args.grid_users),
                             out_type, DEFAULT_GRID, collaborative_grid=COLLABORATIVE_GRID)
-        validation = validation_split(interactions, protocol, recipe.validation_users)
+        validation, *more = validation_splits(interactions, protocol,
+                                              recipe.validation_users, recipe.splits)
         fit = train_reranker(features, validation, out_type, tuned.best, RankerSignals,
-                             params=recipe.training, candidates=recipe.candidates)
+                             params=recipe.training, candidates=recipe.candidates,
+                             extra=more)
     except JukeError as err:
         print(f"juke: {err}", file=sys.stderr)
         return 1

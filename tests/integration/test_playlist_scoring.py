@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -278,28 +279,33 @@ def test_bad_requests_name_what_is_wrong(world: World) -> None:
 # --- the profile backfill -----------------------------------------------------------------------
 
 
+@asynccontextmanager
+async def _backfill_worker(world: World, database: Database
+                           ) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:
+    """A time-skipping server and a worker running the backfill: (its env, its queue)."""
+    server = Path(sys.executable).parent / "temporal-test-server"
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(server))
+    queue = f"profiles-{uuid.uuid4().hex[:8]}"
+    activities = PlaylistProfileActivities(partial(playlist_ids_after, database), world.stub)
+    try:
+        with ThreadPoolExecutor(2) as executor:
+            async with Worker(env.client, task_queue=queue,
+                              workflows=[PlaylistProfileBackfillWorkflow],
+                              activities=[activities.next_playlists,
+                                          activities.build_playlist_profiles],
+                              activity_executor=executor):
+                yield env, queue
+    finally:
+        await env.shutdown()
+
+
 def _backfill(world: World, database: Database, params: ProfileBackfillInput
               ) -> ProfileBackfillResult:
     async def go() -> ProfileBackfillResult:
-        server = Path(sys.executable).parent / "temporal-test-server"
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(server))
-        queue = f"profiles-{uuid.uuid4().hex[:8]}"
-        activities = PlaylistProfileActivities(partial(playlist_ids_after, database),
-                                               world.stub)
-        try:
-            with ThreadPoolExecutor(2) as executor:
-                async with Worker(env.client, task_queue=queue,
-                                  workflows=[PlaylistProfileBackfillWorkflow],
-                                  activities=[activities.next_playlists,
-                                              activities.build_playlist_profiles],
-                                  activity_executor=executor):
-                    return await env.client.execute_workflow(
-                        PROFILE_BACKFILL_WORKFLOW, params,
-                        id=f"test-{queue}", task_queue=queue,
-                        result_type=ProfileBackfillResult)
-        finally:
-            await env.shutdown()
+        async with _backfill_worker(world, database) as (env, queue):
+            return await env.client.execute_workflow(
+                PROFILE_BACKFILL_WORKFLOW, params, id=f"test-{queue}", task_queue=queue,
+                result_type=ProfileBackfillResult)
 
     return asyncio.run(go())
 
@@ -307,7 +313,7 @@ def _backfill(world: World, database: Database, params: ProfileBackfillInput
 def test_the_backfill_builds_every_profile_once_across_runs(world: World,
                                                              database: Database) -> None:
     new = [_playlist(world, [world.tracks[3][k], world.tracks[2][k]], f"backfill {k}")
-           for k in range(3)]
+           for k in range(5)]  # more than the 2 pages of 2 of one run
     total = len(world.repo.all_ids())
     first = _backfill(world, database, ProfileBackfillInput(batch_size=2, batches_per_run=2)
                       ).progress
@@ -325,31 +331,16 @@ def test_the_backfill_builds_every_profile_once_across_runs(world: World,
 
 def test_the_backfill_an_activation_asks_for_runs_under_its_id(world: World,
                                                                 database: Database) -> None:
-    async def go() -> tuple[ProfileBackfillResult, ProfileBackfillResult]:
-        server = Path(sys.executable).parent / "temporal-test-server"
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=str(server))
-        queue = f"profiles-{uuid.uuid4().hex[:8]}"
-        activities = PlaylistProfileActivities(partial(playlist_ids_after, database),
-                                               world.stub)
-        starter = ProfileBackfillStarter(env.client, queue)
-        start = ProfileBackfillStart(f"playlist-profiles-after-cf-{queue}")
-        try:
-            with ThreadPoolExecutor(2) as executor:
-                async with Worker(env.client, task_queue=queue,
-                                  workflows=[PlaylistProfileBackfillWorkflow],
-                                  activities=[activities.next_playlists,
-                                              activities.build_playlist_profiles],
-                                  activity_executor=executor):
-                    runs = []
-                    for _ in range(2):   # the same candidate promoted again later
-                        await ActivityEnvironment().run(
-                            starter.start_playlist_profile_backfill, start)
-                        runs.append(await env.client.get_workflow_handle(
-                            start.workflow_id, result_type=ProfileBackfillResult).result())
-                    return runs[0], runs[1]
-        finally:
-            await env.shutdown()
+    async def go() -> list[ProfileBackfillResult]:
+        async with _backfill_worker(world, database) as (env, queue):
+            starter = ProfileBackfillStarter(env.client, queue)
+            start = ProfileBackfillStart(f"playlist-profiles-after-cf-{queue}")
+            runs = []
+            for _ in range(2):   # the same candidate promoted again later
+                await ActivityEnvironment().run(starter.start_playlist_profile_backfill, start)
+                runs.append(await env.client.get_workflow_handle(
+                    start.workflow_id, result_type=ProfileBackfillResult).result())
+            return runs
 
     _playlist(world, [world.tracks[1][0], world.tracks[2][1]], "after an activation")
     first, second = asyncio.run(go())

@@ -342,3 +342,31 @@ def test_a_shortlist_explains_only_its_own_items_and_checks_its_size() -> None:
         short.explained([outsider])
     with pytest.raises(InvalidArgument, match="size=0"):
         shortlist(features, ["tr-teen"], CONFIG, size=0)
+
+
+@pytest.mark.parametrize("seed_ids", [["tr-teen"], ["tr-teen", "ar-miles", "g-rock"]])
+def test_a_shortlist_with_rules_carries_each_items_terms_without_their_words(
+        seed_ids: list[str]) -> None:
+    features = catalog()
+    relevance_only = WeightConfig("plain", 0.3, 0.5, 0.2, lambda_mmr=1.0)
+    options = _shortlist_options(features, seed_ids)
+    short = shortlist(features, seed_ids, relevance_only, size=6, with_rules=True,
+                      **options)  # type: ignore[arg-type]
+    served = recommend(features, seed_ids, relevance_only, limit=6, pool_factor=1,
+                       **options)  # type: ignore[arg-type]
+    assert [i.id for i in short.items] == [i.id for i in served.items]
+    # A rule's raw is its points summed over the seeds: summed in another order here, so
+    # equal within n roundings of that (positive) sum.
+    bound = len(seed_ids) * np.finfo(np.float64).eps
+    for mine, theirs in zip(short.items, served.items, strict=True):
+        assert [(c.signal, c.rule) for c in mine.explanation] == \
+            [(c.signal, c.rule) for c in theirs.explanation]
+        for a, b in zip(mine.explanation, theirs.explanation, strict=True):
+            assert abs(a.raw - b.raw) <= bound * b.raw
+            assert (a.weight, a.reason, a.seed_ids) == (b.weight, "", ())
+        total = sum(c.contribution for c in mine.explanation)
+        assert abs(total - mine.final_score) < 1e-9
+    first = short.recommendation()
+    assert first.items == short.items and first.seed_ids == served.seed_ids
+    assert (first.empty_signals, first.silent_seeds) == (served.empty_signals,
+                                                         served.silent_seeds)

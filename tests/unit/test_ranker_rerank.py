@@ -3,6 +3,10 @@ explanations and ordering."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
+import lightgbm as lgb
 import numpy as np
 import pytest
 
@@ -17,6 +21,7 @@ from services.ranker.core.rerank import (
     RankingSet,
     Reranker,
     TrainingParams,
+    averaged_model,
     candidate_features,
 )
 from tests.unit.rounding import U64, assert_within, gamma
@@ -133,6 +138,25 @@ def test_rerank_orders_by_final_score_and_explains_each_item(reranker: Reranker)
     assert pmi_term.seed_ids == ("s2", "s1")
 
 
+def test_a_first_stage_without_words_is_explained_for_the_kept_items_only(
+        reranker: Reranker) -> None:
+    first = _first_stage(np.random.default_rng(5))
+    bare = replace(first, items=tuple(
+        replace(i, explanation=tuple(replace(c, reason="", seed_ids=()) for c in i.explanation))
+        for i in first.items))
+    full = {i.id: i for i in first.items}
+    asked: list[list[str]] = []
+
+    def explain(picked: Sequence[ScoredItem]) -> list[ScoredItem]:
+        asked.append([i.id for i in picked])
+        return [replace(full[i.id], mmr_score=i.mmr_score) for i in picked]
+
+    out = reranker.rerank(bare, ("track",), {}, limit=10, explain=explain)
+    # The same items, scores and terms as over the fully explained first stage.
+    assert out.items == reranker.rerank(first, ("track",), {}, limit=10).items
+    assert len(asked) == 1 and set(asked[0]) == {i.id for i in out.items}
+
+
 def test_model_text_round_trips(reranker: Reranker) -> None:
     loaded = Reranker.from_text(reranker.text)
     assert loaded.version == reranker.version
@@ -148,3 +172,51 @@ def test_bad_inputs_are_refused(reranker: Reranker) -> None:
     empty = RankingSet(np.zeros((2, len(FEATURES))), np.zeros(2), np.array([2]))
     with pytest.raises(InvalidArgument, match="no relevant"):
         Reranker.train(empty, PARAMS)
+
+
+def _members(params: TrainingParams, data: RankingSet) -> list[lgb.Booster]:
+    """The ensemble's members trained one by one, as `Reranker.train` trains them."""
+    dataset = lgb.Dataset(data.features, data.labels, group=data.groups,
+                          feature_name=list(FEATURE_NAMES), params={"verbosity": -1})
+    return [lgb.train(params.lightgbm(m), dataset, num_boost_round=params.rounds)
+            for m in range(params.members)]
+
+
+def test_an_ensemble_predicts_and_explains_its_members_average() -> None:
+    params = TrainingParams(rounds=15, min_data_in_leaf=5, members=3)
+    data = _ranking_set(1)
+    ensemble = Reranker.train(data, params)
+    members = _members(params, data)
+    assert ensemble.booster.num_trees() == sum(m.num_trees() for m in members)
+    x = _ranking_set(7, 3).features
+    average = np.mean([m.predict(x, raw_score=True) for m in members], axis=0)
+    # Each side sums at most every member's trees (each leaf divided by the member count,
+    # one more rounding); every term is bounded by its tree's largest |leaf|.
+    leaves = [_max_leaf(t["tree_structure"]) for m in members
+              for t in m.dump_model()["tree_info"]]
+    bound = gamma(2 * len(leaves) + 4 * (len(FEATURES) + params.num_leaves), U64) * float(
+        np.sum(leaves)) * (len(FEATURES) + 1)
+    scored = ensemble.score(x)
+    assert_within(scored.raw, average, bound, "ensemble against its members' average")
+    assert_within(scored.final, scored.raw, bound, "ensemble SHAP sum")
+    shap = np.mean([m.predict(x, pred_contrib=True) for m in members], axis=0)
+    assert_within(scored.contributions[:, -1], shap[:, -1], bound, "ensemble bias term")
+
+
+def test_one_member_is_the_single_booster() -> None:
+    params = TrainingParams(rounds=10, min_data_in_leaf=5, members=1)
+    data = _ranking_set(1)
+    (member,) = _members(params, data)
+    assert Reranker.train(data, params).text == member.model_to_string()
+    assert averaged_model([member.model_to_string()]).count("\nTree=") == member.num_trees()
+
+
+def test_bad_ensembles_are_refused() -> None:
+    with pytest.raises(InvalidArgument, match="members=0"):
+        TrainingParams(members=0)
+    with pytest.raises(InvalidArgument, match="bagging_fraction"):
+        TrainingParams(bagging_fraction=0.0)
+    with pytest.raises(InvalidArgument, match="no model"):
+        averaged_model([])
+    with pytest.raises(InvalidArgument, match="not a LightGBM tree model"):
+        averaged_model(["tree\nversion=v4\n"])

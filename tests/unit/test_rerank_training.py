@@ -8,14 +8,26 @@ from typing import Any
 import numpy as np
 import pytest
 
+from services.common.errors import InvalidArgument
 from services.ranker.core.features import CatalogFeatures
 from services.ranker.core.pmi import train_pmi
 from services.ranker.core.rerank import FEATURE_NAMES
 from services.ranker.core.signals import CooccurrenceIndex
 from services.ranker.evaluation import harness
 from services.ranker.evaluation.harness import RankerSignals, hybrid_config, run_harness
-from services.ranker.evaluation.protocol import Protocol, split, validation_split
-from services.ranker.evaluation.rerank import FirstStage, listener_counts, ranking_set
+from services.ranker.evaluation.protocol import (
+    Protocol,
+    dataset_hash,
+    split,
+    validation_split,
+)
+from services.ranker.evaluation.rerank import (
+    RERANK_SPLITS,
+    FirstStage,
+    listener_counts,
+    ranking_set,
+    validation_splits,
+)
 from tests.unit.test_evaluation_models import (
     SMALL_PMI,
     catalog,
@@ -61,7 +73,7 @@ def test_the_harness_trains_the_reranker_on_training_data_only(
     real = harness.train_reranker
 
     def spy(features, validation, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(validation)
+        seen.append((validation, *kwargs.get("extra", ())))
         return real(features, validation, *args, **kwargs)
 
     monkeypatch.setattr(harness, "train_reranker", spy)
@@ -71,6 +83,23 @@ def test_the_harness_trains_the_reranker_on_training_data_only(
                          mmr_lambdas=(1.0,), pmi=SMALL_PMI, grid_users=None,
                          ease_lambdas=(50.0,), als_factors=(4,), slice_plays=(3,))
     test = split(data, protocol)
-    (validation,) = seen
-    assert not (pairs(validation.train) | held_pairs(validation)) & held_pairs(test)
+    (splits,) = seen
+    assert len(splits) == RERANK_SPLITS
+    for validation in splits:
+        assert not (pairs(validation.train) | held_pairs(validation)) & held_pairs(test)
     assert report.row(harness.HYBRID_RERANK).result is not None
+    assert report.row(harness.HYBRID_RERANK).params["validation_splits"] == RERANK_SPLITS
+
+
+def test_validation_splits_start_with_the_validation_split_and_differ() -> None:
+    train = split(listening(), Protocol(seed=5)).train
+    protocol = Protocol(seed=5)
+    splits = validation_splits(train, protocol, None, 3)
+    assert dataset_hash(splits[0]) == dataset_hash(validation_split(train, protocol))
+    held = [held_pairs(s) for s in splits]
+    assert held[0] != held[1] and held[1] != held[2]
+    everything = pairs(train)
+    for s in splits:
+        assert pairs(s.train) | held_pairs(s) == everything
+    with pytest.raises(InvalidArgument, match="count=0"):
+        validation_splits(train, protocol, None, 0)

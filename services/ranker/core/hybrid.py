@@ -43,7 +43,7 @@ seeds, `normalised` is raw / (the signal's max), `contribution` = weight * norma
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -214,9 +214,12 @@ def shortlist(
     rules: MetadataRules | None = None,
     seed_weights: Mapping[str, float] | None = None,
     collaborative_index: CollaborativeIndex | None = None,
+    with_rules: bool = False,
 ) -> Shortlist:
     """The `size` best candidates by final score, scored as `recommend` scores them but
-    neither diversified nor explained (see `Shortlist`)."""
+    neither diversified nor explained (see `Shortlist`). `with_rules`: each item carries
+    its contributions by rule without their reasons and seeds (what a learned second stage
+    reads its features from), computed for the whole shortlist at once."""
     out_types = _checked_types(out_types)
     _check_size(size, "size")
     seeds = features.expand_seeds(seed_ids)
@@ -227,8 +230,39 @@ def shortlist(
     excluded = _excluded(features, seeds, exclude_ids)
     ranked = [_TypeRanking.build(features, t, by_type[t], excluded, config) for t in out_types]
     pool = _pool(ranked, size)
-    return Shortlist(_scored(features, ranked, pool),
-                     _Explainer(features, seeds, ranked, pool, config))
+    items = _scored(features, ranked, pool)
+    if with_rules:
+        items = tuple(replace(item, explanation=terms) for item, terms in
+                      zip(items, _rule_terms(ranked, pool, config), strict=True))
+    return Shortlist(items, _Explainer(features, seeds, ranked, pool, config))
+
+
+def _rule_terms(ranked: Sequence[_TypeRanking], pool: _Pool, config: WeightConfig
+                ) -> list[tuple[Contribution, ...]]:
+    """Per pool item, its contributions as `_explain` lists them (same rules, order and
+    numbers) less their reasons and seeds: each rule's column sums, gathered at once."""
+    terms: list[list[Contribution]] = [[] for _ in range(len(pool))]
+    for k, r in enumerate(ranked):
+        members = np.flatnonzero(pool.ranking == k)
+        if not len(members):
+            continue
+        local = pool.local[members]
+        at = np.searchsorted(r.candidates, local)
+        for name in ALL_SIGNALS:
+            signal = r.signals.get(name)
+            weight, best = config.weight(name), r.max_raw.get(name, 0.0)
+            if signal is None or weight == 0 or best == 0:
+                continue
+            total = r.raw[name][at]
+            for rule, part in signal.parts.items():
+                raw = _columns(part, local).sum(axis=0) if signal.additive else total
+                for m in np.flatnonzero((total != 0) & (raw > 0)).tolist():
+                    value = float(raw[m])
+                    terms[int(members[m])].append(Contribution(
+                        signal=name, rule=rule, raw=value, normalised=value / best,
+                        weight=weight, contribution=weight * value / best, reason="",
+                        seed_ids=()))
+    return [tuple(t) for t in terms]
 
 
 def _scored(features: CatalogFeatures, ranked: Sequence[_TypeRanking], pool: _Pool
@@ -382,6 +416,16 @@ class Shortlist:
 
     items: tuple[ScoredItem, ...]
     explainer: _Explainer
+
+    def recommendation(self) -> Recommendation:
+        """The shortlist as a first stage's result, in final-score order (with the signals
+        that found nothing and the seeds they found nothing for, worked out here)."""
+        e = self.explainer
+        reported = e.config.reported_signals()
+        return Recommendation(
+            self.items, e.seeds.ids, tuple(r.out_type for r in e.ranked), e.config.id,
+            tuple(s for s in reported if all(r.max_raw.get(s, 0.0) == 0 for r in e.ranked)),
+            _silent_seeds(e.seeds, e.ranked, reported))
 
     def explained(self, picks: Sequence[ScoredItem]) -> list[ScoredItem]:
         """`picks` (items of this shortlist) with their contributions, which add up to

@@ -16,8 +16,8 @@ learns from the training split only (protocol.py):
   model trained on them (the "collaborative filtering" row's, `CfConfig` as it ships), as
   the service folds them into the active CF model;
 - hybrid + LambdaMART rerank: the hybrid's best candidates reranked by the learned second
-  stage (core/rerank.py), trained on a validation split of RERANK_USERS users carved from
-  the training data like the weight search's (evaluation/rerank.py);
+  stage (core/rerank.py), trained on RERANK_SPLITS validation splits of RERANK_USERS users
+  each, carved from the training data like the weight search's (evaluation/rerank.py);
 - content-only: only where content vectors exist; otherwise its row says why it is absent;
 - collaborative filtering: the project's CF as it ships (`CfConfig()`), implicit ALS on the
   training triples, each test user folded in from their seeds, as personal recommendations do.
@@ -81,11 +81,13 @@ from services.ranker.evaluation.protocol import (
     validation_split,
 )
 from services.ranker.evaluation.rerank import (
+    RERANK_SPLITS,
     FirstStage,
     RerankerFit,
     listener_counts,
     reranked_model,
     train_reranker,
+    validation_splits,
 )
 
 __all__ = ["CollaborativeFiltering", "Ease", "ItemKnn", "Popularity"]  # re-exported
@@ -493,14 +495,14 @@ def _short_history_rows(row: SliceRow, hybrid_id: str, cf: CfConfig | None
     )
 
 
-def _reranker(features: CatalogFeatures, validation: EvalSplit, out_type: str,
+def _reranker(features: CatalogFeatures, validation: Sequence[EvalSplit], out_type: str,
               config: WeightConfig, pmi: PmiConfig, cf: CfConfig | None
               ) -> tuple[RerankerFit | None, str]:
-    """The second stage trained on the validation split, or None and why not (a split too
+    """The second stage trained on the validation splits, or None and why not (splits too
     small for any validation user's candidates to hold a held-out item)."""
     try:
-        return train_reranker(features, validation, out_type, config, RankerSignals, pmi,
-                              cf), ""
+        return train_reranker(features, validation[0], out_type, config, RankerSignals, pmi,
+                              cf, extra=validation[1:]), ""
     except InvalidArgument as err:
         return None, f"not trained: {err}"
 
@@ -512,11 +514,13 @@ def _rerank_row(fit: RerankerFit | None, note: str, result: EvalResult | None,
         return ModelRow(HYBRID_RERANK, label, "rerank:lambdamart", None, note)
     return ModelRow(
         HYBRID_RERANK, label, f"{first.id}:rerank:{fit.reranker.version}", result,
-        f"the hybrid's best {fit.candidates} (MMR lambda 1) reranked by LambdaMART trained "
-        f"on the validation split ({fit.queries} users, {fit.rounds} rounds)",
+        f"the hybrid's best {fit.candidates} (MMR lambda 1) reranked by an average of "
+        f"{fit.params.members} LambdaMART models trained on {fit.splits} validation splits "
+        f"({fit.queries} queries, {fit.rounds} trees)",
         {"reranker": fit.reranker.version, "candidates": fit.candidates,
          "validation_queries": fit.queries, "early_stopping_queries": fit.stopping_queries,
-         "validation_users": fit.users, "rounds_kept": fit.rounds,
+         "validation_users": fit.users, "trees_kept": fit.rounds,
+         "validation_splits": fit.splits, "queries_per_split": list(fit.split_queries),
          "training": asdict(fit.params)})
 
 
@@ -535,6 +539,7 @@ def run_harness(
     collaborative_grid: Sequence[float] = COLLABORATIVE_GRID,
     mmr_lambdas: Sequence[float] = MMR_LAMBDAS,
     rerank_users: int | None = RERANK_USERS,
+    rerank_splits: int = RERANK_SPLITS,
     pmi: PmiConfig | None = None,
     neighbours: int | None = DEFAULT_NEIGHBOURS,
     cf: CfConfig | None = None,
@@ -546,7 +551,8 @@ def run_harness(
     """Split, tune on validation, train every model, evaluate on the test cases.
 
     `users` / `grid_users` / `rerank_users`: evaluate on a seeded sample of that many test /
-    validation users / validation users for the second stage (None: all).
+    validation users / validation users for the second stage (None: all); the second stage
+    learns from `rerank_splits` such validation splits.
     `content_unavailable` is the reason shown in the content-only row: content vectors are
     not part of these inputs. `slice_plays` must include
     SHORT_HISTORY_PLAYS (the main table's short-history rows).
@@ -578,8 +584,8 @@ def run_harness(
     tuning = tune_baselines(validation, ease_lambdas, als_factors)
     lap("baseline tuning")
     rerank_fit, rerank_note = _reranker(
-        features, validation_split(data.train, protocol, rerank_users), out_type, tuned.best,
-        pmi, cf)
+        features, validation_splits(data.train, protocol, rerank_users, rerank_splits),
+        out_type, tuned.best, pmi, cf)
     lap("reranker training")
 
     table = train_pmi(data.train.users, data.train.items, data.train.weights, pmi)

@@ -59,7 +59,6 @@ from services.ranker.evaluation.protocol import (
     dataset_hash,
     evaluate,
     split,
-    validation_split,
 )
 from services.ranker.evaluation.protocol import Model as EvalModel
 from services.ranker.evaluation.rerank import (
@@ -69,6 +68,7 @@ from services.ranker.evaluation.rerank import (
     listener_counts,
     reranked_model,
     train_reranker,
+    validation_splits,
 )
 from services.ranker.evaluation.store import EvaluationInput, save_evaluations
 from services.ranker.store import repository as repo
@@ -288,10 +288,11 @@ def _reranker_score(recipe: RerankerRecipe, setting: _Setting,
     train = setting.evaluation.train
     out_type = out_type_of(setting.features, train.items)
     protocol = replace(setting.evaluation.protocol, seed=recipe.seed)
-    validation = validation_split(train, protocol, recipe.validation_users)
+    validation, *more = validation_splits(train, protocol, recipe.validation_users,
+                                          recipe.splits)
     fit = train_reranker(setting.features, validation, out_type, setting.weights,
                          _reporting_signals(progress), setting.cooccurrence, setting.cf,
-                         recipe.training, recipe.candidates)
+                         recipe.training, recipe.candidates, extra=more)
     table = setting.cooccurrence_table
     collaborative = setting.collaborative if setting.weights.w_collaborative > 0 else None
     ranker = RankerSignals(setting.features, CooccurrenceIndex(setting.features, table),

@@ -34,7 +34,6 @@ from services.ranker.core.features import (
     ResourceRow,
 )
 from services.ranker.core.hybrid import (
-    DEFAULT_POOL_FACTOR,
     Recommendation,
     ScoredItem,
     WeightConfig,
@@ -392,17 +391,18 @@ class RankerService:
                  exclude: tuple[str, ...], limit: int, types: tuple[str, ...],
                  mode: str, weights: dict[str, float] | None = None) -> Result:
         config, signals = self._signal_inputs(snap, bundle, seeds, exclude, mode, weights)
-        second = bundle.reranker.artifact if mode == "hybrid" and bundle.reranker else None
-        if second is not None:  # its candidates: relevance order, no MMR (serving/rerank.py)
-            config = replace(config, lambda_mmr=1.0)
-        rec = recommend(
-            snap.features, seeds, config, out_types=types, exclude_ids=exclude,
-            limit=max(limit, second.candidates) if second else limit,
-            pool_factor=1 if second else DEFAULT_POOL_FACTOR, **signals)
         named = self._named(snap.features, seeds)
+        second = bundle.reranker.artifact if mode == "hybrid" and bundle.reranker else None
         if second is not None:
-            rec = second.reranker.rerank(rec, [t for t, _, _ in named], second.listeners, limit)
+            # Its candidates: the shortlist by relevance (no MMR, see serving/rerank.py),
+            # each with its rules' raw points for the features; only the kept are explained.
+            short = shortlist(snap.features, seeds, config, size=max(limit, second.candidates),
+                              out_types=types, exclude_ids=exclude, with_rules=True, **signals)
+            rec = second.reranker.rerank(short.recommendation(), [t for t, _, _ in named],
+                                         second.listeners, limit, explain=short.explained)
             return Result(rec, bundle, named, reranker=second.version)
+        rec = recommend(snap.features, seeds, config, out_types=types, exclude_ids=exclude,
+                        limit=limit, **signals)
         return Result(rec, bundle, named)
 
     def shortlist(self, query: Query) -> FirstStage:
