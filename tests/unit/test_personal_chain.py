@@ -35,7 +35,7 @@ def test_the_history_path_keeps_its_own_threshold() -> None:
 
 
 def test_the_threshold_is_a_setting_read_at_start() -> None:
-    assert Settings.from_env({}).cf_min_plays == DEFAULT_CF_MIN_PLAYS == 2
+    assert Settings.from_env({}).cf_min_plays == DEFAULT_CF_MIN_PLAYS == 1
     assert Settings.from_env({"JUKE_CF_MIN_PLAYS": "5"}).cf_min_plays == 5
     with pytest.raises(SettingsError, match="JUKE_CF_MIN_PLAYS=0 must be at least 1"):
         Settings.from_env({"JUKE_CF_MIN_PLAYS": "0"})

@@ -42,7 +42,7 @@ from services.ranker.store import repository as repo
 from services.ranker.store.repository import CfModelRecord
 
 MIN_INTERACTIONS = 5  # the history path's: a hybrid seeded by fewer plays is no better
-DEFAULT_CF_MIN_PLAYS = 2  # the CF path's: Settings.cf_min_plays's default (see there)
+DEFAULT_CF_MIN_PLAYS = 1  # the CF path's: Settings.cf_min_plays's default (see there)
 HISTORY_SEEDS = 20
 POOL_FACTOR = 3
 CF_LAMBDA = 0.8
@@ -152,8 +152,8 @@ class PersonalRecommender:
             items = tuple(_item(features, i, n / top, Contribution(
                 "popularity", "recent_listeners", float(n), n / top, 1.0, n / top,
                 f"{n} listeners played it in the last {self._popular.days} days{where} "
-                f"(you have {len(history)} of the {needed} plays a personal mix "
-                "needs)", ()), n / top) for i, n in picks)
+                f"(you have {len(history)} of the {needed} play{'s' if needed != 1 else ''} "
+                "a personal mix needs)", ()), n / top) for i, n in picks)
             return PersonalResult(self._result(items, ("track",)), "popularity", len(history))
         return PersonalResult(self._result(self._catalog_items(features, own, limit, genre_id),
                                            ("track",)), "catalog", len(history))
