@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from juke.common.v1 import common_pb2
 from juke.identity.v1 import identity_pb2 as ipb
@@ -25,8 +23,8 @@ from services.ranker.api.track_catalog import GrpcTrackCatalog
 from services.ranker.core.features import ItemDetails
 from services.ranker.playlists.jspf import ExportTrack
 from services.ranker.playlists.service import PlaylistService
-from services.ranker.store.models import Base
 from services.ranker.store.playlists import PlaylistRepository
+from tests.integration.ranker_data import migration_differences
 
 TAG = f"pl{uuid.uuid4().hex[:8]}"
 USER = f"user-{TAG}"
@@ -34,18 +32,7 @@ PLAYLIST_SERVICE = ppb.DESCRIPTOR.services_by_name["PlaylistService"].full_name
 
 
 def test_the_migration_matches_the_playlist_models(database: Database) -> None:
-    tables = ("playlist", "playlist_item")
-
-    def ours(obj: object, name: str | None, type_: str, *_: object) -> bool:
-        table = obj if type_ == "table" else getattr(obj, "table", None)
-        return getattr(table, "name", None) in tables
-    with database.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "include_schemas": True,
-            "include_name": lambda name, type_, parent: name == "ranker" if type_ == "schema"
-            else True,
-            "include_object": ours})
-        assert compare_metadata(ctx, Base.metadata) == []
+    assert migration_differences(database, {"playlist", "playlist_item"}) == []
 
 
 def _ids(n: int) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,37 +13,21 @@ from sqlalchemy import delete, select, update
 
 from services.common.db import Database
 from services.common.ids import uuid7
-from services.ranker.core.features import ResourceRow, TagRow
 from services.ranker.evaluation.content import ContentEvaluator, TrackFacts
 from services.ranker.evaluation.data import EvalData
 from services.ranker.evaluation.promotion import HarnessEvaluator
-from services.ranker.evaluation.protocol import Triples
 from services.ranker.store.models import CfModel, ModelEvaluation, RankingWeightConfig
 from services.ranker.workflows.promotion import gate_failures
 from services.ranker.workflows.promotion_contracts import Gates
+from tests.integration.ranker_data import clustered_listening
 
 pytestmark = pytest.mark.integration
 
 CLUSTERS, ITEMS, USERS = 3, 10, 60
 
 
-def _data() -> EvalData:
-    """Three clusters of ten artists (a tag each); each user plays eight of one cluster."""
-    rng = np.random.default_rng(5)
-    items = [f"lastfm:{c}{i}" for c in range(CLUSTERS) for i in range(ITEMS)]
-    rows = tuple(ResourceRow(id=i, type="artist", name=i,
-                             tags=(TagRow(f"tag{i[7]}", "internal", 1.0),)) for i in items)
-    users, played, weights = [], [], []
-    for u in range(USERS):
-        cluster = u % CLUSTERS
-        for i in rng.choice(ITEMS, size=8, replace=False):
-            users.append(f"u{u}")
-            played.append(f"lastfm:{cluster}{i}")
-            weights.append(float(rng.integers(1, 50)))
-    return EvalData(rows=rows, interactions=Triples(np.array(users, dtype=object),
-                                                    np.array(played, dtype=object),
-                                                    np.array(weights)),
-                    lastfm_ids={}, source="files", location=Path("."))
+def _listening() -> EvalData:
+    return clustered_listening(CLUSTERS, ITEMS, USERS)
 
 
 @pytest.fixture
@@ -78,7 +61,7 @@ def _stored(database: Database, model_id: str, digest: str) -> dict[str, float]:
 def test_cf_models_are_compared_by_their_recipes(database: Database,
                                                  cf_models: tuple[str, str]) -> None:
     candidate, active = cf_models
-    pair = HarnessEvaluator(database, _data).compare("cf", candidate)
+    pair = HarnessEvaluator(database, _listening).compare("cf", candidate)
     assert pair.active_id == active and not pair.unavailable_reason
     assert {"ndcg@10", "recall@10", "coverage"} <= set(pair.candidate) & set(pair.active)
     assert pair.candidate["ndcg@10"] > pair.active["ndcg@10"]
@@ -94,7 +77,7 @@ def test_a_weight_config_is_judged_with_the_active_models(database: Database) ->
                                         w_cooccurrence=1.0, lambda_mmr=1.0,
                                         description="evaluation test"))
     try:
-        pair = HarnessEvaluator(database, _data).compare("weights", str(config_id))
+        pair = HarnessEvaluator(database, _listening).compare("weights", str(config_id))
         assert pair.active_id and pair.active_id != str(config_id)  # the shipped config
         assert {"ndcg@10", "recall@10", "coverage"} <= set(pair.candidate)
         assert _stored(database, str(config_id), pair.dataset_hash)
@@ -114,7 +97,7 @@ def test_a_config_weighing_the_collaborative_signal_is_judged_with_it(
                                         w_cooccurrence=0.0, w_collaborative=1.0,
                                         lambda_mmr=1.0, description="evaluation test"))
     try:
-        pair = HarnessEvaluator(database, _data).compare("weights", str(config_id))
+        pair = HarnessEvaluator(database, _listening).compare("weights", str(config_id))
         assert pair.candidate["ndcg@10"] > 0 and pair.candidate["coverage"] > 0
     finally:
         with database.transaction() as session:
@@ -151,7 +134,7 @@ class Corpus:
 
 def test_an_embedding_model_gets_a_content_evaluation(database: Database) -> None:
     content = ContentEvaluator(database, Corpus())
-    pair = HarnessEvaluator(database, _data, content=content).compare("embedding",
+    pair = HarnessEvaluator(database, _listening, content=content).compare("embedding",
                                                                        "candidate")
     assert pair.active_id == "active" and not pair.unavailable_reason
     assert pair.candidate["coverage"] == 1.0 and pair.active["coverage"] == pytest.approx(20 / 24)
@@ -159,5 +142,5 @@ def test_an_embedding_model_gets_a_content_evaluation(database: Database) -> Non
     assert gate_failures(Gates(), pair.candidate, pair.active) == []
     stored = _stored(database, "candidate", pair.dataset_hash)
     assert stored["ndcg@10_artist"] == pytest.approx(pair.candidate["ndcg@10_artist"])
-    missing = HarnessEvaluator(database, _data).compare("embedding", "candidate")
+    missing = HarnessEvaluator(database, _listening).compare("embedding", "candidate")
     assert missing.unavailable_reason  # no content evaluation wired: fail closed

@@ -12,41 +12,34 @@ import math
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import grpc
-import numpy as np
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import update
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from juke.common.v1 import common_pb2
 from juke.embedder.v1.embedder_pb2_grpc import EmbedderServiceStub
 from juke.governance.v1 import governance_pb2 as gpb
 from juke.governance.v1.governance_pb2_grpc import GovernanceServiceStub
-from juke.identity.v1 import identity_pb2 as ipb
-from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from juke.ranker.v1 import ranker_pb2 as rpb
 from juke.ranker.v1.ranker_pb2_grpc import RankerServiceStub
 from services.cli.rerank import register_trained
 from services.common.config import Settings
 from services.common.db import Database
 from services.common.errors import FailedPrecondition
-from services.ranker.core.features import CatalogFeatures, ResourceRow, TagRow
+from services.ranker.core.features import CatalogFeatures
 from services.ranker.core.hybrid import WeightConfig
 from services.ranker.core.rerank import BIAS, GROUPS, TrainingParams
 from services.ranker.core.rerank_recipe import RerankerRecipe
 from services.ranker.evaluation.data import EvalData
 from services.ranker.evaluation.harness import RankerSignals, out_type_of
 from services.ranker.evaluation.promotion import HarnessEvaluator
-from services.ranker.evaluation.protocol import Protocol, Triples, split, validation_split
+from services.ranker.evaluation.protocol import Protocol, split, validation_split
 from services.ranker.evaluation.rerank import listener_counts, train_reranker
 from services.ranker.registry.service import ModelRegistry
 from services.ranker.serving.rerank import RerankerArtifact
-from services.ranker.store.models import Base, RerankerModel
+from services.ranker.store.models import RerankerModel
 from services.ranker.training.event_interactions import events_dataset
 from services.ranker.training.interactions import GovernanceGate
 from services.ranker.training.reranker import (
@@ -67,35 +60,27 @@ from services.ranker.workflows.promotion_contracts import (
     PromotionResult,
 )
 from tests.integration.conftest import channel_target
+from tests.integration.ranker_data import (
+    album_of_four,
+    clustered_listening,
+    migration_differences,
+)
 
 pytestmark = pytest.mark.integration
 
 OWNER = "project-owner"
 TAG = f"rp{uuid.uuid4().hex[:8]}"
 CLUSTERS, ITEMS, USERS = 3, 10, 60
+
+
+def _listening() -> EvalData:
+    return clustered_listening(CLUSTERS, ITEMS, USERS)
+
+
 U64 = 2.0**-53
 # Any nDCG and Recall against the hybrid pass; coverage as the other kinds' tests need.
 LENIENT = Gates(ndcg_min_relative_gain=-1.0, recall_min_relative_gain=-1.0,
                 cold_start_max_regression=1.0, coverage_min=0.05)
-
-
-def _data() -> EvalData:
-    """Three clusters of ten artists (a tag each); each user plays eight of one cluster."""
-    rng = np.random.default_rng(5)
-    items = [f"lastfm:{c}{i}" for c in range(CLUSTERS) for i in range(ITEMS)]
-    rows = tuple(ResourceRow(id=i, type="artist", name=i,
-                             tags=(TagRow(f"tag{i[7]}", "internal", 1.0),)) for i in items)
-    users, played, weights = [], [], []
-    for u in range(USERS):
-        cluster = u % CLUSTERS
-        for i in rng.choice(ITEMS, size=8, replace=False):
-            users.append(f"u{u}")
-            played.append(f"lastfm:{cluster}{i}")
-            weights.append(float(rng.integers(1, 50)))
-    return EvalData(rows=rows, interactions=Triples(np.array(users, dtype=object),
-                                                    np.array(played, dtype=object),
-                                                    np.array(weights)),
-                    lastfm_ids={}, source="files", location=Path("."))
 
 
 def _recipe(learning_rate: float) -> RerankerRecipe:
@@ -106,22 +91,12 @@ def _recipe(learning_rate: float) -> RerankerRecipe:
 
 
 def test_the_migration_matches_the_reranker_model(database: Database) -> None:
-    def ours(obj: object, name: str | None, type_: str, *_: object) -> bool:
-        table = obj if type_ == "table" else getattr(obj, "table", None)
-        return getattr(table, "name", None) == "reranker_model"
-
-    with database.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "include_schemas": True,
-            "include_name": lambda name, type_, parent: name == "ranker" if type_ == "schema"
-            else True,
-            "include_object": ours})
-        assert compare_metadata(ctx, Base.metadata) == []
+    assert migration_differences(database, {"reranker_model"}) == []
 
 
 def _trained(recipe: RerankerRecipe) -> RerankerArtifact:
     """Trained as `juke train-reranker` trains (a validation split carved from the data)."""
-    data = _data()
+    data = clustered_listening(CLUSTERS, ITEMS, USERS)
     features = CatalogFeatures.build(list(data.rows))
     out_type = out_type_of(features, data.interactions.items)
     validation = validation_split(data.interactions, Protocol(seed=recipe.seed),
@@ -166,18 +141,7 @@ def production_dataset(governance: GovernanceServiceStub) -> str:
 @pytest.fixture(scope="module")
 def catalog(identity_channel: grpc.Channel) -> dict[str, str]:
     """An artist with an album of four tracks, two of them sharing a tag."""
-    stub = IdentityServiceStub(identity_channel)
-    artist = stub.UpsertArtists(ipb.UpsertArtistsRequest(artists=[
-        ipb.ArtistInput(name=f"Artist {TAG}")])).results[0].juke_id
-    album = stub.UpsertAlbums(ipb.UpsertAlbumsRequest(albums=[
-        ipb.AlbumInput(name=f"Album {TAG}", artist_refs=[artist])])).results[0].juke_id
-    tag = ipb.TagInput(name=TAG, source=common_pb2.TAG_SOURCE_MUSICBRAINZ, weight=1.0)
-    specs = [("t1", True), ("t2", False), ("t3", True), ("t4", False)]
-    results = stub.UpsertTracks(ipb.UpsertTracksRequest(tracks=[
-        ipb.TrackInput(name=f"{n} {TAG}", album_ref=album, artist_refs=[artist],
-                       tags=[tag] if tagged else [], duration_ms=1000)
-        for n, tagged in specs])).results
-    return {spec[0]: r.juke_id for spec, r in zip(specs, results, strict=True)}
+    return album_of_four(identity_channel, TAG)
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +164,7 @@ def _promote(temporal_address: str, database: Database, ranker: RankerServiceStu
              model_id: uuid.UUID, gates: Gates, approve: bool) -> PromotionResult:
     """PromotionWorkflow with the ranker worker's real activities (production registry);
     the owner approves through the `decide` signal (the Temporal UI's way)."""
-    promotion = PromotionActivities(HarnessEvaluator(database, _data), ranker,
+    promotion = PromotionActivities(HarnessEvaluator(database, _listening), ranker,
                                     EmbedderServiceStub(embedder_channel), governance)
     registry = RegistryActivities(ModelRegistry(database, "production"), OWNER)
     queue = f"test-rerank-{uuid.uuid4().hex[:8]}"
@@ -354,8 +318,8 @@ def test_a_comparison_reports_progress_for_every_user_it_ranks(
     a real data set takes minutes."""
     registered = _register(database, governance, research_dataset, _recipe(0.16))
     calls: list[int] = []
-    pair = HarnessEvaluator(database, _data, on_progress=lambda: calls.append(1)).compare(
+    pair = HarnessEvaluator(database, _listening, on_progress=lambda: calls.append(1)).compare(
         "reranker", str(registered.model_id))
     assert not pair.unavailable_reason and {"ndcg@10", "recall@10"} <= set(pair.candidate)
-    evaluated = len(split(_data().interactions, Protocol()).cases)
+    evaluated = len(split(_listening().interactions, Protocol()).cases)
     assert len(calls) >= 2 * evaluated  # the candidate and what serves now, user by user

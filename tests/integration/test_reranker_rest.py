@@ -16,9 +16,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from gateway.app import create_app
-from juke.common.v1 import common_pb2
-from juke.identity.v1 import identity_pb2 as ipb
-from juke.identity.v1.identity_pb2_grpc import IdentityServiceStub
 from juke.ranker.v1 import ranker_pb2_grpc
 from services.common.config import Settings
 from services.common.db import Database
@@ -43,6 +40,7 @@ from services.ranker.store.models import RerankerModel
 from services.ranker.store.rerankers import save_reranker_model
 from tests.api_keys import bearer, make_keys
 from tests.integration.conftest import channel_target
+from tests.integration.ranker_data import album_of_four
 
 TAG = f"rr{uuid.uuid4().hex[:8]}"
 U64 = 2.0**-53
@@ -63,18 +61,7 @@ def _trained() -> Reranker:
 @pytest.fixture(scope="module")
 def catalog(identity_channel: grpc.Channel) -> dict[str, str]:
     """An artist with an album of four tracks, two of them sharing a tag with a fifth."""
-    stub = IdentityServiceStub(identity_channel)
-    artist = stub.UpsertArtists(ipb.UpsertArtistsRequest(artists=[
-        ipb.ArtistInput(name=f"Artist {TAG}")])).results[0].juke_id
-    album = stub.UpsertAlbums(ipb.UpsertAlbumsRequest(albums=[
-        ipb.AlbumInput(name=f"Album {TAG}", artist_refs=[artist])])).results[0].juke_id
-    tag = ipb.TagInput(name=TAG, source=common_pb2.TAG_SOURCE_MUSICBRAINZ, weight=1.0)
-    specs = [("t1", True), ("t2", False), ("t3", True), ("t4", False)]
-    results = stub.UpsertTracks(ipb.UpsertTracksRequest(tracks=[
-        ipb.TrackInput(name=f"{n} {TAG}", album_ref=album, artist_refs=[artist],
-                       tags=[tag] if tagged else [], duration_ms=1000)
-        for n, tagged in specs])).results
-    return {spec[0]: r.juke_id for spec, r in zip(specs, results, strict=True)}
+    return album_of_four(identity_channel, TAG)
 
 
 @pytest.fixture(scope="module")
