@@ -35,7 +35,7 @@ from services.ranker.core.rerank import (
 from services.ranker.registry.service import ModelRegistry
 from services.ranker.serving.content import LocalContent
 from services.ranker.serving.rerank import RerankerArtifact
-from services.ranker.serving.service import RankerService
+from services.ranker.serving.service import Query, RankerService
 from services.ranker.store.models import RerankerModel
 from services.ranker.store.rerankers import save_reranker_model
 from tests.api_keys import bearer, make_keys
@@ -82,17 +82,24 @@ def artifact(database: Database) -> Iterator[RerankerArtifact]:
                         .values(active=False))
 
 
+def _service(db: Database, identity: grpc.Channel, embedder: grpc.Channel,
+             governance: grpc.Channel, artifact_root: Path) -> RankerService:
+    service = RankerService(
+        db, IdentityClient(identity),
+        LocalContent(EmbedderClient(embedder), artifact_root, AnnParams()),
+        GovernanceClient(governance))
+    service.refresh_features()
+    return service
+
+
 @pytest.fixture(scope="module")
 def client(start_server: Callable[..., grpc.Channel], identity_channel: grpc.Channel,
            embedder_channel: grpc.Channel, governance_channel: grpc.Channel,
            artifact_root: Path, catalog: dict[str, str], artifact: RerankerArtifact
            ) -> Iterator[TestClient]:
     def register(server: grpc.Server, db: Database) -> None:
-        service = RankerService(
-            db, IdentityClient(identity_channel),
-            LocalContent(EmbedderClient(embedder_channel), artifact_root, AnnParams()),
-            GovernanceClient(governance_channel))
-        service.refresh_features()
+        service = _service(db, identity_channel, embedder_channel, governance_channel,
+                           artifact_root)
         ranker_pb2_grpc.add_RankerServiceServicer_to_server(RankerServicer(service), server)
 
     ranker = start_server("ranker-rerank", [SERVICE_NAME], register)
@@ -134,3 +141,22 @@ def test_single_signal_modes_are_not_reranked(client: TestClient,
     body = reply.json()
     assert body["model_bundle"]["reranker"] is None
     assert all("+rerank:" not in i["model_version"] for i in body["items"])
+
+
+def test_a_shortlist_under_a_reranker_is_its_order_and_explains_only_the_picks(
+        database: Database, identity_channel: grpc.Channel, embedder_channel: grpc.Channel,
+        governance_channel: grpc.Channel, artifact_root: Path, catalog: dict[str, str],
+        artifact: RerankerArtifact) -> None:
+    """What a playlist continuation picks from while a reranker is active."""
+    service = _service(database, identity_channel, embedder_channel, governance_channel,
+                       artifact_root)
+    first = service.shortlist(Query(seeds=(catalog["t1"],), limit=3))
+    assert first.reranker == artifact.version and 0 < len(first.items) <= 3
+    relevance = [i.final_score for i in first.items]
+    assert relevance[0] == 1.0 and all(0 < r <= 1 for r in relevance)   # pickable scores
+    assert all(not i.explanation or not i.explanation[0].seed_ids for i in first.items)
+    [pick] = first.explained(first.items[-1:])
+    assert [c.signal for c in pick.explanation] == [*GROUPS, BIAS]
+    terms = [c.contribution for c in pick.explanation]
+    bound = (len(terms) * U64 / (1 - len(terms) * U64)) * sum(abs(t) for t in terms)
+    assert math.fsum(terms) == pytest.approx(pick.final_score, abs=bound, rel=0)

@@ -3,6 +3,7 @@ explanations and ordering."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -151,10 +152,22 @@ def test_a_first_stage_without_words_is_explained_for_the_kept_items_only(
         asked.append([i.id for i in picked])
         return [replace(full[i.id], mmr_score=i.mmr_score) for i in picked]
 
-    out = reranker.rerank(bare, ("track",), {}, limit=10, explain=explain)
-    # The same items, scores and terms as over the fully explained first stage.
-    assert out.items == reranker.rerank(first, ("track",), {}, limit=10).items
-    assert len(asked) == 1 and set(asked[0]) == {i.id for i in out.items}
+    reordered = reranker.reorder(bare, ("track",), {}, explain=explain)
+    assert all(i.explanation and not i.explanation[0].seed_ids for i in reordered.items)
+    kept = sorted(reordered.explained(reordered.items[:10]), key=lambda i: -i.final_score)
+    # The same items, scores and terms as reranking the fully explained first stage.
+    assert kept == list(reranker.rerank(first, ("track",), {}, limit=10).items)
+    assert len(asked) == 1 and set(asked[0]) == {i.id for i in kept}
+    with pytest.raises(InvalidArgument, match="t999"):
+        reordered.explained([replace(kept[0], id="t999")])
+    # For callers that pick by relevance: positive, the best at 1, the order kept; the
+    # explained items carry the reranker's own scores again.
+    relevant = reordered.by_relevance()
+    assert [i.id for i in relevant] == [i.id for i in reordered.items]
+    scores = [i.final_score for i in relevant]
+    assert scores[0] == 1.0 and all(0 < b <= a for a, b in itertools.pairwise(scores))
+    again = reordered.explained(relevant[:1])[0]
+    assert again.final_score == next(i for i in kept if i.id == again.id).final_score
 
 
 def test_model_text_round_trips(reranker: Reranker) -> None:

@@ -269,31 +269,38 @@ class Reranker:
         return Scored(grouped.sum(axis=1), grouped, self.predict(features))
 
     def rerank(self, first: Recommendation, seed_types: Sequence[str],
-               listeners: Mapping[str, float], limit: int,
-               explain: Callable[[Sequence[ScoredItem]], Sequence[ScoredItem]] | None = None
-               ) -> Recommendation:
+               listeners: Mapping[str, float], limit: int) -> Recommendation:
         """The best `limit` of the first stage's items by the booster's score (ties:
         first-stage order), each explained by its grouped contributions and listed by
-        final_score.
+        final_score (see `reorder`)."""
+        reordered = self.reorder(first, seed_types, listeners)
+        out = reordered.explained(reordered.items[:limit])
+        order = np.lexsort((np.arange(len(out)), -np.array([i.final_score for i in out])))
+        return replace(first, items=tuple(out[k] for k in order))
 
-        TreeSHAP costs far more than a prediction (about 50 times at 300 trees), so the
-        candidates are chosen by the raw prediction and only the chosen are explained; their
-        final_score equals the raw score to rounding, and they are listed by it. The
-        features need only each rule's raw points; `explain`, where the first stage's items
-        carry no more (a shortlist's), gives the chosen ones their full first-stage
-        explanations, whose seeds each group's term names."""
-        items = first.items
-        features = candidate_features(items, seed_types, listeners)
+    def reorder(self, first: Recommendation, seed_types: Sequence[str],
+                listeners: Mapping[str, float],
+                explain: Callable[[Sequence[ScoredItem]], Sequence[ScoredItem]] | None = None
+                ) -> Reordered:
+        """Every first-stage item by the booster's raw score (ties: first-stage order), not
+        yet explained: for a caller that keeps some of them (`rerank`, or a playlist
+        continuation's limiter and MMR) and then explains those only.
+
+        TreeSHAP costs far more than a prediction (about 50 times at 300 trees), so items
+        are ordered by the raw prediction and only the kept are explained; their final_score
+        then equals the raw score to rounding. The features need only each rule's raw
+        points; `explain`, where the first stage's items carry no more (a shortlist's), gives
+        the kept ones their full first-stage explanations, whose seeds each group's term
+        names."""
+        features = candidate_features(first.items, seed_types, listeners)
         raw = self.predict(features)
-        chosen = np.lexsort((np.arange(len(items)), -raw))[:limit]
-        scored = self.score(features[chosen])
-        picked = [items[k] for k in chosen]
-        if explain is not None:
-            picked = list(explain(picked))
-        order = np.lexsort((np.arange(len(chosen)), -scored.final))
-        out = [_explained(picked[k], features[chosen[k]], scored.final[k],
-                          scored.contributions[k], self.version) for k in order]
-        return replace(first, items=tuple(out))
+        order = np.lexsort((np.arange(len(first.items)), -raw))
+        items = tuple(replace(first.items[k], final_score=float(raw[k]),
+                              mmr_score=float(raw[k])) for k in order)
+        return Reordered(self, items, {i.id: features[k] for i, k in zip(items, order,
+                                                                         strict=True)},
+                         {i.id: first.items[k] for i, k in zip(items, order, strict=True)},
+                         explain)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """The booster's raw scores (no explanation). One thread, here and for TreeSHAP: a
@@ -373,3 +380,45 @@ def _reason(group: str, value: float, version: str) -> str:
                                                                       f"the {group} signal")
     direction = "raised" if value >= 0 else "lowered"
     return f"{version}: {what} {direction} the score by {abs(value):.3g}"
+
+
+@dataclass(frozen=True)
+class Reordered:
+    """A first stage reordered by a reranker (`Reranker.reorder`): `items` by raw score,
+    their first-stage explanations, and how to explain the ones a caller keeps."""
+
+    reranker: Reranker
+    items: tuple[ScoredItem, ...]
+    _features: Mapping[str, np.ndarray]
+    _first: Mapping[str, ScoredItem]
+    _explain: Callable[[Sequence[ScoredItem]], Sequence[ScoredItem]] | None
+
+    def by_relevance(self) -> tuple[ScoredItem, ...]:
+        """`items` with final and MMR scores exp(raw - best raw): in (0, 1], the best at 1,
+        the order kept. A raw LambdaMART score has no scale and may be negative, and a
+        caller that picks by relevance (an artist limiter, MMR) reads a score at or below 0
+        as wiped out; `explained` gives the kept items their true scores back."""
+        if not self.items:
+            return ()
+        raw = np.array([i.final_score for i in self.items])
+        relevance = np.exp(raw - raw.max()).tolist()
+        return tuple(replace(i, final_score=r, mmr_score=r)
+                     for i, r in zip(self.items, relevance, strict=True))
+
+    def explained(self, picks: Sequence[ScoredItem]) -> list[ScoredItem]:
+        """`picks` (items of this reordering, in the caller's order) with their grouped
+        TreeSHAP terms, which add up to their final scores; each keeps its own
+        `mmr_score`."""
+        missing = [i.id for i in picks if i.id not in self._features]
+        if missing:
+            raise InvalidArgument(f"item {missing[0]!r} is not among the reranked items")
+        if not picks:
+            return []
+        rows = np.stack([self._features[i.id] for i in picks])
+        scored = self.reranker.score(rows)
+        first = [self._first[i.id] for i in picks]
+        if self._explain is not None:
+            first = list(self._explain(first))
+        return [replace(_explained(f, rows[k], scored.final[k], scored.contributions[k],
+                                   self.reranker.version), mmr_score=pick.mmr_score)
+                for k, (f, pick) in enumerate(zip(first, picks, strict=True))]

@@ -55,7 +55,7 @@ from services.ranker.playlists.profile import (
     vector_digest,
 )
 from services.ranker.serving.content import Content
-from services.ranker.serving.service import Bundle, FirstStage, Query, Result
+from services.ranker.serving.service import Bundle, FirstStage, Query
 from services.ranker.store.playlist_scoring import (
     MatchKey,
     MatchRecord,
@@ -78,13 +78,9 @@ TRACKS, PLAYLISTS = "tracks", "playlists"
 class Ranker(Protocol):
     """What playlist scoring needs of the ranker (RankerService)."""
 
-    default_limit: int
-    max_limit: int
-
     def catalog(self) -> CatalogFeatures: ...
     def bundle(self) -> Bundle: ...
     def limit(self, requested: int) -> int: ...
-    def recommend(self, query: Query, mode: str = "hybrid") -> Result: ...
     def shortlist(self, query: Query) -> FirstStage: ...
     def cooccurrence_index(self, bundle: Bundle) -> CooccurrenceIndex | None: ...
     def resolve_refs(self, features: CatalogFeatures, refs: Sequence[str]

@@ -41,6 +41,7 @@ from services.ranker.core.hybrid import (
     seed_weight_array,
     shortlist,
 )
+from services.ranker.core.rerank import Reordered
 from services.ranker.core.signals import CooccurrenceIndex, content_query
 from services.ranker.registry import models as model_registry
 from services.ranker.serving.bundle import EVERYTHING, BundleWatcher
@@ -390,26 +391,39 @@ class RankerService:
     def _compute(self, snap: _Snapshot, bundle: Bundle, seeds: tuple[str, ...],
                  exclude: tuple[str, ...], limit: int, types: tuple[str, ...],
                  mode: str, weights: dict[str, float] | None = None) -> Result:
-        config, signals = self._signal_inputs(snap, bundle, seeds, exclude, mode, weights)
         named = self._named(snap.features, seeds)
-        second = bundle.reranker.artifact if mode == "hybrid" and bundle.reranker else None
-        if second is not None:
-            # Its candidates: the shortlist by relevance (no MMR, see serving/rerank.py),
-            # each with its rules' raw points for the features; only the kept are explained.
-            short = shortlist(snap.features, seeds, config, size=max(limit, second.candidates),
-                              out_types=types, exclude_ids=exclude, with_rules=True, **signals)
-            rec = second.reranker.rerank(short.recommendation(), [t for t, _, _ in named],
-                                         second.listeners, limit, explain=short.explained)
-            return Result(rec, bundle, named, reranker=second.version)
+        if mode == "hybrid" and bundle.reranker is not None:
+            first, reordered = self._reranked(snap, bundle, seeds, exclude, types, weights)
+            kept = reordered.explained(reordered.items[:limit])
+            by_score = sorted(kept, key=lambda i: -i.final_score)   # stable: ties keep order
+            return Result(replace(first, items=tuple(by_score)), bundle, named,
+                          reranker=bundle.reranker.version)
+        config, signals = self._signal_inputs(snap, bundle, seeds, exclude, mode, weights)
         rec = recommend(snap.features, seeds, config, out_types=types, exclude_ids=exclude,
                         limit=limit, **signals)
         return Result(rec, bundle, named)
 
+    def _reranked(self, snap: _Snapshot, bundle: Bundle, seeds: tuple[str, ...],
+                  exclude: tuple[str, ...], types: tuple[str, ...],
+                  weights: dict[str, float] | None) -> tuple[Recommendation, Reordered]:
+        """The hybrid's shortlist by relevance (no MMR, see serving/rerank.py), each item
+        with its rules' raw points for the features, reordered by the active reranker;
+        nothing explained yet."""
+        assert bundle.reranker is not None
+        second = bundle.reranker.artifact
+        config, signals = self._signal_inputs(snap, bundle, seeds, exclude, "hybrid", weights)
+        short = shortlist(snap.features, seeds, config, size=second.candidates,
+                          out_types=types, exclude_ids=exclude, with_rules=True, **signals)
+        first = short.recommendation()
+        seed_types = [snap.features.type_of(snap.features.lookup(s)) for s in seeds]
+        return first, second.reranker.reorder(first, seed_types, second.listeners,
+                                               explain=short.explained)
+
     def shortlist(self, query: Query) -> FirstStage:
         """The hybrid's best `query.limit` (up to SHORTLIST_MAX) candidates by relevance, for
         a caller that picks and diversifies them itself (core/hybrid.py `shortlist`); only
-        the items it serves get explained. With a reranker active they are the reranked
-        items (at most the request limit's maximum), explained."""
+        the items it serves get explained. With a reranker active they are the reranker's
+        candidates in its order (at most as many as it reranks), explained by it likewise."""
         if not 1 <= query.limit <= SHORTLIST_MAX:
             raise InvalidArgument(f"shortlist size {query.limit} is outside 1..{SHORTLIST_MAX}")
         limit = query.limit
@@ -418,11 +432,12 @@ class RankerService:
         seeds = self._query_seeds(snap.features, query)
         exclude = self._exclude_ids(snap.features, query.exclude)
         bundle = self.bundle()
-        if bundle.reranker is not None:
-            served = self.recommend(replace(query, limit=min(limit, self.max_limit)))
-            return FirstStage(served.recommendation.items, served.bundle, served.seeds,
-                              list, served.reranker)
         weights = dict(query.seed_weights)
+        if bundle.reranker is not None:
+            _, reordered = self._reranked(snap, bundle, seeds, exclude, types, weights)
+            return FirstStage(reordered.by_relevance()[:limit], bundle,
+                              self._named(snap.features, seeds), reordered.explained,
+                              bundle.reranker.version)
         config, signals = self._signal_inputs(snap, bundle, seeds, exclude, "hybrid", weights)
         short = shortlist(snap.features, seeds, config, size=limit, out_types=types,
                           exclude_ids=exclude, **signals)
